@@ -1,0 +1,10 @@
+# Required dependencies, all from Debian packages (see tools/install_deps.sh).
+find_package(dnnl REQUIRED)
+find_package(OpenMP REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(Boost REQUIRED COMPONENTS program_options)
+find_package(Threads REQUIRED)
+if(QF_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

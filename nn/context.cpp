@@ -1,0 +1,51 @@
+#include "nn/context.h"
+
+#include <omp.h>
+
+#include <cstring>
+
+#include "nn/kernels/cpu/dnnl_util.h"
+
+namespace qf {
+
+CpuContext::CpuContext(int threads, bool reference)
+    : threads_(threads > 0 ? threads : omp_get_num_procs()), reference_(reference) {
+  omp_set_num_threads(threads_);
+}
+
+CpuContext::~CpuContext() = default;
+
+DnnlHandles& CpuContext::dnnl() {
+  if (!dnnl_) dnnl_ = std::make_unique<DnnlHandles>();
+  return *dnnl_;
+}
+
+void CpuContext::zero(const Tensor& t) { std::memset(t.raw(), 0, t.nbytes()); }
+
+void CpuContext::add_inplace(const Tensor& dst, const Tensor& src) {
+  QF_CHECK(dst.numel() == src.numel(), "add_inplace size mismatch");
+  float* d = dst.data<float>();
+  const float* s = src.data<float>();
+  const int64_t n = dst.numel();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+}
+
+void CpuContext::copy(const Tensor& dst, const Tensor& src) {
+  QF_CHECK(dst.device().is_cpu() && src.device().is_cpu(), "CpuContext copies host tensors only");
+  QF_CHECK(dst.nbytes() == src.nbytes(), "copy of ", src.nbytes(), " bytes into ", dst.nbytes());
+  if (dst.raw() != src.raw()) std::memcpy(dst.raw(), src.raw(), src.nbytes());
+}
+
+}  // namespace qf
+
+namespace qf {
+
+std::unique_ptr<DeviceContext> make_cuda_context(const Device& device);  // nn/kernels/cuda*
+
+std::unique_ptr<DeviceContext> make_context(const Device& device, int cpu_threads) {
+  if (device.is_cpu()) return std::make_unique<CpuContext>(cpu_threads);
+  return make_cuda_context(device);
+}
+
+}  // namespace qf

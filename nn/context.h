@@ -1,0 +1,66 @@
+// DeviceContext: everything a kernel needs to run on one device — allocator, thread count, and the
+// backend's handles (oneDNN engine and stream on the CPU; CUDA stream and library handles on a GPU).
+// Passed explicitly; there is no global device.
+#pragma once
+
+#include <memory>
+
+#include "nn/allocator.h"
+#include "nn/kernel.h"
+#include "nn/op_registry.h"
+#include "nn/tensor.h"
+
+namespace qf {
+
+class DeviceContext {
+ public:
+  virtual ~DeviceContext() = default;
+  virtual Device device() const = 0;
+  virtual Allocator& allocator() = 0;
+  // Kernel column of the op registry this context runs.
+  virtual KernelKind kernel_kind() const = 0;
+
+  // Tensor utilities every backend provides (used by the executor and optimizer).
+  virtual void zero(const Tensor& t) = 0;
+  virtual void add_inplace(const Tensor& dst, const Tensor& src) = 0;  // dst += src (f32)
+  // Copies between this device and the host or within this device.
+  virtual void copy(const Tensor& dst, const Tensor& src) = 0;
+  virtual void synchronize() {}
+
+  Tensor empty(const Shape& s, DType t) { return Tensor::empty(s, t, allocator()); }
+};
+
+struct DnnlHandles;  // defined in nn/kernels/cpu/dnnl_util.h
+
+class CpuContext final : public DeviceContext {
+ public:
+  // threads <= 0: all available cores. `reference` selects the plain reference kernels.
+  explicit CpuContext(int threads = 0, bool reference = false);
+  ~CpuContext() override;
+
+  Device device() const override { return Device::cpu(); }
+  Allocator& allocator() override { return cpu_allocator(); }
+  KernelKind kernel_kind() const override {
+    return reference_ ? KernelKind::cpu_ref : KernelKind::cpu;
+  }
+  void zero(const Tensor& t) override;
+  void add_inplace(const Tensor& dst, const Tensor& src) override;
+  void copy(const Tensor& dst, const Tensor& src) override;
+
+  int threads() const { return threads_; }
+  DnnlHandles& dnnl();
+
+ private:
+  int threads_;
+  bool reference_;
+  std::unique_ptr<DnnlHandles> dnnl_;
+};
+
+// The context for `device`: a CpuContext, or a CUDA context when built with CUDA and a GPU is
+// usable. Throws InputError when a CUDA device is asked for and none is usable.
+std::unique_ptr<DeviceContext> make_context(const Device& device, int cpu_threads);
+
+// True when this build has CUDA and at least one GPU answers.
+bool cuda_available();
+
+}  // namespace qf

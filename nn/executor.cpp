@@ -1,0 +1,384 @@
+#include "nn/executor.h"
+
+#include <algorithm>
+
+#include "nn/op_registry.h"
+
+namespace qf {
+
+struct Executor::NodePlan {
+  std::unique_ptr<Kernel> kernel;
+  std::vector<const Tensor*> in, out;
+  bool backward = false;
+  std::vector<const Tensor*> grad_out;
+  std::vector<const Tensor*> grad_in;
+  std::vector<Tensor> scratch_views;  // where extra contributions land before being summed
+  std::vector<std::pair<const Tensor*, const Tensor*>> sums;  // dst += src after the kernel
+  std::vector<size_t> ready_params;   // parameters whose gradient is complete after this node
+};
+
+namespace {
+
+// Hands out reusable buffers ("slots") for values whose lifetimes do not overlap.
+class SlotPlanner {
+ public:
+  int acquire(size_t bytes) {
+    int best = -1;
+    for (size_t i = 0; i < sizes_.size(); ++i) {
+      if (busy_[i]) continue;
+      if (sizes_[i] >= bytes && (best < 0 || sizes_[i] < sizes_[best])) best = static_cast<int>(i);
+    }
+    if (best < 0) {  // no free slot is large enough: grow the largest free one, or add one
+      for (size_t i = 0; i < sizes_.size(); ++i)
+        if (!busy_[i] && (best < 0 || sizes_[i] > sizes_[best])) best = static_cast<int>(i);
+      if (best < 0) {
+        sizes_.push_back(0);
+        busy_.push_back(false);
+        best = static_cast<int>(sizes_.size()) - 1;
+      }
+      sizes_[best] = bytes;
+    }
+    busy_[best] = true;
+    return best;
+  }
+  void release(int slot) { busy_[slot] = false; }
+  const std::vector<size_t>& sizes() const { return sizes_; }
+
+ private:
+  std::vector<size_t> sizes_;
+  std::vector<bool> busy_;
+};
+
+size_t bytes_of(const TensorDesc& d) {
+  return static_cast<size_t>(numel(d.shape)) * dtype_size(d.dtype);
+}
+
+}  // namespace
+
+Executor::Executor(const Graph& graph, ParamStore& store, DeviceContext& ctx, ExecOptions options)
+    : graph_(graph), store_(store), ctx_(ctx), options_(std::move(options)) {
+  graph_.validate();
+  if (options_.training) loss_ = graph_.value_id(options_.loss);
+}
+
+Executor::~Executor() = default;
+
+const Tensor& Executor::tensor(int value_id) const { return tensors_.at(value_id); }
+
+const Tensor& Executor::tensor(const std::string& name) const {
+  return tensors_.at(graph_.value_id(name));
+}
+
+const Tensor& Executor::grad(int value_id) const { return grads_.at(value_id); }
+
+void Executor::set_input(const std::string& name, const Tensor& host) {
+  const Tensor& t = tensor(name);
+  if (host.shape() != t.shape() || host.dtype() != t.dtype())
+    throw_input_error("input '", name, "' expects ", shape_str(t.shape()), " ",
+                      dtype_name(t.dtype()), ", got ", shape_str(host.shape()), " ",
+                      dtype_name(host.dtype()));
+  ctx_.copy(t, host);
+}
+
+void Executor::prepare(int64_t batch) {
+  if (batch == batch_) return;
+  QF_CHECK(batch > 0, "batch size must be positive");
+  batch_ = batch;
+  const auto& nodes = graph_.nodes();
+  const int nv = graph_.num_values();
+
+  // Shapes for this batch.
+  descs_.assign(nv, TensorDesc{});
+  for (int v = 0; v < nv; ++v) {
+    const Value& val = graph_.value(v);
+    if (val.kind == ValueKind::activation) continue;
+    Shape s = val.shape;
+    if (val.kind == ValueKind::input && !s.empty() && s[0] < 0) s[0] = batch;
+    descs_[v] = {s, val.dtype};
+  }
+  for (const Node& n : nodes) {
+    std::vector<TensorDesc> in;
+    for (int v : n.inputs) in.push_back(v >= 0 ? descs_[v] : TensorDesc{});
+    std::vector<TensorDesc> out = infer_node(n, in);
+    for (size_t i = 0; i < out.size(); ++i) descs_[n.outputs[i]] = out[i];
+  }
+
+  // Which nodes run: all of them in training; in inference only what the outputs need.
+  run_forward_.assign(nodes.size(), options_.training);
+  if (!options_.training) {
+    std::vector<bool> needed(nv, false);
+    if (options_.outputs.empty())
+      for (int o : graph_.outputs()) needed[o] = true;
+    for (const std::string& name : options_.outputs) needed[graph_.value_id(name)] = true;
+    for (size_t i = nodes.size(); i-- > 0;) {
+      bool any = false;
+      for (int o : nodes[i].outputs) any = any || needed[o];
+      if (!any) continue;
+      run_forward_[i] = true;
+      for (int v : nodes[i].inputs)
+        if (v >= 0) needed[v] = true;
+    }
+  }
+
+  plan_values();
+  create_kernels();
+  if (options_.training) plan_backward();
+
+  size_t ws = 0;
+  for (auto& p : plans_)
+    if (p) ws = std::max(ws, p->kernel->workspace_bytes());
+  workspace_ = ws ? ctx_.empty({static_cast<int64_t>(ws)}, DType::u8) : Tensor();
+}
+
+void Executor::plan_values() {
+  const auto& nodes = graph_.nodes();
+  const int nv = graph_.num_values();
+  tensors_.assign(nv, Tensor{});
+  param_index_.assign(nv, -1);
+  for (int v = 0; v < nv; ++v) {
+    const Value& val = graph_.value(v);
+    switch (val.kind) {
+      case ValueKind::param:
+      case ValueKind::buffer: {
+        const ParamEntry* e = store_.find(val.name);
+        QF_CHECK(e, "value '", val.name, "' is not in the parameter store");
+        QF_CHECK(e->shape == val.shape, "store shape of '", val.name, "' differs from the graph");
+        tensors_[v] = e->data;
+        if (val.kind == ValueKind::param)
+          param_index_[v] = static_cast<int>(e - store_.params().data());
+        break;
+      }
+      case ValueKind::constant: {
+        tensors_[v] = ctx_.empty(val.shape, val.dtype);
+        Tensor host = Tensor::empty(val.shape, val.dtype);
+        initialize(host, val.init, val.name, 0);
+        ctx_.copy(tensors_[v], host);
+        break;
+      }
+      case ValueKind::input: tensors_[v] = ctx_.empty(descs_[v].shape, descs_[v].dtype); break;
+      case ValueKind::activation: break;
+    }
+  }
+  if (options_.training) {  // every activation stays alive until backward
+    for (size_t i = 0; i < nodes.size(); ++i)
+      for (int o : nodes[i].outputs) tensors_[o] = ctx_.empty(descs_[o].shape, descs_[o].dtype);
+    return;
+  }
+  // Inference: an activation's memory is free after its last consumer ran.
+  std::vector<int> last_use(nv, -1);
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (run_forward_[i])
+      for (int v : nodes[i].inputs)
+        if (v >= 0) last_use[v] = static_cast<int>(i);
+  std::vector<bool> keep(nv, false);
+  if (options_.outputs.empty())
+    for (int o : graph_.outputs()) keep[o] = true;
+  for (const std::string& name : options_.outputs) keep[graph_.value_id(name)] = true;
+  SlotPlanner planner;
+  std::vector<int> slot_of(nv, -1);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!run_forward_[i]) continue;
+    for (int o : nodes[i].outputs) slot_of[o] = planner.acquire(bytes_of(descs_[o]));
+    for (int v : nodes[i].inputs)
+      if (v >= 0 && slot_of[v] >= 0 && last_use[v] == static_cast<int>(i) && !keep[v])
+        planner.release(slot_of[v]);
+    for (int o : nodes[i].outputs)  // outputs nobody reads
+      if (last_use[o] < 0 && !keep[o]) planner.release(slot_of[o]);
+  }
+  slots_.clear();
+  for (size_t s : planner.sizes())
+    slots_.push_back(ctx_.empty({static_cast<int64_t>(std::max<size_t>(s, 1))}, DType::u8));
+  for (int v = 0; v < nv; ++v)
+    if (slot_of[v] >= 0) tensors_[v] = slots_[slot_of[v]].view(0, descs_[v].shape, descs_[v].dtype);
+}
+
+void Executor::create_kernels() {
+  const auto& nodes = graph_.nodes();
+  const OpRegistry& reg = op_registry();
+  plans_.clear();
+  plans_.resize(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!run_forward_[i]) continue;
+    const Node& n = nodes[i];
+    const OpDef& def = reg.get(n.op);
+    KernelKind kind = ctx_.kernel_kind();
+    KernelFactory f = def.kernels[static_cast<int>(kind)];
+    // Ops whose reference kernel is already the fast one register only that.
+    if (!f && kind == KernelKind::cpu) f = def.kernels[static_cast<int>(KernelKind::cpu_ref)];
+    if (!f)
+      throw_input_error("op '", n.op, "' (node '", n.name, "') has no ", kernel_kind_name(kind),
+                        " kernel");
+    std::vector<TensorDesc> in, out;
+    for (int v : n.inputs) in.push_back(v >= 0 ? descs_[v] : TensorDesc{});
+    for (int v : n.outputs) out.push_back(descs_[v]);
+    auto plan = std::make_unique<NodePlan>();
+    plan->kernel = f(KernelSetup{n, in, out, ctx_, options_.training});
+    for (int v : n.inputs) plan->in.push_back(v >= 0 ? &tensors_[v] : nullptr);
+    for (int v : n.outputs) plan->out.push_back(&tensors_[v]);
+    plans_[i] = std::move(plan);
+  }
+}
+
+void Executor::plan_backward() {
+  const auto& nodes = graph_.nodes();
+  const OpRegistry& reg = op_registry();
+  const int nv = graph_.num_values();
+  if (numel(descs_[loss_].shape) != 1)
+    throw_input_error("loss '", graph_.value(loss_).name, "' must be a scalar, has shape ",
+                      shape_str(descs_[loss_].shape));
+
+  // needs[v]: v depends on a parameter; reaches[v]: v influences the loss.
+  std::vector<bool> needs(nv, false), reaches(nv, false);
+  for (int v = 0; v < nv; ++v) needs[v] = graph_.value(v).kind == ValueKind::param;
+  for (const Node& n : nodes) {
+    const OpDef& def = reg.get(n.op);
+    bool any = false;
+    for (size_t i = 0; i < n.inputs.size(); ++i)
+      if (n.inputs[i] >= 0 && !def.is_nondiff_input(static_cast<int>(i)))
+        any = any || needs[n.inputs[i]];
+    for (int o : n.outputs) needs[o] = any;
+  }
+  reaches[loss_] = true;
+  for (size_t i = nodes.size(); i-- > 0;) {
+    const OpDef& def = reg.get(nodes[i].op);
+    bool any = false;
+    for (int o : nodes[i].outputs) any = any || reaches[o];
+    if (!any) continue;
+    for (size_t k = 0; k < nodes[i].inputs.size(); ++k)
+      if (nodes[i].inputs[k] >= 0 && !def.is_nondiff_input(static_cast<int>(k)))
+        reaches[nodes[i].inputs[k]] = true;
+  }
+  auto gets_grad = [&](int v) { return v >= 0 && needs[v] && reaches[v]; };
+
+  // Contributions each value will receive, to know when a parameter's gradient is complete.
+  std::vector<int> remaining(nv, 0);
+  std::vector<bool> runs_backward(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const OpDef& def = reg.get(nodes[i].op);
+    for (size_t k = 0; k < nodes[i].inputs.size(); ++k) {
+      const int v = nodes[i].inputs[k];
+      if (!def.is_nondiff_input(static_cast<int>(k)) && gets_grad(v)) {
+        runs_backward[i] = true;
+        ++remaining[v];
+      }
+    }
+  }
+
+  // Gradient buffers: parameters write into the store; activations get slots whose lifetime ends
+  // when their producer's backward has read them.
+  grads_.assign(nv, Tensor{});
+  loss_seed_ = ctx_.empty(descs_[loss_].shape, DType::f32);
+  {
+    Tensor one = Tensor::empty(descs_[loss_].shape, DType::f32);
+    one.fill(1.f);
+    ctx_.copy(loss_seed_, one);
+  }
+  grads_[loss_] = loss_seed_;
+  SlotPlanner planner;
+  std::vector<int> slot_of(nv, -1);
+  size_t scratch_bytes = 0;
+  size_t max_inputs = 0;
+  struct PendingView { int value; int slot; };
+  std::vector<PendingView> views;
+  std::vector<std::vector<std::pair<int, int>>> scratch_uses(nodes.size());  // (input k, value)
+  std::vector<std::vector<int>> direct(nodes.size());  // input k -> writes directly (1) or not (0)
+  std::vector<bool> assigned(nv, false);
+  assigned[loss_] = true;
+  for (size_t i = nodes.size(); i-- > 0;) {
+    if (!runs_backward[i]) continue;
+    const Node& n = nodes[i];
+    const OpDef& def = reg.get(n.op);
+    direct[i].assign(n.inputs.size(), 0);
+    max_inputs = std::max(max_inputs, n.inputs.size());
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (def.is_nondiff_input(static_cast<int>(k)) || !gets_grad(v)) continue;
+      if (!assigned[v]) {
+        assigned[v] = true;
+        direct[i][k] = 1;
+        if (param_index_[v] < 0) {
+          slot_of[v] = planner.acquire(bytes_of(descs_[v]));
+          views.push_back({v, slot_of[v]});
+        }
+      } else {
+        scratch_bytes = std::max(scratch_bytes, bytes_of(descs_[v]));
+        scratch_uses[i].push_back({static_cast<int>(k), v});
+      }
+    }
+    for (int o : n.outputs)
+      if (slot_of[o] >= 0) planner.release(slot_of[o]);
+  }
+  slots_.clear();
+  for (size_t s : planner.sizes())
+    slots_.push_back(ctx_.empty({static_cast<int64_t>(std::max<size_t>(s, 1))}, DType::u8));
+  for (const PendingView& pv : views)
+    grads_[pv.value] = slots_[pv.slot].view(0, descs_[pv.value].shape, DType::f32);
+  for (int v = 0; v < nv; ++v)
+    if (param_index_[v] >= 0) grads_[v] = store_.params()[param_index_[v]].grad;
+  scratch_.clear();
+  if (scratch_bytes)
+    for (size_t k = 0; k < max_inputs; ++k)
+      scratch_.push_back(ctx_.empty({static_cast<int64_t>(scratch_bytes)}, DType::u8));
+
+  // Zero gradients for outputs of backward nodes that do not reach the loss.
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!runs_backward[i]) continue;
+    for (int o : nodes[i].outputs)
+      if (!reaches[o] || !grads_[o].defined()) {
+        grads_[o] = ctx_.empty(descs_[o].shape, DType::f32);
+        ctx_.zero(grads_[o]);
+      }
+  }
+
+  // Per-node call arguments.
+  std::vector<int> left = remaining;
+  for (size_t i = nodes.size(); i-- > 0;) {
+    if (!runs_backward[i]) continue;
+    NodePlan& p = *plans_[i];
+    const Node& n = nodes[i];
+    p.backward = true;
+    p.grad_out.clear();
+    for (int o : n.outputs) p.grad_out.push_back(&grads_[o]);
+    p.grad_in.assign(n.inputs.size(), nullptr);
+    p.scratch_views.clear();
+    p.scratch_views.reserve(n.inputs.size());
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (direct[i][k]) p.grad_in[k] = &grads_[n.inputs[k]];
+    for (auto [k, v] : scratch_uses[i]) {
+      p.scratch_views.push_back(scratch_[k].view(0, descs_[v].shape, DType::f32));
+      p.grad_in[k] = &p.scratch_views.back();
+      p.sums.push_back({&grads_[v], &p.scratch_views.back()});
+    }
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (p.grad_in[k] && --left[v] == 0 && param_index_[v] >= 0)
+        p.ready_params.push_back(static_cast<size_t>(param_index_[v]));
+    }
+  }
+}
+
+void Executor::forward(Mode mode, const StepInfo& step) {
+  QF_CHECK(batch_ > 0, "forward before prepare");
+  QF_CHECK(mode == Mode::eval || options_.training, "train-mode forward on an inference executor");
+  void* ws = workspace_.defined() ? workspace_.raw() : nullptr;
+  for (size_t i = 0; i < plans_.size(); ++i) {
+    NodePlan* p = plans_[i].get();
+    if (!p) continue;
+    p->kernel->forward(ForwardCall{p->in, p->out, mode, step, ws});
+  }
+}
+
+void Executor::backward() {
+  QF_CHECK(options_.training && batch_ > 0, "backward needs a prepared training executor");
+  void* ws = workspace_.defined() ? workspace_.raw() : nullptr;
+  for (size_t i = plans_.size(); i-- > 0;) {
+    NodePlan* p = plans_[i].get();
+    if (!p || !p->backward) continue;
+    p->kernel->backward(BackwardCall{p->in, p->out, p->grad_out, p->grad_in, ws});
+    for (auto& [dst, src] : p->sums) ctx_.add_inplace(*dst, *src);
+    if (grad_ready_)
+      for (size_t pi : p->ready_params) grad_ready_(pi);
+  }
+}
+
+}  // namespace qf

@@ -1,0 +1,91 @@
+// Executor: runs a graph's forward pass (train or eval mode) and its backward pass on one device.
+//
+// prepare(batch) resolves every shape for that batch size, creates one kernel per node and plans
+// memory: the forward activations of a training executor all stay alive for backward; gradients of
+// activations share buffers whose lifetimes do not overlap (a gradient lives from the first
+// consumer's backward to its producer's backward). An inference executor (training = false) runs
+// only the nodes its outputs need and reuses activation memory the same way.
+//
+// Parameters and buffers live in the ParamStore; parameter gradients are written into its gradient
+// arena, overwritten each backward. Values used by several nodes get their gradients summed here,
+// so kernels never accumulate. After the last contribution to a parameter's gradient, the
+// grad-ready hook fires with that parameter's index in the store (gradient sync starts there).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/context.h"
+#include "nn/graph.h"
+#include "nn/param_store.h"
+
+namespace qf {
+
+struct ExecOptions {
+  bool training = true;               // plan a backward pass from `loss`
+  std::string loss = "loss";          // the scalar value to differentiate (training)
+  std::vector<std::string> outputs;   // inference: values to compute (default: graph outputs)
+};
+
+class Executor {
+ public:
+  Executor(const Graph& graph, ParamStore& store, DeviceContext& ctx, ExecOptions options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Plans for `batch` samples. Does nothing if the batch size is unchanged.
+  void prepare(int64_t batch);
+  int64_t batch() const { return batch_; }
+
+  // Any value's tensor on the device: inputs to fill, activations to read after forward.
+  const Tensor& tensor(int value_id) const;
+  const Tensor& tensor(const std::string& name) const;
+  const TensorDesc& desc(int value_id) const { return descs_.at(value_id); }
+  // Copies a host tensor into input `name` (shapes must match).
+  void set_input(const std::string& name, const Tensor& host);
+
+  void forward(Mode mode, const StepInfo& step = {});
+  // Backpropagates from the loss; call after forward(Mode::train).
+  void backward();
+  // Gradient of an activation or input after backward (tests, debugging). Only valid for values
+  // whose buffers were not reused, i.e. directly after backward for inputs and parameters' users.
+  const Tensor& grad(int value_id) const;
+
+  void set_grad_ready_hook(std::function<void(size_t param_index)> hook) {
+    grad_ready_ = std::move(hook);
+  }
+
+  const Graph& graph() const { return graph_; }
+  ParamStore& store() { return store_; }
+  DeviceContext& context() { return ctx_; }
+
+ private:
+  struct NodePlan;
+  void plan_values();
+  void plan_backward();
+  void create_kernels();
+
+  const Graph& graph_;
+  ParamStore& store_;
+  DeviceContext& ctx_;
+  ExecOptions options_;
+  int64_t batch_ = -1;
+  int loss_ = -1;
+
+  std::vector<TensorDesc> descs_;
+  std::vector<Tensor> tensors_;      // by value id
+  std::vector<Tensor> grads_;        // by value id (undefined where no gradient flows)
+  std::vector<bool> run_forward_;    // by node
+  std::vector<std::unique_ptr<NodePlan>> plans_;  // by node (null if the node does not run)
+  std::vector<int> param_index_;     // value id -> index in store.params() (-1 otherwise)
+  std::vector<Tensor> slots_;        // reusable memory behind activations / gradients
+  std::vector<Tensor> scratch_;      // per input slot: extra contributions to summed gradients
+  Tensor workspace_;
+  Tensor loss_seed_;                 // holds 1.0: d loss / d loss
+  std::function<void(size_t)> grad_ready_;
+};
+
+}  // namespace qf

@@ -1,0 +1,96 @@
+#include "nn/op_registry.h"
+
+#include <algorithm>
+
+namespace qf {
+
+// Registration entry points of each module (one function per module, called once below).
+void register_nn_ops(OpRegistry& reg);
+void register_quant_ops(OpRegistry& reg);
+void register_cuda_kernels(OpRegistry& reg);  // a no-op in builds without CUDA
+
+const char* kernel_kind_name(KernelKind k) {
+  switch (k) {
+    case KernelKind::cpu: return "cpu";
+    case KernelKind::cpu_ref: return "cpu_ref";
+    case KernelKind::cuda: return "cuda";
+  }
+  return "?";
+}
+
+bool OpDef::is_state_input(int i) const {
+  return std::find(state_inputs.begin(), state_inputs.end(), i) != state_inputs.end();
+}
+
+bool OpDef::is_nondiff_input(int i) const {
+  return is_state_input(i) ||
+         std::find(nondiff_inputs.begin(), nondiff_inputs.end(), i) != nondiff_inputs.end();
+}
+
+void OpRegistry::add(OpDef def) {
+  QF_CHECK(!defs_.count(def.type), "op '", def.type, "' registered twice");
+  QF_CHECK(def.infer, "op '", def.type, "' has no shape inference");
+  std::string type = def.type;
+  defs_.emplace(std::move(type), std::move(def));
+}
+
+void OpRegistry::set_kernel(const std::string& type, KernelKind kind, KernelFactory f) {
+  auto it = defs_.find(type);
+  QF_CHECK(it != defs_.end(), "kernel for unregistered op '", type, "'");
+  it->second.kernels[static_cast<int>(kind)] = f;
+}
+
+const OpDef* OpRegistry::find(const std::string& type) const {
+  auto it = defs_.find(type);
+  return it == defs_.end() ? nullptr : &it->second;
+}
+
+const OpDef& OpRegistry::get(const std::string& type) const {
+  const OpDef* d = find(type);
+  QF_CHECK(d, "unknown op type '", type, "'");
+  return *d;
+}
+
+std::vector<std::string> OpRegistry::types() const {
+  std::vector<std::string> r;
+  for (auto& [k, v] : defs_) r.push_back(k);
+  std::sort(r.begin(), r.end());
+  return r;
+}
+
+const OpRegistry& op_registry() {
+  static const OpRegistry reg = [] {
+    OpRegistry r;
+    register_nn_ops(r);
+    register_quant_ops(r);
+    register_cuda_kernels(r);
+    return r;
+  }();
+  return reg;
+}
+
+std::vector<TensorDesc> infer_node(const Node& node, std::span<const TensorDesc> in) {
+  const OpDef& def = op_registry().get(node.op);
+  const int n = static_cast<int>(in.size());
+  if (n < def.min_inputs || n > def.max_inputs)
+    shape_error(node, str_cat("takes ", def.min_inputs, "..", def.max_inputs, " inputs, got ", n));
+  std::vector<TensorDesc> out = def.infer(node, in);
+  QF_CHECK(static_cast<int>(out.size()) == def.num_outputs, "op '", node.op,
+           "' inferred the wrong number of outputs");
+  return out;
+}
+
+void shape_error(const Node& node, const std::string& what) {
+  throw_input_error("node '", node.name, "' (", node.op, "): ", what);
+}
+
+void expect_rank(const Node& node, const TensorDesc& d, int rank, const char* which) {
+  if (static_cast<int>(d.shape.size()) != rank)
+    shape_error(node, str_cat(which, " must have rank ", rank, ", got shape ", shape_str(d.shape)));
+}
+
+void Kernel::backward(const BackwardCall&) {
+  throw InternalError("this kernel has no backward pass");
+}
+
+}  // namespace qf

@@ -1,0 +1,66 @@
+// The op registry: every op type is registered once with its shape inference, its cost, and a
+// kernel table with one factory per kernel kind (fast CPU, plain CPU reference, CUDA).
+//
+// One mechanism picks the device: the executor looks up the kernel kind for its context here.
+// Builds without CUDA simply leave the CUDA column empty.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "nn/graph.h"
+#include "nn/kernel.h"
+
+namespace qf {
+
+enum class KernelKind : uint8_t { cpu, cpu_ref, cuda };
+constexpr int kNumKernelKinds = 3;
+const char* kernel_kind_name(KernelKind k);
+
+using InferFn = std::vector<TensorDesc> (*)(const Node& node,
+                                            std::span<const TensorDesc> in);
+// Multiply-accumulate count of one forward pass (for `qforge summary`).
+using MacsFn = int64_t (*)(const Node& node, std::span<const TensorDesc> in,
+                           std::span<const TensorDesc> out);
+
+struct OpDef {
+  std::string type;
+  int min_inputs = 1;
+  int max_inputs = 1;
+  int num_outputs = 1;
+  std::vector<int> state_inputs;    // buffers updated by the training forward (running stats, scales)
+  std::vector<int> nondiff_inputs;  // never receive a gradient (labels, state)
+  InferFn infer = nullptr;
+  MacsFn macs = nullptr;
+  std::array<KernelFactory, kNumKernelKinds> kernels{};
+
+  bool is_state_input(int i) const;
+  bool is_nondiff_input(int i) const;
+};
+
+class OpRegistry {
+ public:
+  void add(OpDef def);  // a type may be registered once
+  void set_kernel(const std::string& type, KernelKind kind, KernelFactory f);
+  const OpDef* find(const std::string& type) const;
+  const OpDef& get(const std::string& type) const;  // InternalError if unknown
+  std::vector<std::string> types() const;
+
+ private:
+  std::unordered_map<std::string, OpDef> defs_;
+};
+
+// The registry of all built-in ops (nn/, quant/, and CUDA kernels when built), filled on first use.
+const OpRegistry& op_registry();
+
+// Runs shape inference for one node (validates input count first).
+std::vector<TensorDesc> infer_node(const Node& node, std::span<const TensorDesc> in);
+
+// Shape-inference helpers shared by op definitions. They throw InputError naming the node.
+[[noreturn]] void shape_error(const Node& node, const std::string& what);
+void expect_rank(const Node& node, const TensorDesc& d, int rank, const char* which);
+
+}  // namespace qf

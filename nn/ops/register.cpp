@@ -1,0 +1,14 @@
+// Registers every op of nn/ (called once by op_registry()).
+#include "nn/op_registry.h"
+
+namespace qf {
+
+void register_conv2d(OpRegistry& reg);
+void register_activations(OpRegistry& reg);
+
+void register_nn_ops(OpRegistry& reg) {
+  register_conv2d(reg);
+  register_activations(reg);
+}
+
+}  // namespace qf

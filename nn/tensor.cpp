@@ -1,0 +1,137 @@
+#include "nn/tensor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <sstream>
+
+namespace qf {
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::i8: return "int8";
+    case DType::u8: return "uint8";
+    case DType::i16: return "int16";
+    case DType::i32: return "int32";
+    case DType::i64: return "int64";
+  }
+  return "?";
+}
+
+DType parse_dtype(const std::string& name) {
+  for (DType t : {DType::f32, DType::f64, DType::i8, DType::u8, DType::i16, DType::i32, DType::i64})
+    if (name == dtype_name(t)) return t;
+  throw_input_error("unknown dtype '", name,
+                    "' (allowed: float32, float64, int8, uint8, int16, int32, int64)");
+}
+
+std::string Device::str() const {
+  return kind == DeviceKind::cpu ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
+
+Device parse_device(const std::string& s) {
+  if (s == "cpu") return Device::cpu();
+  if (s == "cuda") return Device::cuda(0);
+  if (s.rfind("cuda:", 0) == 0) {
+    const std::string n = s.substr(5);
+    if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) return Device::cuda(std::stoi(n));
+  }
+  throw_input_error("device: '", s, "' is not a device (allowed: cpu, cuda, cuda:N)");
+}
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << "]";
+  return os.str();
+}
+
+namespace {
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(size_t bytes) override {
+    const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p, size_t) override { std::free(p); }
+  Device device() const override { return Device::cpu(); }
+};
+}  // namespace
+
+Allocator& cpu_allocator() {
+  static CpuAllocator alloc;
+  return alloc;
+}
+
+Storage::Storage(size_t bytes, Allocator& alloc) : bytes_(bytes), alloc_(&alloc) {
+  data_ = alloc.allocate(bytes);
+}
+
+Storage::~Storage() { alloc_->deallocate(data_, bytes_); }
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Allocator& alloc) {
+  for (int64_t d : shape) QF_CHECK(d >= 0, "negative dimension in ", shape_str(shape));
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = std::make_shared<Storage>(t.nbytes(), alloc);
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t.raw(), 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
+  QF_CHECK(static_cast<int64_t>(values.size()) == qf::numel(shape), "value count ", values.size(),
+           " does not match shape ", shape_str(shape));
+  Tensor t = empty(shape, DType::f32);
+  std::copy(values.begin(), values.end(), t.data<float>());
+  return t;
+}
+
+Tensor Tensor::view(size_t byte_offset, const Shape& shape, DType dtype) const {
+  QF_CHECK(storage_, "view of an undefined tensor");
+  Tensor t;
+  t.storage_ = storage_;
+  t.offset_ = offset_ + byte_offset;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  QF_CHECK(t.offset_ + t.nbytes() <= storage_->bytes(), "view out of range");
+  return t;
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  QF_CHECK(qf::numel(shape) == numel(), "reshape ", shape_str(shape_), " -> ", shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = shape;
+  return t;
+}
+
+void Tensor::fill(float v) const {
+  QF_CHECK(device().is_cpu() && dtype_ == DType::f32, "fill needs a host float32 tensor");
+  std::fill_n(data<float>(), numel(), v);
+}
+
+Tensor Tensor::clone() const {
+  QF_CHECK(device().is_cpu(), "clone of a device tensor");
+  Tensor t = empty(shape_, dtype_);
+  std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+  QF_CHECK(device().is_cpu() && src.device().is_cpu(), "host copy of a device tensor");
+  QF_CHECK(src.dtype() == dtype_ && src.numel() == numel(), "copy ", shape_str(src.shape()), " ",
+           dtype_name(src.dtype()), " into ", shape_str(shape_), " ", dtype_name(dtype_));
+  std::memcpy(raw(), src.raw(), nbytes());
+}
+
+}  // namespace qf
