@@ -1,2 +1,58 @@
+// The qforge command: `qforge <command> [--config FILE.ini] [--section.key value ...]`.
+// Bad input ends with one line on stderr and exit code 2; nothing half-written is left behind
+// (every output file is written to a temporary name and renamed).
 #include <cstdio>
-int main() { return 0; }
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "launch/lib/commands.h"
+#include "nn/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const qf::Args&);
+  const char* help;
+};
+
+const Command kCommands[] = {
+    {"train", qf::cmd_train, "train a model (FP32) and evaluate it each epoch"},
+    {"eval", qf::cmd_eval, "evaluate a checkpoint on the test set"},
+    {"summary", qf::cmd_summary, "per-layer shapes, parameters and multiply-adds of a model"},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out, "usage: qforge <command> [--config FILE.ini] [--section.key value ...]\n\n");
+  std::fprintf(out, "commands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-12s %s\n", c.name, c.help);
+  std::fprintf(out, "\nEvery key of a config file can be given on the command line, e.g. "
+                    "--optimizer.lr 0.01.\n`qforge <command> --help` lists the keys.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  qf::Args args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const qf::InputError& e) {
+      std::fprintf(stderr, "qforge %s: error: %s\n", c.name, e.what());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "qforge %s: internal error: %s\n", c.name, e.what());
+      return 3;
+    }
+  }
+  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary)\n",
+               name.c_str());
+  return 2;
+}

@@ -37,6 +37,34 @@ void CpuContext::copy(const Tensor& dst, const Tensor& src) {
   if (dst.raw() != src.raw()) std::memcpy(dst.raw(), src.raw(), src.nbytes());
 }
 
+void CpuContext::sgd_momentum_update(const SgdUpdate& u) {
+  float* p = u.param->data<float>();
+  const float* g = u.grad->data<float>();
+  float* v = u.velocity->data<float>();
+  const float m = u.momentum;
+  for (const SgdSegment& s : u.segments) {
+    const float lr = u.lr * s.lr_mult, wd = u.weight_decay * s.decay_mult, gs = u.grad_scale;
+    float* ps = p + s.offset;
+    const float* gsrc = g + s.offset;
+    float* vs = v + s.offset;
+    const int64_t n = s.numel;
+    if (u.nesterov) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) {
+        const float gi = gsrc[i] * gs + wd * ps[i];
+        vs[i] = m * vs[i] + gi;
+        ps[i] -= lr * (gi + m * vs[i]);
+      }
+    } else {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) {
+        vs[i] = m * vs[i] + gsrc[i] * gs + wd * ps[i];
+        ps[i] -= lr * vs[i];
+      }
+    }
+  }
+}
+
 }  // namespace qf
 
 namespace qf {

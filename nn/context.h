@@ -12,6 +12,25 @@
 
 namespace qf {
 
+// One SGD-with-momentum step over a flat parameter arena (see trainer/optimizer.h), per segment:
+//   g = grad * grad_scale + weight_decay * decay_mult * p
+//   v = momentum * v + g
+//   p -= lr * lr_mult * (nesterov ? g + momentum * v : v)
+struct SgdSegment {
+  int64_t offset;  // elements into the arena
+  int64_t numel;
+  float lr_mult;
+  float decay_mult;
+};
+struct SgdUpdate {
+  const Tensor* param;
+  const Tensor* grad;
+  const Tensor* velocity;
+  std::span<const SgdSegment> segments;
+  float lr, momentum, weight_decay, grad_scale;
+  bool nesterov;
+};
+
 class DeviceContext {
  public:
   virtual ~DeviceContext() = default;
@@ -26,6 +45,8 @@ class DeviceContext {
   // Copies between this device and the host or within this device.
   virtual void copy(const Tensor& dst, const Tensor& src) = 0;
   virtual void synchronize() {}
+  // The optimizer's update, fused over all parameters (one pass on the CPU, one kernel on a GPU).
+  virtual void sgd_momentum_update(const SgdUpdate& u) = 0;
 
   Tensor empty(const Shape& s, DType t) { return Tensor::empty(s, t, allocator()); }
 };
@@ -46,6 +67,7 @@ class CpuContext final : public DeviceContext {
   void zero(const Tensor& t) override;
   void add_inplace(const Tensor& dst, const Tensor& src) override;
   void copy(const Tensor& dst, const Tensor& src) override;
+  void sgd_momentum_update(const SgdUpdate& u) override;
 
   int threads() const { return threads_; }
   DnnlHandles& dnnl();

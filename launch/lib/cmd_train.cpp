@@ -1,0 +1,86 @@
+// qforge train: builds the model, optionally loads --init weights or --resume's checkpoint, trains
+// with the configured schedule, evaluates each epoch, checkpoints into <run>/checkpoint.
+#include <filesystem>
+
+#include "io/atomic_file.h"
+#include "launch/lib/commands.h"
+#include "launch/lib/setup.h"
+
+namespace qf {
+
+int cmd_train(const Args& args) {
+  ConfigSchema schema;
+  RunConfig c;
+  bind_run_config(schema, c);
+  const Args positional = schema.parse_args(args);
+  if (!positional.empty()) throw_input_error("train: unexpected argument '", positional[0], "'");
+  Checkpoint resume;
+  if (!c.run.resume.empty()) {
+    resume = load_checkpoint(c.run.resume);
+    adopt_checkpoint_model(schema, resume.config);
+  }
+  apply_model_form(schema, c);
+  schema.validate();
+
+  LocalCommunicator comm;
+  Console console = Console::for_rank(comm.rank());
+  console.info("qforge train: resolved configuration\n" + schema.to_ini());
+  auto ctx = open_device(c.run, console);
+  const auto train_data = open_dataset(c.data, "train");
+  const auto test_data = open_dataset(c.data, "test");
+
+  Graph g = build_model(c.model);
+  add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
+  ParamStore store(g, *ctx, c.train.seed);
+  if (!c.run.init.empty() && !c.run.resume.empty())
+    throw_input_error("--init and --resume exclude each other (resume continues a run; init starts "
+                      "a new one from weights)");
+  if (!c.run.init.empty()) load_initial_weights(store, c.run.init, console, false);
+  if (!c.run.resume.empty()) store.load_state_dict(resume.model);
+
+  const std::string dir = run_directory(c);
+  std::filesystem::create_directories(dir);
+  write_text_file_atomically(dir + "/config.ini", schema.to_ini());
+  MetricsLog metrics(dir + "/metrics.jsonl");
+
+  TrainerSetup setup{g, store, *ctx, comm, console, *train_data, test_data.get()};
+  setup.train = c.train;
+  setup.train.eval_batch_size = c.data.eval_batch_size;
+  setup.optimizer = c.optimizer;
+  setup.schedule = c.schedule;
+  setup.loader.batch_size = c.data.batch_size;
+  setup.loader.workers = c.data.workers;
+  setup.loader.prefetch = c.data.prefetch;
+  setup.loader.drop_last = true;
+  setup.metrics = &metrics;
+  setup.checkpoint_dir = dir + "/checkpoint";
+  setup.config_json = schema.to_json();
+  Trainer trainer(setup);
+  if (!c.run.resume.empty()) {
+    trainer.resume(resume);
+    console.info("resume: epoch " + std::to_string(resume.state.epoch + 1) + ", batch " +
+                 std::to_string(resume.state.batch_in_epoch) + ", step " +
+                 std::to_string(resume.state.global_step));
+  }
+  const TrainResult r = trainer.fit();
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "done: %lld epoch(s), %lld steps, %.1f img/s training; test top1 %.2f%% top5 "
+                "%.2f%% loss %.4f",
+                static_cast<long long>(r.epochs), static_cast<long long>(r.steps),
+                r.images_per_sec, r.eval.top1, r.eval.top5, r.eval.loss);
+  console.info(line);
+  if (!c.run.metrics_out.empty() && comm.is_root())
+    write_json_file(c.run.metrics_out, {{"top1", r.eval.top1},
+                                        {"top5", r.eval.top5},
+                                        {"loss", r.eval.loss},
+                                        {"images_per_sec", r.images_per_sec},
+                                        {"epochs", r.epochs},
+                                        {"steps", r.steps},
+                                        {"train_loss", r.train_loss},
+                                        {"train_top1", r.train_top1},
+                                        {"stopped_early", r.stopped_early}});
+  return 0;
+}
+
+}  // namespace qf

@@ -1,0 +1,16 @@
+// The qforge subcommands. Each takes the arguments after its name and returns the exit code;
+// InputError escapes to main, which prints it as one line and exits with 2.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace qf {
+
+using Args = std::vector<std::string>;
+
+int cmd_train(const Args& args);    // train a model (FP32)
+int cmd_eval(const Args& args);     // evaluate a checkpoint on the test split
+int cmd_summary(const Args& args);  // per-layer shapes, parameters, multiply-adds
+
+}  // namespace qf

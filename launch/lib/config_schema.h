@@ -1,0 +1,73 @@
+// ConfigSchema binds dotted keys ("optimizer.lr") to fields of typed config structs, with defaults
+// (the fields' initial values), allowed values and ranges. One schema serves the INI file, the
+// command line (`--optimizer.lr 0.01`, or a command's short alias like `--algo KL`), the resolved
+// configuration printed at start and saved beside checkpoints, and resume.
+//
+// Every value is validated when it is set: a bad one is an InputError naming the key, the value,
+// where it came from and what is allowed. An unknown key lists the valid keys.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace qf {
+
+class ConfigSchema {
+ public:
+  void add(const std::string& key, std::string* field, const std::string& help,
+           std::vector<std::string> allowed = {});
+  void add(const std::string& key, bool* field, const std::string& help);
+  void add(const std::string& key, int* field, const std::string& help, int64_t min, int64_t max);
+  void add(const std::string& key, int64_t* field, const std::string& help, int64_t min,
+           int64_t max);
+  void add(const std::string& key, uint64_t* field, const std::string& help);
+  // Range [min, max]; exclusive ends when the flags say so.
+  void add(const std::string& key, double* field, const std::string& help, double min, double max,
+           bool min_exclusive = false, bool max_exclusive = false);
+  // Comma-separated lists. `allowed` restricts each element.
+  void add(const std::string& key, std::vector<std::string>* field, const std::string& help,
+           std::vector<std::string> allowed = {});
+  void add(const std::string& key, std::vector<double>* field, const std::string& help);
+  // `--alias v` means `--key v` on the command line.
+  void alias(const std::string& alias, const std::string& key);
+  // A check run by validate() after everything is loaded (cross-key rules); throws InputError.
+  void check(std::function<void()> rule);
+
+  bool has(const std::string& key) const;
+  // Parses and stores `value`; `source` says where it came from ("--optimizer.lr", "lenet.ini:7").
+  void set(const std::string& key, const std::string& value, const std::string& source);
+  std::string get(const std::string& key) const;
+  bool was_set(const std::string& key) const;  // by a file or the command line
+  std::vector<std::string> keys() const;
+
+  // Loads an INI file ([section] then `key = value`; `#` and `;` comments).
+  void load_ini(const std::string& path);
+  // Parses `--key value`, `--key=value` and `--flag` (booleans) arguments; a `--config FILE`
+  // argument is loaded first so the command line overrides it. Returns positional arguments.
+  std::vector<std::string> parse_args(const std::vector<std::string>& args);
+  void validate() const;
+
+  nlohmann::json to_json() const;                // every key with its resolved value
+  std::string to_ini() const;                    // the same, as an INI file
+  std::string help() const;                      // one line per key
+
+ private:
+  struct Entry {
+    std::string help;
+    std::string kind;                          // for messages: "a number", "true/false", ...
+    std::function<void(const std::string&)> parse;  // throws std::string on a bad value
+    std::function<std::string()> show;
+    bool set = false;
+  };
+  Entry& entry(const std::string& key, const std::string& source);
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> aliases_;
+  std::vector<std::function<void()>> checks_;
+};
+
+}  // namespace qf

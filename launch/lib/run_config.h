@@ -1,0 +1,49 @@
+// The configuration of a qforge run: typed sections with defaults, bound to dotted keys
+// (`[optimizer] lr = 0.01` in an INI file, `--optimizer.lr 0.01` on the command line).
+#pragma once
+
+#include <string>
+
+#include "data/loader.h"
+#include "launch/lib/config_schema.h"
+#include "models/registry.h"
+#include "trainer/trainer.h"
+
+namespace qf {
+
+struct DataConfig {
+  std::string root;         // empty: Debian's Fashion-MNIST (/usr/share/datasets/fashion-mnist)
+  std::string format = "idx";  // idx (MNIST-style files)
+  int batch_size = 64;
+  int eval_batch_size = 250;
+  int workers = 2;
+  int prefetch = 4;
+};
+
+struct RunSection {
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  int threads = 0;              // CPU threads; 0 = all cores
+  std::string out;              // run directory (checkpoint/, metrics.jsonl, exports)
+  std::string init;             // weights to start from (checkpoint dir or .safetensors)
+  std::string resume;           // checkpoint to continue training from
+  std::string metrics_out;      // final metrics as JSON
+};
+
+struct RunConfig {
+  ModelConfig model;
+  std::string model_form = "small";  // small (1x28x28, 10 classes) | imagenet (3x224x224, 1000)
+  DataConfig data;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  TrainConfig train;
+  RunSection run;
+};
+
+// Binds every key of `c` (with aliases such as --model, --device, --metrics-out) to `schema`.
+void bind_run_config(ConfigSchema& schema, RunConfig& c);
+// Applies model.form to the model keys the user did not set explicitly.
+void apply_model_form(const ConfigSchema& schema, RunConfig& c);
+// Takes the model keys from a checkpoint's saved configuration, unless set on this command line.
+void adopt_checkpoint_model(ConfigSchema& schema, const nlohmann::json& saved);
+
+}  // namespace qf

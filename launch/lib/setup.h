@@ -1,0 +1,33 @@
+// Pieces every command shares: choosing the device, opening datasets, the run directory, loading
+// initial weights, and writing result files.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "launch/lib/run_config.h"
+#include "nn/context.h"
+#include "nn/param_store.h"
+
+namespace qf {
+
+// "auto" means the first GPU when one is usable, else the CPU; the choice is said once.
+std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& console);
+
+// The training or test split ("train" / "test") of the configured dataset.
+std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split);
+
+// run.out, or runs/<model name> by default.
+std::string run_directory(const RunConfig& c);
+
+// Loads weights from a checkpoint or .safetensors file into `store`. Every parameter of the store
+// must be present unless `allow_missing` names a reason (then missing ones keep their initial
+// values, e.g. quantizer state when starting QAT from FP32 weights). Unused tensors are reported.
+void load_initial_weights(ParamStore& store, const std::string& path, Console& console,
+                          bool allow_missing_buffers);
+
+// Writes a JSON object atomically (temp file + rename).
+void write_json_file(const std::string& path, const nlohmann::json& j);
+
+}  // namespace qf

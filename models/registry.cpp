@@ -1,0 +1,41 @@
+#include "models/registry.h"
+
+namespace qf {
+
+const std::vector<ModelInfo>& model_registry() {
+  static const std::vector<ModelInfo> models = {
+      {"lenet", "LeNet as paddle.vision.models.LeNet (two convs, three linears)", build_lenet},
+      {"mobilenet_v1", "MobileNetV1 (Howard et al. 2017) with width scale", build_mobilenet_v1},
+  };
+  return models;
+}
+
+const ModelInfo* find_model(const std::string& name) {
+  for (const ModelInfo& m : model_registry())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+std::vector<std::string> model_names() {
+  std::vector<std::string> r;
+  for (const ModelInfo& m : model_registry()) r.push_back(m.name);
+  return r;
+}
+
+Graph build_model(const ModelConfig& c) {
+  const ModelInfo* m = find_model(c.name);
+  if (!m) {
+    std::string names;
+    for (const std::string& n : model_names()) names += (names.empty() ? "" : ", ") + n;
+    throw_input_error("model.name: '", c.name, "' is not a known model (allowed: ", names, ")");
+  }
+  Graph g;
+  ModelBuilder b(g);
+  const int image = b.input("image", {-1, c.in_channels, c.image_size, c.image_size});
+  const int logits = m->build(b, image, c);
+  g.mark_output(logits);
+  g.validate();
+  return g;
+}
+
+}  // namespace qf

@@ -1,0 +1,42 @@
+// The model registry: every command builds models by name (`--model NAME`, `[model] name = ...`).
+//
+// A built model is a graph with one input "image" (-1, in_channels, image_size, image_size) and
+// the classifier's logits as graph output 0. The training loss is added separately
+// (add_classification_loss), so the same graph serves training, evaluation and export.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/builder.h"
+
+namespace qf {
+
+struct ModelConfig {
+  std::string name = "mobilenet_v1";
+  double scale = 1.0;      // width multiplier (MobileNets)
+  int num_classes = 10;
+  int in_channels = 1;
+  int image_size = 28;     // height = width
+};
+
+struct ModelInfo {
+  std::string name;
+  std::string description;
+  // Emits the layers after `image` and returns the logits value.
+  std::function<int(ModelBuilder&, int image, const ModelConfig&)> build;
+};
+
+const std::vector<ModelInfo>& model_registry();
+const ModelInfo* find_model(const std::string& name);
+std::vector<std::string> model_names();
+
+// Builds the named model (InputError listing the known names if it does not exist).
+Graph build_model(const ModelConfig& config);
+
+// Layer builders of each model family (models/<family>.cpp).
+int build_lenet(ModelBuilder& b, int x, const ModelConfig& c);
+int build_mobilenet_v1(ModelBuilder& b, int x, const ModelConfig& c);
+
+}  // namespace qf

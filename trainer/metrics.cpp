@@ -1,0 +1,39 @@
+#include "trainer/metrics.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "nn/error.h"
+
+namespace qf {
+
+void TopK::add(const float* logits, const int32_t* labels, int64_t n, int64_t classes) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits + i * classes;
+    const float target = row[labels[i]];
+    int64_t higher = 0;
+    for (int64_t k = 0; k < classes; ++k) higher += row[k] > target;
+    top1 += higher < 1;
+    top5 += higher < 5;
+  }
+  count += n;
+}
+
+MetricsLog::MetricsLog(const std::string& path) {
+  if (path.empty()) return;
+  f_ = std::fopen(path.c_str(), "a");
+  if (!f_) throw_input_error("metrics log '", path, "' cannot be opened: ", std::strerror(errno));
+}
+
+MetricsLog::~MetricsLog() {
+  if (f_) std::fclose(f_);
+}
+
+void MetricsLog::write(const nlohmann::json& record) {
+  if (!f_) return;
+  const std::string line = record.dump() + "\n";
+  std::fwrite(line.data(), 1, line.size(), f_);
+  std::fflush(f_);
+}
+
+}  // namespace qf

@@ -1,0 +1,187 @@
+#include "trainer/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+namespace qf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+float read_scalar(DeviceContext& ctx, const Tensor& t) {
+  Tensor host = Tensor::empty(t.shape(), DType::f32);
+  ctx.copy(host, t);
+  return host.data<float>()[0];
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
+  QF_CHECK(!s_.graph.outputs().empty(), "the graph has no logits output");
+  logits_ = s_.graph.outputs()[0];
+  loss_ = s_.graph.value_id("loss");
+  state_.seed = s_.train.seed;
+  optimizer_ = std::make_unique<SgdMomentum>(s_.store, s_.optimizer);
+  sampler_ = std::make_unique<ShuffleSampler>(s_.train_data.size(), s_.train.seed);
+  LoaderOptions lo = s_.loader;
+  lo.seed = s_.train.seed;
+  loader_ = std::make_unique<DataLoader>(s_.train_data, *sampler_, lo);
+  if (loader_->batches_per_epoch() < 1)
+    throw_input_error("data.batch_size: ", lo.batch_size, " is larger than the training set (",
+                      s_.train_data.size(), " samples) with drop_last");
+  rebuild();
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::rebuild() {
+  exec_ = std::make_unique<Executor>(s_.graph, s_.store, s_.ctx, ExecOptions{});
+  exec_->prepare(s_.loader.batch_size);
+  evaluator_ = std::make_unique<Evaluator>(s_.graph, s_.store, s_.ctx, s_.comm);
+}
+
+void Trainer::resume(const Checkpoint& ckpt) {
+  if (ckpt.optimizer.empty())
+    throw_input_error("checkpoint has no optimizer state; use --init to start from its weights");
+  optimizer_->load_state_dict(ckpt.optimizer);
+  state_ = ckpt.state;
+  if (state_.seed != s_.train.seed)
+    throw_input_error("train.seed: the checkpoint was trained with seed ", state_.seed,
+                      ", this run asks for ", s_.train.seed, " (resume needs the same seed)");
+}
+
+EvalResult Trainer::evaluate(const Dataset& data) {
+  LoaderOptions lo = s_.loader;
+  lo.batch_size = s_.train.eval_batch_size;
+  return evaluator_->run(data, lo);
+}
+
+void Trainer::save(const std::string& why) {
+  if (s_.checkpoint_dir.empty() || !s_.comm.is_root()) return;
+  Checkpoint c;
+  c.model = s_.store.state_dict();
+  c.optimizer = optimizer_->state_dict();
+  c.state = state_;
+  c.config = s_.config_json;
+  save_checkpoint(s_.checkpoint_dir, c);
+  s_.console.info("checkpoint (" + why + ") -> " + s_.checkpoint_dir);
+}
+
+void Trainer::train_epoch(TrainResult& result) {
+  const int64_t epoch = state_.epoch;
+  int64_t steps = loader_->batches_per_epoch();
+  if (s_.train.steps_per_epoch > 0) steps = std::min(steps, s_.train.steps_per_epoch);
+  loader_->start_epoch(epoch, state_.batch_in_epoch);
+  const int world = s_.comm.size();
+  const int64_t batch = s_.loader.batch_size;
+  TopK acc;
+  Batch b;
+  const auto t_epoch = Clock::now();
+  int64_t images = 0;
+  while (state_.batch_in_epoch < steps && loader_->next(b)) {
+    const double epoch_f = epoch + static_cast<double>(state_.batch_in_epoch) / steps;
+    const double lr = learning_rate(s_.schedule, s_.optimizer.lr, epoch_f, s_.train.epochs);
+    const auto t_step = Clock::now();
+    exec_->set_input("image", b.images);
+    exec_->set_input("label", b.labels);
+    exec_->forward(Mode::train, StepInfo{state_.global_step, state_.seed});
+    exec_->backward();
+    if (world > 1) s_.comm.all_reduce_sum(s_.store.grad_arena());
+    optimizer_->step(lr, 1.f / static_cast<float>(world));
+    const float loss = read_scalar(s_.ctx, exec_->tensor(loss_));
+    if (!std::isfinite(loss))
+      throw_input_error("training diverged: loss is ", loss, " at epoch ", epoch + 1, " step ",
+                        state_.batch_in_epoch + 1, " (lower optimizer.lr)");
+    const Tensor& logits = exec_->tensor(logits_);
+    Tensor host = Tensor::empty(logits.shape(), DType::f32);
+    s_.ctx.copy(host, logits);
+    const int64_t before = acc.count;
+    acc.add(host.data<float>(), b.labels.data<int32_t>(), b.size, logits.dim(1));
+    acc.loss_sum += loss * static_cast<double>(acc.count - before);
+    train_seconds_ += seconds_since(t_step);
+    images += batch * world;
+    train_images_ += batch * world;
+    ++state_.batch_in_epoch;
+    ++state_.global_step;
+
+    const double elapsed = seconds_since(t_epoch);
+    const double ips = images / std::max(elapsed, 1e-9);
+    const int64_t done = state_.batch_in_epoch;
+    const std::string line = s_.phase + " epoch " + std::to_string(epoch + 1) + "/" +
+                             std::to_string(s_.train.epochs) + " step " + std::to_string(done) +
+                             "/" + std::to_string(steps) + " loss " + fmt("%.4f", acc.mean_loss()) +
+                             " top1 " + fmt("%.2f%%", acc.top1_pct()) + " lr " + fmt("%.5g", lr) +
+                             " " + fmt("%.0f", ips) + " img/s";
+    if (s_.console.tty()) {
+      const double eta = (steps - done) * batch * world / std::max(ips, 1e-9);
+      s_.console.progress(line + " ETA " + format_duration(eta));
+    } else if (done % std::max(1, s_.train.log_every) == 0 || done == steps) {
+      s_.console.info(line);
+    }
+    if (s_.metrics && s_.comm.is_root() &&
+        (done % std::max(1, s_.train.log_every) == 0 || done == steps))
+      s_.metrics->write({{"phase", s_.phase}, {"epoch", epoch + 1}, {"step", state_.global_step},
+                         {"loss", acc.mean_loss()}, {"top1", acc.top1_pct()}, {"lr", lr},
+                         {"images_per_sec", ips}});
+    const bool stop = s_.train.stop_after_steps > 0 &&
+                      state_.global_step >= s_.train.stop_after_steps;
+    if ((s_.train.checkpoint_every > 0 && state_.global_step % s_.train.checkpoint_every == 0 &&
+         done < steps) ||
+        (stop && done < steps))
+      save("step " + std::to_string(state_.global_step));
+    if (stop && done < steps) {
+      result.stopped_early = true;
+      break;
+    }
+  }
+  s_.console.end_progress();
+  result.train_loss = acc.mean_loss();
+  result.train_top1 = acc.top1_pct();
+}
+
+TrainResult Trainer::fit() {
+  TrainResult result;
+  const int world = s_.comm.size();
+  s_.console.info(s_.phase + ": " + std::to_string(s_.train.epochs) + " epoch(s), batch " +
+                  std::to_string(s_.loader.batch_size) + " per rank x " + std::to_string(world) +
+                  " rank(s) = global batch " + std::to_string(s_.loader.batch_size * world) +
+                  ", " + std::to_string(loader_->batches_per_epoch()) + " steps per epoch, on " +
+                  s_.ctx.device().str());
+  while (state_.epoch < s_.train.epochs) {
+    for (auto& hook : epoch_hooks_) hook(state_.epoch);
+    train_epoch(result);
+    if (result.stopped_early) break;
+    const int64_t finished = state_.epoch + 1;
+    if (s_.train.eval_each_epoch && s_.eval_data) {
+      result.eval = evaluate(*s_.eval_data);
+      s_.console.info(s_.phase + " epoch " + std::to_string(finished) + " eval: top1 " +
+                      fmt("%.2f%%", result.eval.top1) + " top5 " + fmt("%.2f%%", result.eval.top5) +
+                      " loss " + fmt("%.4f", result.eval.loss) + " (" +
+                      std::to_string(result.eval.count) + " images)");
+      if (s_.metrics && s_.comm.is_root())
+        s_.metrics->write({{"phase", s_.phase + "_eval"}, {"epoch", finished},
+                           {"step", state_.global_step}, {"top1", result.eval.top1},
+                           {"top5", result.eval.top5}, {"loss", result.eval.loss}});
+    }
+    state_.epoch = finished;
+    state_.batch_in_epoch = 0;
+    save("epoch " + std::to_string(finished));
+  }
+  result.epochs = state_.epoch;
+  result.steps = state_.global_step;
+  result.images_per_sec = train_images_ / std::max(train_seconds_, 1e-9);
+  return result;
+}
+
+}  // namespace qf
