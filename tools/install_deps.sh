@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian package qforge needs to build, test and run (a no-op when all are present).
+# Runs as root, or through sudo when available.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libdnnl-dev libboost-program-options-dev libgtest-dev zlib1g-dev nlohmann-json3-dev
+  libopenmpi-dev openmpi-bin libopencv-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  dataset-fashion-mnist
+  python3-torch python3-torchvision python3-onnx
+  nodejs npm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
