@@ -321,7 +321,10 @@ std::vector<std::string> ConfigSchema::parse_args(const std::vector<std::string>
   }
   for (const auto& [k, v] : sets) {
     auto a = aliases_.find(k);
-    set(a == aliases_.end() ? k : a->second, v, "--" + k);
+    const std::string key = a == aliases_.end() ? k : a->second;
+    // A bare boolean flag (`--data.skip_bad`): the parser reports no value for implicit ones.
+    const bool bare_flag = v.empty() && entries_.count(key) && entries_.at(key).kind == "true/false";
+    set(key, bare_flag ? "true" : v, "--" + k);
   }
   return positional;
 }
