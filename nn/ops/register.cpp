@@ -5,10 +5,12 @@ namespace qf {
 
 void register_conv2d(OpRegistry& reg);
 void register_activations(OpRegistry& reg);
+void register_dropout(OpRegistry& reg);
 
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
   register_activations(reg);
+  register_dropout(reg);
 }
 
 }  // namespace qf
