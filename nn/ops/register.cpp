@@ -8,6 +8,7 @@ void register_activations(OpRegistry& reg);
 void register_dropout(OpRegistry& reg);
 void register_flatten(OpRegistry& reg);
 void register_global_avg_pool(OpRegistry& reg);
+void register_linear(OpRegistry& reg);
 
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
@@ -15,6 +16,7 @@ void register_nn_ops(OpRegistry& reg) {
   register_dropout(reg);
   register_flatten(reg);
   register_global_avg_pool(reg);
+  register_linear(reg);
 }
 
 }  // namespace qf
