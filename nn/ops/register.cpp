@@ -9,6 +9,7 @@ void register_dropout(OpRegistry& reg);
 void register_flatten(OpRegistry& reg);
 void register_global_avg_pool(OpRegistry& reg);
 void register_linear(OpRegistry& reg);
+void register_pool2d(OpRegistry& reg);
 
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
@@ -17,6 +18,7 @@ void register_nn_ops(OpRegistry& reg) {
   register_flatten(reg);
   register_global_avg_pool(reg);
   register_linear(reg);
+  register_pool2d(reg);
 }
 
 }  // namespace qf
