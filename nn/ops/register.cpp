@@ -10,6 +10,7 @@ void register_flatten(OpRegistry& reg);
 void register_global_avg_pool(OpRegistry& reg);
 void register_linear(OpRegistry& reg);
 void register_pool2d(OpRegistry& reg);
+void register_softmax_cross_entropy(OpRegistry& reg);
 
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
@@ -19,6 +20,7 @@ void register_nn_ops(OpRegistry& reg) {
   register_global_avg_pool(reg);
   register_linear(reg);
   register_pool2d(reg);
+  register_softmax_cross_entropy(reg);
 }
 
 }  // namespace qf
