@@ -6,6 +6,7 @@ namespace qf {
 void register_conv2d(OpRegistry& reg);
 void register_activations(OpRegistry& reg);
 void register_dropout(OpRegistry& reg);
+void register_elementwise(OpRegistry& reg);
 void register_flatten(OpRegistry& reg);
 void register_global_avg_pool(OpRegistry& reg);
 void register_linear(OpRegistry& reg);
@@ -16,6 +17,7 @@ void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
   register_activations(reg);
   register_dropout(reg);
+  register_elementwise(reg);
   register_flatten(reg);
   register_global_avg_pool(reg);
   register_linear(reg);
