@@ -5,6 +5,7 @@ namespace qf {
 
 void register_conv2d(OpRegistry& reg);
 void register_activations(OpRegistry& reg);
+void register_batch_norm(OpRegistry& reg);
 void register_dropout(OpRegistry& reg);
 void register_elementwise(OpRegistry& reg);
 void register_flatten(OpRegistry& reg);
@@ -16,6 +17,7 @@ void register_softmax_cross_entropy(OpRegistry& reg);
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
   register_activations(reg);
+  register_batch_norm(reg);
   register_dropout(reg);
   register_elementwise(reg);
   register_flatten(reg);
