@@ -21,9 +21,10 @@
 //   (64, 24, 56, 56)    1.02 / 1.64 / 0.69     1.03 / 1.55 / 0.36
 //   (64, 40, 28, 28)    0.41 / 0.64 / 0.29     0.26 / 0.42 / 0.11
 //   (64, 120, 14, 14)   0.33 / 0.50 / 0.22     0.18 / 0.28 / 0.07
-// oneDNN's AVX-512 kernel (chosen when C is a multiple of 16) wins the large backward passes;
-// for other channel counts (MobileNetV2/V3's 24, 40, 72, 120, ...) oneDNN falls back to slower
-// generic code and the loops are 1.5-3x faster. So: oneDNN when C % 16 == 0, loops otherwise.
+// oneDNN's AVX-512 kernel (chosen when C is a multiple of 16) wins the large backward passes
+// (1.7x at 64 channels), small tensors are a draw; for other channel counts (MobileNetV2/V3's 24,
+// 40, 72, 120, ...) oneDNN falls back to generic code and the loops are as fast or up to 1.8x
+// (training) and 3x (eval) faster. So: oneDNN when C % 16 == 0, loops otherwise.
 #include <omp.h>
 
 #include <algorithm>
