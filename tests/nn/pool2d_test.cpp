@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tests/nn/nhwc.h"
 #include "tests/op_check.h"
 
@@ -18,8 +20,8 @@ OpCase pool_case(const char* op, Shape x, std::vector<int64_t> k, std::vector<in
 const KernelKind kBoth[] = {KernelKind::cpu, KernelKind::cpu_ref};
 
 TEST(MaxPool2d, TiesGoToTheFirstMaximum) {
-  // x = [[5, 5, 1], [5, 5, 1]], 2x2 windows at stride 1: the first window is all 5s (first = (0,0));
-  // the second holds 5 at (0,1) and (1,1) (first = (0,1)).
+  // x = [[5, 5, 1], [5, 5, 1]], 2x2 windows at stride 1: the first window is all 5s (first =
+  // (0,0)); the second holds 5 at (0,1) and (1,1) (first = (0,1)).
   OpCase c;
   c.op = "max_pool2d";
   c.attrs = {{"kernel_shape", std::vector<int64_t>{2, 2}}, {"strides", std::vector<int64_t>{1, 1}}};
@@ -31,6 +33,20 @@ TEST(MaxPool2d, TiesGoToTheFirstMaximum) {
     const std::vector<float> want{1, 10, 0, 0, 0, 0};
     for (int i = 0; i < 6; ++i) EXPECT_EQ(r.grads[0].data<float>()[i], want[i]) << i;
   }
+}
+
+TEST(MaxPool2d, FastKernelKeepsTheFirstMaximumOnManyTies) {
+  // Values from {0, 1, 2}: most windows hold several maxima; every channel count exercises the
+  // vectorised and the remainder lanes. Gradients must land exactly where the reference puts them.
+  for (Shape x : {Shape{2, 35, 7, 7}, Shape{2, 64, 9, 9}, Shape{3, 3, 8, 8}})
+    for (int64_t stride : {1, 2}) {
+      OpCase c = pool_case("max_pool2d", x, {3, 3}, {stride, stride}, {1, 1, 1, 1}, stride - 1, 3);
+      for (int64_t i = 0; i < c.inputs[0].numel(); ++i)
+        c.inputs[0].data<double>()[i] = std::floor(c.inputs[0].data<double>()[i] * 1.5 + 1.5);
+      c.fast_tol = 1e-6;  // summation order of overlapping windows; a misrouted dy costs ~0.1
+      SCOPED_TRACE(str_cat(shape_str(x), " stride ", stride));
+      check_fast_matches_ref(c);
+    }
 }
 
 TEST(MaxPool2d, PaddingNeverWins) {
@@ -131,7 +147,8 @@ TEST(AvgPool2d, Gradients) {
 }
 
 TEST(AvgPool2d, FastMatchesReference) {
-  check_fast_matches_ref(pool_case("avg_pool2d", {4, 64, 14, 14}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0, 8));
+  check_fast_matches_ref(
+      pool_case("avg_pool2d", {4, 64, 14, 14}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0, 8));
   OpCase c = pool_case("avg_pool2d", {2, 70, 9, 11}, {3, 3}, {2, 2}, {1, 2, 0, 1}, 1, 9);
   check_fast_matches_ref(c);
   c.attrs.set("count_include_pad", int64_t{1});
@@ -151,9 +168,9 @@ TEST(Pool2d, RejectsBadAttributesAndShapes) {
                         KernelKind::cpu_ref),
                  InputError);
     // Rank 3 input.
-    EXPECT_THROW(run_op(pool_case(op, {1, 5, 5}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0, 1),
-                        KernelKind::cpu_ref),
-                 InputError);
+    EXPECT_THROW(
+        run_op(pool_case(op, {1, 5, 5}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0, 1), KernelKind::cpu_ref),
+        InputError);
     // No kernel_shape.
     OpCase c = pool_case(op, {1, 1, 4, 4}, {2, 2}, {2, 2}, {0, 0, 0, 0}, 0, 1);
     c.attrs.erase("kernel_shape");

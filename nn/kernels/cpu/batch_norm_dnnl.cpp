@@ -39,8 +39,8 @@ class BatchNormDnnl final : public Kernel {
         {dnnl::prop_kind::forward_training, data, eps, g_.use_running_stats ? global : affine},
         attr, h_.engine);
     train_ = fwd(train_pd_);
-    const fwd::primitive_desc global_fwd_pd(
-        {dnnl::prop_kind::forward_training, data, eps, global}, attr, h_.engine);
+    const fwd::primitive_desc global_fwd_pd({dnnl::prop_kind::forward_training, data, eps, global},
+                                            attr, h_.engine);
     bwd_batch_pd_ = bwd::primitive_desc({dnnl::prop_kind::backward, data, data, eps, affine}, attr,
                                         h_.engine, train_pd_);
     bwd_const_pd_ = bwd::primitive_desc({dnnl::prop_kind::backward, data, data, eps, global}, attr,
@@ -110,19 +110,18 @@ class BatchNormDnnl final : public Kernel {
     }
     const auto& pd = batch_ ? bwd_batch_pd_ : bwd_const_pd_;
     (batch_ ? bwd_batch_ : bwd_const_)
-        .execute(h_.stream,
-                 {{DNNL_ARG_SRC, as_memory(pd.src_desc(), h_, *c.in[0])},
-                  {DNNL_ARG_MEAN, mean_},
-                  {DNNL_ARG_VARIANCE, var_},
-                  {DNNL_ARG_DIFF_DST, as_memory(pd.diff_dst_desc(), h_, *c.grad_out[0])},
-                  {DNNL_ARG_SCALE, as_memory(vec, h_, *c.in[1])},
-                  {DNNL_ARG_SHIFT, as_memory(vec, h_, *c.in[2])},
-                  {DNNL_ARG_DIFF_SRC, as_memory(pd.diff_src_desc(), h_, *c.grad_in[0])},
-                  {DNNL_ARG_DIFF_SCALE,
-                   c.grad_in[1] ? as_memory(vec, h_, *c.grad_in[1]) : dgamma_sink_},
-                  {DNNL_ARG_DIFF_SHIFT,
-                   c.grad_in[2] ? as_memory(vec, h_, *c.grad_in[2]) : dbeta_sink_},
-                  {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), h_.engine, c.workspace)}});
+        .execute(
+            h_.stream,
+            {{DNNL_ARG_SRC, as_memory(pd.src_desc(), h_, *c.in[0])},
+             {DNNL_ARG_MEAN, mean_},
+             {DNNL_ARG_VARIANCE, var_},
+             {DNNL_ARG_DIFF_DST, as_memory(pd.diff_dst_desc(), h_, *c.grad_out[0])},
+             {DNNL_ARG_SCALE, as_memory(vec, h_, *c.in[1])},
+             {DNNL_ARG_SHIFT, as_memory(vec, h_, *c.in[2])},
+             {DNNL_ARG_DIFF_SRC, as_memory(pd.diff_src_desc(), h_, *c.grad_in[0])},
+             {DNNL_ARG_DIFF_SCALE, c.grad_in[1] ? as_memory(vec, h_, *c.grad_in[1]) : dgamma_sink_},
+             {DNNL_ARG_DIFF_SHIFT, c.grad_in[2] ? as_memory(vec, h_, *c.grad_in[2]) : dbeta_sink_},
+             {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), h_.engine, c.workspace)}});
     h_.stream.wait();
   }
 

@@ -32,9 +32,9 @@ namespace qf {
 namespace {
 
 constexpr int K = kMaxBroadcastRank;
-constexpr int64_t kChunk = 8192;          // elements per task along the inner axis
-constexpr int64_t kParallelMin = 32768;   // below this many elements, one thread
-constexpr int64_t kPartialMax = 16384;    // broadcast operands up to this size use partials
+constexpr int64_t kChunk = 8192;         // elements per task along the inner axis
+constexpr int64_t kParallelMin = 32768;  // below this many elements, one thread
+constexpr int64_t kPartialMax = 16384;   // broadcast operands up to this size use partials
 
 struct Plan {
   int k = 1;  // axes (>= 1)

@@ -3,11 +3,12 @@
 // Forward is a matmul primitive with the bias fused, reading the (out, in) weight in place as an
 // (in, out) matrix with transposed strides. Backward uses dnnl_sgemm for dx = dy w and
 // dw = dy^T x, and a column sum for db. Measured on the 2-core AVX-512 development machine, one
-// thread, min of repeated runs (microseconds, forward | dx | dw):
-//                          sgemm(N,T)  matmul  inner_product   | dx sgemm  matmul | dw sgemm  matmul
-//   (64,1024)x(10,1024)      15.7      18.3      15.9          |   16.7     7.8   |    9.9    10.2
-//   (16,1024)x(1000,1024)   465.4     261.7     472.3          |  171.3   255.3   |  177.9   173.8
-//   (64,400)x(120,400)       38.3      31.3      34.0          |   26.8    27.2   |   27.2    27.6
+// thread, min of repeated runs (microseconds):
+//                          forward                       dx = dy w        dw = dy^T x
+//                          sgemm(N,T) matmul inner_prod  sgemm  matmul    sgemm  matmul
+//   (64,1024)x(10,1024)      15.7     18.3     15.9      16.7    7.8       9.9   10.2
+//   (16,1024)x(1000,1024)   465.4    261.7    472.3     171.3  255.3     177.9  173.8
+//   (64,400)x(120,400)       38.3     31.3     34.0      26.8   27.2      27.2   27.6
 // so matmul for forward (up to 1.8x faster on classifier-sized weights), sgemm for backward.
 #include <algorithm>
 
@@ -73,7 +74,9 @@ class LinearDnnl final : public Kernel {
   }
 
  private:
-  static void check(dnnl_status_t st) { QF_CHECK(st == dnnl_success, "dnnl_sgemm failed: ", st); }
+  static void check(dnnl_status_t st) {
+    QF_CHECK(st == dnnl_success, "dnnl_sgemm failed: ", st);
+  }
 
   DnnlHandles& h_;
   LinearGeom g_;

@@ -1,5 +1,5 @@
-// Reference 2-D max and average pooling: plain loops, templated on the scalar so gradient checks run
-// them in double precision. x and y are (N, C, H, W) channels-last.
+// Reference 2-D max and average pooling: plain loops, templated on the scalar so gradient checks
+// run them in double precision. x and y are (N, C, H, W) channels-last.
 //
 // Window of output (oh, ow): rows hs = oh*sh - pt .. hs + KH - 1, columns ws = ow*sw - pl ..
 // ws + KW - 1; only rows in [0, H) and columns in [0, W) hold data (the rest is padding).
@@ -31,7 +31,11 @@ struct PoolGeom {
   };
   Window window(int64_t oh, int64_t ow) const {
     const int64_t hs = oh * sh - pt, ws = ow * sw - pl;
-    return {hs, ws, std::max<int64_t>(hs, 0), std::min(hs + KH, H), std::max<int64_t>(ws, 0),
+    return {hs,
+            ws,
+            std::max<int64_t>(hs, 0),
+            std::min(hs + KH, H),
+            std::max<int64_t>(ws, 0),
             std::min(ws + KW, W)};
   }
   int64_t divisor(const Window& w) const {
