@@ -16,8 +16,8 @@ BnGeom bn_geom(const Node& node, std::span<const TensorDesc> in) {
   static const char* names[] = {"input", "gamma", "beta", "running_mean", "running_var"};
   for (int i = 1; i < 5; ++i) {
     if (in[i].shape != Shape{g.C})
-      shape_error(node, str_cat(names[i], " must have shape [", g.C, "] for input ",
-                                shape_str(x), ", got ", shape_str(in[i].shape)));
+      shape_error(node, str_cat(names[i], " must have shape [", g.C, "] for input ", shape_str(x),
+                                ", got ", shape_str(in[i].shape)));
     if (in[i].dtype != in[0].dtype)
       shape_error(node, str_cat(names[i], " is ", dtype_name(in[i].dtype), ", input is ",
                                 dtype_name(in[0].dtype)));

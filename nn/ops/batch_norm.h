@@ -17,8 +17,8 @@
 // Gradient contract (overwritten, each optional), xhat = (x - mean) * istd, istd = 1/sqrt(var+eps),
 // with the statistics the last forward used:
 //   dbeta  = sum dy,   dgamma = sum dy * xhat
-//   dx     = gamma * istd * (dy - dbeta / M - xhat * dgamma / M)     batch statistics
-//   dx     = gamma * istd * dy                                        running statistics (constants)
+//   dx     = gamma * istd * (dy - dbeta / M - xhat * dgamma / M)   with batch statistics
+//   dx     = gamma * istd * dy                  with running statistics (constants)
 // running_mean and running_var get no gradient.
 #pragma once
 

@@ -4,9 +4,10 @@
 //   attrs:  ratio p (0.5), 0 <= p < 1
 //   output: y = x * m / (1 - p), m[i] = rng_keep(key, i, ceil(p * 2^24))
 //           key = rng_key(step.seed, step.step, stream_of_name(node.name))
-// The mask is a pure function of (seed, step, node name, element index) — nn/kernels/counter_rng.h —
-// so a resumed run draws the same masks, any thread count gives the same result, and a CUDA kernel
-// can reproduce it bit for bit. Backward recomputes the mask of the last forward from its key.
+// The mask is a pure function of (seed, step, node name, element index) — nn/kernels/counter_rng.h
+// — so a resumed run draws the same masks, any thread count gives the same result, and a CUDA
+// kernel can reproduce it bit for bit. Backward recomputes the mask of the last forward from its
+// key.
 //
 // Gradient contract: dx = dy * m / (1 - p) (dy after an eval-mode forward); overwrites dx.
 #include <cstring>
@@ -19,8 +20,7 @@ namespace {
 
 double ratio_of(const Node& node) {
   const double p = node.attrs.get_float("ratio", 0.5);
-  if (!(p >= 0.0 && p < 1.0))
-    shape_error(node, str_cat("ratio must be in [0, 1), got ", p));
+  if (!(p >= 0.0 && p < 1.0)) shape_error(node, str_cat("ratio must be in [0, 1), got ", p));
   return p;
 }
 

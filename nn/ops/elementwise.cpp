@@ -13,8 +13,8 @@ namespace qf {
 Shape broadcast_shape(const Node& node, const Shape& a, const Shape& b) {
   const size_t r = std::max(a.size(), b.size());
   if (r > static_cast<size_t>(kMaxBroadcastRank))
-    shape_error(node, str_cat("operands of rank above ", kMaxBroadcastRank, " are not supported, got ",
-                              shape_str(a), " and ", shape_str(b)));
+    shape_error(node, str_cat("operands of rank above ", kMaxBroadcastRank,
+                              " are not supported, got ", shape_str(a), " and ", shape_str(b)));
   Shape y(r);
   for (size_t i = 0; i < r; ++i) {
     const int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
@@ -69,7 +69,8 @@ class ElementwiseRef final : public Kernel {
       const T* a = c.in[0]->data<T>();
       const T* b = c.in[1]->data<T>();
       T* y = c.out[0]->data<T>();
-      each([&](int64_t oy, int64_t oa, int64_t ob) { y[oy] = Mul ? a[oa] * b[ob] : a[oa] + b[ob]; });
+      each(
+          [&](int64_t oy, int64_t oa, int64_t ob) { y[oy] = Mul ? a[oa] * b[ob] : a[oa] + b[ob]; });
     });
   }
 

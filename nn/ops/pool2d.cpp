@@ -17,8 +17,8 @@ int64_t out_size(const Node& node, int64_t in, int64_t k, int64_t s, int64_t p0,
                  bool ceil_mode, const Shape& x) {
   const int64_t span = in + p0 + p1 - k;
   if (span < 0)
-    shape_error(node, str_cat("input ", shape_str(x), " with its padding is smaller than the ",
-                              k, "-wide kernel"));
+    shape_error(node, str_cat("input ", shape_str(x), " with its padding is smaller than the ", k,
+                              "-wide kernel"));
   int64_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
   if (ceil_mode && (o - 1) * s >= in + p0) --o;  // the last window would start in the padding
   return o;
@@ -38,8 +38,9 @@ PoolGeom pool_geom(const Node& node, const TensorDesc& x, bool avg) {
     shape_error(node, "kernel_shape and strides must be >= 1");
   for (int i = 0; i < 4; ++i)
     if (pd[i] < 0 || pd[i] >= k[i % 2])
-      shape_error(node, str_cat("pads ", shape_str(pd), " must be >= 0 and smaller than the kernel ",
-                                shape_str(k), " (a window must not lie entirely in the padding)"));
+      shape_error(node,
+                  str_cat("pads ", shape_str(pd), " must be >= 0 and smaller than the kernel ",
+                          shape_str(k), " (a window must not lie entirely in the padding)"));
   const bool ceil_mode = flag(node, "ceil_mode");
   PoolGeom g{};
   g.N = x.shape[0];

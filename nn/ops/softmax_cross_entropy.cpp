@@ -104,7 +104,8 @@ class SoftmaxXentRef final : public SoftmaxXentBase {
   T target(int64_t k, int32_t label) const {
     return (k == label ? T(1) - T(eps_) : T(0)) + T(eps_) / static_cast<T>(K_);
   }
-  // lse = m + log_s; kept apart so that z - lse is computed as (z - m) - log_s without cancellation.
+  // lse = m + log_s; kept apart so that z - lse is computed as (z - m) - log_s without
+  // cancellation.
   template <class T>
   std::pair<T, T> lse(const T* row) const {
     T m = row[0];

@@ -1,10 +1,11 @@
+#include "nn/ops/batch_norm.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cmath>
 
 #include "nn/context.h"
-#include "nn/ops/batch_norm.h"
 #include "tests/nn/nhwc.h"
 #include "tests/op_check.h"
 
@@ -23,7 +24,8 @@ OpCase bn_case(Shape x, int64_t frozen, uint64_t seed) {
 }
 
 TEST(BatchNorm, TrainingNormalisesWithBiasedAndUpdatesWithUnbiasedVariance) {
-  // One channel with values 1, 2, 3, 6 (N = 2, H = 1, W = 2): mean 3, biased var 3.5, unbiased 14/3.
+  // One channel with values 1, 2, 3, 6 (N = 2, H = 1, W = 2): mean 3, biased var 3.5, unbiased
+  // 14/3.
   OpCase c;
   c.op = "batch_norm";
   c.attrs = {{"epsilon", 0.0}, {"momentum", 0.25}};
@@ -43,8 +45,9 @@ TEST(BatchNorm, TrainingNormalisesWithBiasedAndUpdatesWithUnbiasedVariance) {
     EXPECT_NEAR(r.grads[1].data<float>()[0], xhat0, 1e-5);
     for (int i = 0; i < 4; ++i) {
       const float e = i == 0 ? 1.f : 0.f;
-      EXPECT_NEAR(r.grads[0].data<float>()[i],
-                  2 * istd * (e - 0.25f - want[i] * istd * xhat0 / 4), 1e-5) << i;
+      EXPECT_NEAR(r.grads[0].data<float>()[i], 2 * istd * (e - 0.25f - want[i] * istd * xhat0 / 4),
+                  1e-5)
+          << i;
     }
   }
 }
@@ -122,7 +125,8 @@ OpRun run_kernel(KernelFactory f, const OpCase& c, const Tensor& dy, std::array<
 }
 
 TEST(BatchNorm, BothFastKernelsMatchTheReferenceInEveryMode) {
-  const std::array<bool, 3> wants[] = {{true, true, true}, {false, true, true}, {true, false, false}};
+  const std::array<bool, 3> wants[] = {
+      {true, true, true}, {false, true, true}, {true, false, false}};
   for (KernelFactory f : {make_batch_norm_dnnl, make_batch_norm_loops})
     for (Shape x : {Shape{4, 32, 5, 5}, Shape{3, 24, 7, 6}, Shape{50, 40}})
       for (int64_t frozen : {0, 1})
@@ -146,7 +150,8 @@ TEST(BatchNorm, BothFastKernelsMatchTheReferenceInEveryMode) {
 }
 
 TEST(BatchNorm, StatisticsStayAccurateForLargeMeans) {
-  // Values around 1000 with unit spread: a one-pass sum of squares in float would lose the variance.
+  // Values around 1000 with unit spread: a one-pass sum of squares in float would lose the
+  // variance.
   OpCase c = bn_case({16, 24, 16, 16}, 0, 30);
   for (int64_t i = 0; i < c.inputs[0].numel(); ++i) c.inputs[0].data<double>()[i] += 1000.0;
   for (auto& t : c.inputs) t = to_dtype(t, DType::f32);

@@ -56,7 +56,8 @@ TEST(Dropout, FastMatchesReferenceExactly) {
 TEST(Dropout, MaskIsTheCounterHashAndScalesKeptValues) {
   const double p = 0.4;
   OpCase c = dropout_case({50, 1000}, p, 17, 1234);
-  const OpRun r = run_op(c, KernelKind::cpu, {Tensor::from({50, 1000}, std::vector<float>(50000, 1.f))});
+  const OpRun r =
+      run_op(c, KernelKind::cpu, {Tensor::from({50, 1000}, std::vector<float>(50000, 1.f))});
   const Tensor x = to_dtype(c.inputs[0], DType::f32);
   const uint64_t key = rng_key(1234, 17, stream_of_name("op_under_test"));
   const uint32_t thr = rng_drop_threshold(p);

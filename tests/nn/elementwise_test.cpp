@@ -101,16 +101,16 @@ TEST(Elementwise, Gradients) {
 
 TEST(Elementwise, FastMatchesReference) {
   const Pair big[] = {
-      {{8, 32, 28, 28}, {8, 32, 28, 28}},   // equal, chunked
-      {{16, 64, 14, 14}, {16, 64, 1, 1}},   // SE, partial sums
-      {{64, 512, 7, 7}, {64, 512, 1, 1}},   // SE, owner split over samples
-      {{8, 64, 28, 28}, {64, 1, 1}},        // per channel
-      {{4, 20000, 1, 2}, {20000, 1, 1}},    // per channel, owner split over channels
-      {{8, 32, 28, 28}, {1}},               // scalar
-      {{4, 8, 16, 16}, {1, 8, 16, 16}},     // broadcast over samples, partial sums
-      {{4, 32, 32, 32}, {1, 32, 32, 32}},   // broadcast over samples, owner
-      {{3, 16, 20, 20}, {16, 20, 20}},      // row-major rank 3, transposed walk
-      {{2, 5, 300, 70}, {5, 1, 70}},        // general rank 3 broadcast
+      {{8, 32, 28, 28}, {8, 32, 28, 28}},  // equal, chunked
+      {{16, 64, 14, 14}, {16, 64, 1, 1}},  // SE, partial sums
+      {{64, 512, 7, 7}, {64, 512, 1, 1}},  // SE, owner split over samples
+      {{8, 64, 28, 28}, {64, 1, 1}},       // per channel
+      {{4, 20000, 1, 2}, {20000, 1, 1}},   // per channel, owner split over channels
+      {{8, 32, 28, 28}, {1}},              // scalar
+      {{4, 8, 16, 16}, {1, 8, 16, 16}},    // broadcast over samples, partial sums
+      {{4, 32, 32, 32}, {1, 32, 32, 32}},  // broadcast over samples, owner
+      {{3, 16, 20, 20}, {16, 20, 20}},     // row-major rank 3, transposed walk
+      {{2, 5, 300, 70}, {5, 1, 70}},       // general rank 3 broadcast
   };
   for (const char* op : {"add", "mul"})
     for (const Pair& p : big) {

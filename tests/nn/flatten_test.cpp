@@ -38,8 +38,8 @@ TEST(Flatten, AxisChoosesTheSplitNotTheOrder) {
     c.attrs = {{"axis", axis}};
     c.inputs = {nhwc({2, 3, 2, 2}, v)};
     const OpRun r = run_op(c, KernelKind::cpu);
-    const Shape want = axis == 0 ? Shape{1, 24}
-                       : axis == 2 ? Shape{6, 4}
+    const Shape want = axis == 0                 ? Shape{1, 24}
+                       : axis == 2               ? Shape{6, 4}
                        : axis == 3 || axis == -1 ? Shape{12, 2}
                                                  : Shape{24, 1};
     EXPECT_EQ(r.outputs[0].shape(), want) << axis;

@@ -31,7 +31,9 @@ TEST(GlobalAvgPool, HandComputed) {
   }
 }
 
-TEST(GlobalAvgPool, Gradients) { check_gradients(gap_case({2, 3, 4, 5}, 1)); }
+TEST(GlobalAvgPool, Gradients) {
+  check_gradients(gap_case({2, 3, 4, 5}, 1));
+}
 
 TEST(GlobalAvgPool, FastMatchesReference) {
   check_fast_matches_ref(gap_case({4, 200, 7, 7}, 2));  // several channel blocks, ragged
