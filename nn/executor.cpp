@@ -212,7 +212,7 @@ void Executor::create_kernels() {
     for (int v : n.inputs) in.push_back(v >= 0 ? descs_[v] : TensorDesc{});
     for (int v : n.outputs) out.push_back(descs_[v]);
     auto plan = std::make_unique<NodePlan>();
-    plan->kernel = f(KernelSetup{n, in, out, ctx_, options_.training});
+    plan->kernel = f(KernelSetup{n, in, out, ctx_, options_.training, options_.comm});
     for (int v : n.inputs) plan->in.push_back(v >= 0 ? &tensors_[v] : nullptr);
     for (int v : n.outputs) plan->out.push_back(&tensors_[v]);
     plans_[i] = std::move(plan);

@@ -27,6 +27,7 @@ struct ExecOptions {
   bool training = true;               // plan a backward pass from `loss`
   std::string loss = "loss";          // the scalar value to differentiate (training)
   std::vector<std::string> outputs;   // inference: values to compute (default: graph outputs)
+  Communicator* comm = nullptr;       // handed to kernels that synchronise state across ranks
 };
 
 class Executor {

@@ -20,6 +20,7 @@
 
 namespace qf {
 
+class Communicator;
 class DeviceContext;
 struct Node;
 
@@ -69,6 +70,9 @@ struct KernelSetup {
   std::span<const TensorDesc> out;
   DeviceContext& ctx;
   bool training;  // the executor will run train-mode forward and backward
+  // Ranks' collectives for ops whose forward must agree across ranks (quantizer scales: the batch
+  // abs-max is all-reduced with MAX before it updates a scale). Null in a single process.
+  Communicator* comm = nullptr;
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelSetup&);

@@ -3,6 +3,8 @@
 
 namespace qf {
 
-void register_quant_ops(OpRegistry&) {}
+void register_qdq_ops(OpRegistry& reg);
+
+void register_quant_ops(OpRegistry& reg) { register_qdq_ops(reg); }
 
 }  // namespace qf

@@ -9,6 +9,8 @@ namespace qf {
 namespace fs = std::filesystem;
 
 void save_checkpoint(const std::string& dir, const Checkpoint& c) {
+  const fs::path parent = fs::path(dir).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
   write_dir_atomically(dir, [&](const std::string& tmp) {
     save_safetensors(tmp + "/model.safetensors", c.model, {{"format", "qforge"}});
     if (!c.optimizer.empty())
