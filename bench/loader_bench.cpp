@@ -1,4 +1,5 @@
-// loader_bench: what the ImageNet input pipeline costs beside OpenCV's raw decode of the same files.
+// loader_bench: what the ImageNet input pipeline costs beside OpenCV's raw decode of the same
+// files.
 //
 // Writes an ImageNet-like set of JPEGs (tools/imagenet_like.h: Fashion-MNIST upscaled to
 // --width x --height, coloured, noised; 500x375 by default, the typical ImageNet photo) into a
@@ -48,8 +49,12 @@ void* operator new(std::size_t bytes) {
   if (void* p = std::malloc(bytes ? bytes : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -67,16 +72,26 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string f = argv[i];
     const double v = std::atof(argv[i + 1]);
-    if (f == "--images") a.images = static_cast<int>(v);
-    else if (f == "--width") a.width = static_cast<int>(v);
-    else if (f == "--height") a.height = static_cast<int>(v);
-    else if (f == "--quality") a.quality = static_cast<int>(v);
-    else if (f == "--crop") a.crop = static_cast<int>(v);
-    else if (f == "--repeats") a.repeats = static_cast<int>(v);
-    else if (f == "--threads") a.threads = static_cast<int>(v);
-    else if (f == "--gpu-rate") a.gpu_rate = v;
-    else if (f == "--noise") a.noise = v;
-    else qf::throw_input_error("loader_bench: unknown option ", f);
+    if (f == "--images")
+      a.images = static_cast<int>(v);
+    else if (f == "--width")
+      a.width = static_cast<int>(v);
+    else if (f == "--height")
+      a.height = static_cast<int>(v);
+    else if (f == "--quality")
+      a.quality = static_cast<int>(v);
+    else if (f == "--crop")
+      a.crop = static_cast<int>(v);
+    else if (f == "--repeats")
+      a.repeats = static_cast<int>(v);
+    else if (f == "--threads")
+      a.threads = static_cast<int>(v);
+    else if (f == "--gpu-rate")
+      a.gpu_rate = v;
+    else if (f == "--noise")
+      a.noise = v;
+    else
+      qf::throw_input_error("loader_bench: unknown option ", f);
   }
   if (a.images < 1 || a.repeats < 1 || a.threads < 1)
     qf::throw_input_error("loader_bench: --images, --repeats and --threads must be >= 1");
@@ -108,7 +123,8 @@ Pass median_pass(int repeats, const std::function<void()>& body) {
     p.news = g_news.load() - n0;
     passes.push_back(p);
   }
-  std::sort(passes.begin(), passes.end(), [](const Pass& a, const Pass& b) { return a.seconds < b.seconds; });
+  std::sort(passes.begin(), passes.end(),
+            [](const Pass& a, const Pass& b) { return a.seconds < b.seconds; });
   return passes[passes.size() / 2];
 }
 
@@ -124,7 +140,8 @@ void parallel(int threads, int64_t n, const std::function<void(int64_t)>& item) 
 
 void row(const char* what, double rate, const Pass* p, int64_t n) {
   std::printf("  %-44s %9.1f img/s", what, rate);
-  if (p) std::printf("   %6.1f faults/img  %5.1f news/img", double(p->faults) / n, double(p->news) / n);
+  if (p)
+    std::printf("   %6.1f faults/img  %5.1f news/img", double(p->faults) / n, double(p->news) / n);
   std::printf("\n");
 }
 
@@ -134,7 +151,8 @@ int main(int argc, char** argv) {
   try {
     const Args a = parse(argc, argv);
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("qforge-loader-bench-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("qforge-loader-bench-" + std::to_string(::getpid()));
     qf::ImagenetLikeOptions g;
     g.out = dir.string();
     g.train_images = a.images;
@@ -155,10 +173,11 @@ int main(int argc, char** argv) {
       std::vector<char> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     }
     const auto n = static_cast<int64_t>(paths.size());
-    std::printf("loader_bench: %lld JPEGs %dx%d (quality %d, %.0f KB average), crop %d, "
-                "median of %d passes, %d threads\n",
-                static_cast<long long>(n), a.width, a.height, a.quality, made.bytes / 1e3 / n,
-                a.crop, a.repeats, a.threads);
+    std::printf(
+        "loader_bench: %lld JPEGs %dx%d (quality %d, %.0f KB average), crop %d, "
+        "median of %d passes, %d threads\n",
+        static_cast<long long>(n), a.width, a.height, a.quality, made.bytes / 1e3 / n, a.crop,
+        a.repeats, a.threads);
 
     qf::ImageListOptions o;
     o.root = dir.string();
@@ -188,7 +207,8 @@ int main(int argc, char** argv) {
       }
     });
     const Pass rawN = median_pass(a.repeats, [&] {
-      parallel(a.threads, n, [&](int64_t i) { cv::imread(paths[static_cast<size_t>(i)], cv::IMREAD_COLOR); });
+      parallel(a.threads, n,
+               [&](int64_t i) { cv::imread(paths[static_cast<size_t>(i)], cv::IMREAD_COLOR); });
     });
     const qf::ShuffleSampler sampler(n, 1);
     qf::LoaderOptions lo;
@@ -213,13 +233,15 @@ int main(int argc, char** argv) {
     std::printf("all %d threads:\n", a.threads);
     row("raw decode (cv::imread)", rate(rawN), nullptr, n);
     row("DataLoader, train transform, batch 64", rate(loaderN), nullptr, n);
-    std::printf("overhead over raw decode: train %+.1f%% per core, %+.1f%% all cores; eval %+.1f%% "
-                "per core\n",
-                100 * (rate(raw1) / rate(train1) - 1), 100 * (rate(rawN) / rate(loaderN) - 1),
-                100 * (rate(raw1) / rate(eval1) - 1));
-    std::printf("one GPU training MobileNetV1 at %.0f img/s (assumed: H100, FP32) needs %.1f cores "
-                "of this machine for its input (%.0f train img/s per core)\n",
-                a.gpu_rate, a.gpu_rate / rate(train1), rate(train1));
+    std::printf(
+        "overhead over raw decode: train %+.1f%% per core, %+.1f%% all cores; eval %+.1f%% "
+        "per core\n",
+        100 * (rate(raw1) / rate(train1) - 1), 100 * (rate(rawN) / rate(loaderN) - 1),
+        100 * (rate(raw1) / rate(eval1) - 1));
+    std::printf(
+        "one GPU training MobileNetV1 at %.0f img/s (assumed: H100, FP32) needs %.1f cores "
+        "of this machine for its input (%.0f train img/s per core)\n",
+        a.gpu_rate, a.gpu_rate / rate(train1), rate(train1));
     fs::remove_all(dir);
     return 0;
   } catch (const std::exception& e) {

@@ -67,8 +67,8 @@ ParsedLine parse_line(std::string_view text, int num_classes) {
   }
   if (label < 0 || label >= num_classes) {
     r.problem = "label " + std::to_string(label) + " is outside 0.." +
-                std::to_string(num_classes - 1) + " (model.num_classes = " +
-                std::to_string(num_classes) + ")";
+                std::to_string(num_classes - 1) +
+                " (model.num_classes = " + std::to_string(num_classes) + ")";
     return r;
   }
   r.label = static_cast<int32_t>(label);
@@ -130,7 +130,8 @@ ImageList ImageList::read(const ImageListOptions& o) {
       if (!o.skip_bad)
         throw_input_error(list.list_path_, ":", lineno, ": ", p.problem,
                           " (data.skip_bad skips bad lines)");
-      if (first_problem.empty()) first_problem = "line " + std::to_string(lineno) + ": " + p.problem;
+      if (first_problem.empty())
+        first_problem = "line " + std::to_string(lineno) + ": " + p.problem;
       ++list.skipped_;
       continue;
     }

@@ -14,7 +14,9 @@ namespace qf {
 
 namespace {
 
-double uniform(UniformSource& u, double a, double b) { return a + (b - a) * u.next(); }
+double uniform(UniformSource& u, double a, double b) {
+  return a + (b - a) * u.next();
+}
 
 // floor(u * n) for n >= 1, kept below n even if u * n rounds up to n.
 int randint(UniformSource& u, int n) {
@@ -22,7 +24,9 @@ int randint(UniformSource& u, int n) {
   return std::min(v, n - 1);
 }
 
-int round_half_even(double x) { return static_cast<int>(std::nearbyint(x)); }
+int round_half_even(double x) {
+  return static_cast<int>(std::nearbyint(x));
+}
 
 void check_size(int width, int height, const char* what) {
   if (width < 1 || height < 1)
@@ -60,24 +64,28 @@ CropBox random_resized_crop_box(int width, int height, UniformSource& u,
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
-bool random_flip(UniformSource& u, double p) { return u.next() < p; }
+bool random_flip(UniformSource& u, double p) {
+  return u.next() < p;
+}
 
 Size2 resize_short_size(int width, int height, int short_side) {
   check_size(width, height, "Resize");
-  if (short_side < 1) throw_input_error("Resize: short side ", short_side, " is not allowed (>= 1)");
+  if (short_side < 1)
+    throw_input_error("Resize: short side ", short_side, " is not allowed (>= 1)");
   const bool w_short = width <= height;
   const int64_t s = w_short ? width : height;
   const int64_t l = w_short ? height : width;
-  const auto new_long = static_cast<int>(static_cast<double>(short_side * l) / static_cast<double>(s));
+  const auto new_long =
+      static_cast<int>(static_cast<double>(short_side * l) / static_cast<double>(s));
   return w_short ? Size2{short_side, new_long} : Size2{new_long, short_side};
 }
 
 CropBox center_crop_box(int width, int height, int crop_width, int crop_height) {
   if (crop_width > width || crop_height > height || crop_width < 1 || crop_height < 1)
-    throw_input_error("CenterCrop: crop ", crop_width, "x", crop_height, " does not fit in ",
-                      width, "x", height);
-  return {round_half_even((height - crop_height) / 2.0), round_half_even((width - crop_width) / 2.0),
-          crop_height, crop_width};
+    throw_input_error("CenterCrop: crop ", crop_width, "x", crop_height, " does not fit in ", width,
+                      "x", height);
+  return {round_half_even((height - crop_height) / 2.0),
+          round_half_even((width - crop_width) / 2.0), crop_height, crop_width};
 }
 
 }  // namespace qf

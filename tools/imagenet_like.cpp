@@ -18,8 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kClassDirs[10] = {"t_shirt", "trouser", "pullover", "dress",   "coat",
-                                    "sandal",  "shirt",   "sneaker",  "bag",     "ankle_boot"};
+const char* const kClassDirs[10] = {"t_shirt", "trouser", "pullover", "dress", "coat",
+                                    "sandal",  "shirt",   "sneaker",  "bag",   "ankle_boot"};
 
 void check_options(const ImagenetLikeOptions& o) {
   auto range = [](const char* what, int64_t v, int64_t lo, int64_t hi) {
@@ -77,7 +77,8 @@ ImagenetLikeSummary write_imagenet_like(const ImagenetLikeOptions& o) {
   std::error_code ec;
   for (const char* dir : kClassDirs) fs::create_directories(fs::path(o.out) / "train" / dir, ec);
   fs::create_directories(fs::path(o.out) / "val", ec);
-  if (ec) throw_input_error("make_imagenet_like: cannot create folders in '", o.out, "': ", ec.message());
+  if (ec)
+    throw_input_error("make_imagenet_like: cannot create folders in '", o.out, "': ", ec.message());
 
   int64_t counter = 0;  // over both splits: decides grayscale / PNG
   for (const std::string split : {"train", "val"}) {

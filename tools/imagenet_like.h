@@ -1,8 +1,10 @@
 // write_imagenet_like: a small dataset in the ImageNet / PaddleClas layout made from Fashion-MNIST,
 // for tests, demos and the loader benchmark (no ImageNet download needed):
 //
-//   OUT/train/<class>/<class>_<n>.JPEG      OUT/train_list.txt   `train/<class>/<class>_<n>.JPEG label`
-//   OUT/val/FMNIST_val_<n>.JPEG             OUT/val_list.txt     `val/FMNIST_val_<n>.JPEG label`
+//   OUT/train/<class>/<class>_<n>.JPEG   listed in OUT/train_list.txt as
+//                                        `train/<class>/<class>_<n>.JPEG label`
+//   OUT/val/FMNIST_val_<n>.JPEG          listed in OUT/val_list.txt as
+//                                        `val/FMNIST_val_<n>.JPEG label`
 //
 // Training images come from Fashion-MNIST's training split (in order), validation images from its
 // test split; the ten classes keep their Fashion-MNIST labels 0..9 (class folders t_shirt,

@@ -49,19 +49,31 @@ qf::ImagenetLikeOptions parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) qf::throw_input_error(flag, ": needs a value (see --help)");
     const char* v = argv[++i];
-    if (flag == "--out") o.out = v;
-    else if (flag == "--source") o.source = v;
-    else if (flag == "--train") o.train_images = static_cast<int>(to_int(flag, v));
-    else if (flag == "--val") o.val_images = static_cast<int>(to_int(flag, v));
-    else if (flag == "--width") o.width = static_cast<int>(to_int(flag, v));
-    else if (flag == "--height") o.height = static_cast<int>(to_int(flag, v));
-    else if (flag == "--quality") o.quality = static_cast<int>(to_int(flag, v));
-    else if (flag == "--gray-every") o.gray_every = static_cast<int>(to_int(flag, v));
-    else if (flag == "--png-every") o.png_every = static_cast<int>(to_int(flag, v));
-    else if (flag == "--noise") o.noise = to_double(flag, v);
-    else if (flag == "--seed") o.seed = static_cast<uint64_t>(to_int(flag, v));
+    if (flag == "--out")
+      o.out = v;
+    else if (flag == "--source")
+      o.source = v;
+    else if (flag == "--train")
+      o.train_images = static_cast<int>(to_int(flag, v));
+    else if (flag == "--val")
+      o.val_images = static_cast<int>(to_int(flag, v));
+    else if (flag == "--width")
+      o.width = static_cast<int>(to_int(flag, v));
+    else if (flag == "--height")
+      o.height = static_cast<int>(to_int(flag, v));
+    else if (flag == "--quality")
+      o.quality = static_cast<int>(to_int(flag, v));
+    else if (flag == "--gray-every")
+      o.gray_every = static_cast<int>(to_int(flag, v));
+    else if (flag == "--png-every")
+      o.png_every = static_cast<int>(to_int(flag, v));
+    else if (flag == "--noise")
+      o.noise = to_double(flag, v);
+    else if (flag == "--seed")
+      o.seed = static_cast<uint64_t>(to_int(flag, v));
     else
-      qf::throw_input_error("unknown option '", flag, "' (allowed: --out, --train, --val, --width, ",
+      qf::throw_input_error("unknown option '", flag,
+                            "' (allowed: --out, --train, --val, --width, ",
                             "--height, --quality, --gray-every, --png-every, --noise, --seed, "
                             "--source)");
   }
@@ -74,11 +86,12 @@ int main(int argc, char** argv) {
   try {
     const qf::ImagenetLikeOptions o = parse(argc, argv);
     const qf::ImagenetLikeSummary s = qf::write_imagenet_like(o);
-    std::printf("wrote %lld training and %lld validation images (%lld grayscale JPEG, %lld PNG, "
-                "%.1f MB) to %s\n",
-                static_cast<long long>(s.train), static_cast<long long>(s.val),
-                static_cast<long long>(s.gray), static_cast<long long>(s.png), s.bytes / 1e6,
-                o.out.c_str());
+    std::printf(
+        "wrote %lld training and %lld validation images (%lld grayscale JPEG, %lld PNG, "
+        "%.1f MB) to %s\n",
+        static_cast<long long>(s.train), static_cast<long long>(s.val),
+        static_cast<long long>(s.gray), static_cast<long long>(s.png), s.bytes / 1e6,
+        o.out.c_str());
     return 0;
   } catch (const qf::InputError& e) {
     std::fprintf(stderr, "qforge_make_imagelist: error: %s\n", e.what());

@@ -112,9 +112,11 @@ class ImageListDataset final : public Dataset {
   int num_classes() const override { return o_.num_classes; }
 
   std::string describe() const override {
-    return str_cat("image list ", list_.list_path(), " (", list_.size(), " images, ",
-                   o_.train ? "RandomResizedCrop " : "resize ", o_.train ? "" : str_cat(o_.resize_short, " + center crop "),
-                   o_.crop_size, o_.train ? " + flip" : "", ")");
+    const std::string transform =
+        o_.train ? str_cat("RandomResizedCrop ", o_.crop_size, " + flip")
+                 : str_cat("resize ", o_.resize_short, " + center crop ", o_.crop_size);
+    return str_cat("image list ", list_.list_path(), " (", list_.size(), " images, ", transform,
+                   ")");
   }
 
   int32_t get(int64_t index, float* out, SampleRng& rng) const override {
@@ -246,7 +248,9 @@ class ImageListDataset final : public Dataset {
 
 }  // namespace
 
-bool image_list_available() { return true; }
+bool image_list_available() {
+  return true;
+}
 
 std::unique_ptr<Dataset> open_image_list(const ImageListOptions& options) {
   return std::make_unique<ImageListDataset>(options);

@@ -13,10 +13,9 @@
 // The allocator must outlive every Mat that uses it (declare it before those Mats).
 #pragma once
 
-#include <opencv2/core/mat.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <opencv2/core/mat.hpp>
 
 namespace qf {
 

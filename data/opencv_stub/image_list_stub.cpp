@@ -5,14 +5,19 @@
 
 namespace qf {
 
-bool image_list_available() { return false; }
-
-std::unique_ptr<Dataset> open_image_list(const ImageListOptions& options) {
-  throw_input_error("data.format: imagelist needs OpenCV, and this qforge was built without it "
-                    "(install libopencv-dev and rebuild with -DQF_WITH_OPENCV=ON; allowed "
-                    "here: data.format = idx)");
+bool image_list_available() {
+  return false;
 }
 
-ImageListStats image_list_stats(const Dataset&) { return {}; }
+std::unique_ptr<Dataset> open_image_list(const ImageListOptions& options) {
+  throw_input_error(
+      "data.format: imagelist needs OpenCV, and this qforge was built without it "
+      "(install libopencv-dev and rebuild with -DQF_WITH_OPENCV=ON; allowed "
+      "here: data.format = idx)");
+}
+
+ImageListStats image_list_stats(const Dataset&) {
+  return {};
+}
 
 }  // namespace qf

@@ -85,7 +85,12 @@ TEST(ImageListBadInput, LoaderWorkersPassTheErrorToTheConsumer) {
   DataLoader loader(*d, sampler, lo);
   loader.start_epoch(0);
   Batch b;
-  expect_input_error([&] { while (loader.next(b)) {} }, "val_list.txt:2", "No such file");
+  expect_input_error(
+      [&] {
+        while (loader.next(b)) {
+        }
+      },
+      "val_list.txt:2", "No such file");
 }
 
 TEST(ImageListBadInput, SkipBadSubstitutesTheNextReadableSample) {

@@ -28,7 +28,8 @@ struct Root {
     for (const auto& f : files) write_raw(dir.file(f), "x");
   }
   std::string root() const { return dir.path().string(); }
-  ImageListOptions options(const std::string& list_text, const std::string& list = "train_list.txt") {
+  ImageListOptions options(const std::string& list_text,
+                           const std::string& list = "train_list.txt") {
     write_raw(dir.file(list), list_text);
     ImageListOptions o;
     o.root = root();
@@ -41,8 +42,8 @@ struct Root {
 
 TEST(ImageListFile, ParsesPathsLabelsAndLineNumbers) {
   Root r;
-  const ImageList l = ImageList::read(r.options(
-      "train/n01/a.JPEG 0\n\n  train/n01/b.JPEG\t9  \r\ntrain/n01/my photo.png 3\r\n\n"));
+  const ImageList l = ImageList::read(
+      r.options("train/n01/a.JPEG 0\n\n  train/n01/b.JPEG\t9  \r\ntrain/n01/my photo.png 3\r\n\n"));
   ASSERT_EQ(l.size(), 3);
   EXPECT_EQ(l.path(0), "train/n01/a.JPEG");
   EXPECT_EQ(l.path(1), "train/n01/b.JPEG");

@@ -23,7 +23,9 @@ using test::write_raw;
 const float kMean[3] = {0.485f * 255.f, 0.456f * 255.f, 0.406f * 255.f};
 const float kStd[3] = {0.229f * 255.f, 0.224f * 255.f, 0.225f * 255.f};
 
-float norm(float v, int c) { return (v - kMean[c]) / kStd[c]; }
+float norm(float v, int c) {
+  return (v - kMean[c]) / kStd[c];
+}
 
 // A dataset over one image file written by `write` into the root as train/img.png.
 struct OneImage {
@@ -54,9 +56,9 @@ cv::Mat blocks_image() {
     for (int x = 0; x < 8; ++x) {
       const int bx = x / 2, by = y / 2;
       const int d = ((x % 2) * 2 + (y % 2)) * 2 - 3;  // -3, -1, 1, 3: sums to 0 in a block
-      m.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(40 + 20 * bx + d),
-                                        static_cast<uint8_t>(100 + 50 * by + d),
-                                        static_cast<uint8_t>(200 - 30 * bx + d));
+      m.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uint8_t>(40 + 20 * bx + d), static_cast<uint8_t>(100 + 50 * by + d),
+                    static_cast<uint8_t>(200 - 30 * bx + d));
     }
   return m;
 }
@@ -106,8 +108,8 @@ TEST(ImageListDataset, BilinearAndAreaShrinkDifferently) {
   // A block whose mean differs from its centre separates the two.
   m.at<cv::Vec3b>(0, 0) = cv::Vec3b(255, 255, 255);  // block (0,0): sum 9 * 49 - 0 + 255
   OneImage bilinear2(m, ImageListOptions{.crop_size = 2, .resize_short = 2});
-  OneImage area2(m, ImageListOptions{.crop_size = 2, .resize_short = 2,
-                                     .interpolation = Interpolation::area});
+  OneImage area2(
+      m, ImageListOptions{.crop_size = 2, .resize_short = 2, .interpolation = Interpolation::area});
   EXPECT_EQ(bilinear2.get()[0], norm(49.f, 0));
   EXPECT_EQ(area2.get()[0], norm(std::round((49.f * 9 + 255.f) / 9), 0));  // 77.3 -> 77
 }
@@ -151,7 +153,8 @@ TEST(ImageListDataset, GrayscaleBecomesThreeEqualChannels) {
   OneImage png(gray, o, "train/gray.png");
   OneImage jpg(gray, o, "train/gray.JPEG");
   for (const auto& out : {png.get(), jpg.get()})
-    for (int c = 0; c < 3; ++c) EXPECT_NEAR(out[static_cast<size_t>(c)], norm(77, c), 1.5 / kStd[c]);
+    for (int c = 0; c < 3; ++c)
+      EXPECT_NEAR(out[static_cast<size_t>(c)], norm(77, c), 1.5 / kStd[c]);
   EXPECT_EQ(png.get()[0], norm(77, 0));
 }
 

@@ -2,11 +2,12 @@
 // draws (a successful attempt, the extreme aspect ratio, each central fallback), the flip draw,
 // torchvision's short-side resize sizes and center-crop offsets (round half to even), and the
 // draws of RngUniform (53-bit, in [0, 1), reproducible for a seed).
+#include "data/image_transforms.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "data/image_transforms.h"
 #include "nn/error.h"
 
 namespace qf {

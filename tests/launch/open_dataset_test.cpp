@@ -21,9 +21,9 @@ TEST(OpenDataset, ImagelistKeysAreValidated) {
   ConfigSchema s;
   RunConfig c;
   bind_run_config(s, c);
-  s.parse_args({"--data.format", "imagelist", "--data.crop_size", "32", "--data.resize_short",
-                "36", "--data.skip_bad", "--data.interpolation", "area", "--data.train_list",
-                "t.txt", "--data.check_files=true"});
+  s.parse_args({"--data.format", "imagelist", "--data.crop_size", "32", "--data.resize_short", "36",
+                "--data.skip_bad", "--data.interpolation", "area", "--data.train_list", "t.txt",
+                "--data.check_files=true"});
   s.validate();
   EXPECT_EQ(c.data.format, "imagelist");
   EXPECT_EQ(c.data.crop_size, 32);
@@ -59,8 +59,7 @@ TEST(OpenDataset, ImagelistBuildsBothSplitsOrSaysOpenCvIsMissing) {
   d.crop_size = 32;
   d.resize_short = 40;
   if (!image_list_available()) {
-    expect_input_error([&] { open_dataset(d, "train", 10); }, "data.format",
-                       "built without it");
+    expect_input_error([&] { open_dataset(d, "train", 10); }, "data.format", "built without it");
     return;
   }
   const auto train = open_dataset(d, "train", 10);
