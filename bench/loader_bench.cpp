@@ -4,7 +4,7 @@
 // Writes an ImageNet-like set of JPEGs (tools/imagenet_like.h: Fashion-MNIST upscaled to
 // --width x --height, coloured, noised; 500x375 by default, the typical ImageNet photo) into a
 // temporary folder, reads every file once so the page cache holds them, then times over all files,
-// each figure the median of --repeats passes:
+// each figure the median of --repeats passes (taken in turns, so load changes hit all alike):
 //   raw decode     cv::imread(path, IMREAD_COLOR) — file read + JPEG decode, a fresh Mat each
 //   train sample   ImageListDataset::get, training transform (read, decode, RandomResizedCrop to
 //                  --crop, flip, normalize to float32)
@@ -104,28 +104,47 @@ long minor_faults() {
   return ru.ru_minflt;
 }
 
+double load_average() {
+  double l = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+    std::fclose(f);
+  }
+  return l;
+}
+
 struct Pass {
   double seconds = 0;
   long faults = 0, news = 0;
 };
 
-// Runs `body` once as a warm-up, then `repeats` timed times; returns the median pass.
-Pass median_pass(int repeats, const std::function<void()>& body) {
-  body();
+// One measured workload and its timed passes.
+struct Measure {
+  std::function<void()> body;
   std::vector<Pass> passes;
-  for (int r = 0; r < repeats; ++r) {
-    const long f0 = minor_faults(), n0 = g_news.load();
-    const auto t0 = Clock::now();
-    body();
-    Pass p;
-    p.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    p.faults = minor_faults() - f0;
-    p.news = g_news.load() - n0;
-    passes.push_back(p);
+  Pass median() const {
+    std::vector<Pass> p = passes;
+    std::sort(p.begin(), p.end(),
+              [](const Pass& a, const Pass& b) { return a.seconds < b.seconds; });
+    return p[p.size() / 2];
   }
-  std::sort(passes.begin(), passes.end(),
-            [](const Pass& a, const Pass& b) { return a.seconds < b.seconds; });
-  return passes[passes.size() / 2];
+};
+
+// Runs every workload once as a warm-up, then `repeats` rounds that time each workload once in
+// turn, so a change in the machine's load during the run hits all of them alike.
+void run_interleaved(const std::vector<Measure*>& measures, int repeats) {
+  for (Measure* m : measures) m->body();
+  for (int r = 0; r < repeats; ++r)
+    for (Measure* m : measures) {
+      const long f0 = minor_faults(), n0 = g_news.load();
+      const auto t0 = Clock::now();
+      m->body();
+      Pass p;
+      p.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      p.faults = minor_faults() - f0;
+      p.news = g_news.load() - n0;
+      m->passes.push_back(p);
+    }
 }
 
 // Splits `n` items over `threads` threads (item i on thread i % threads) and waits for them.
@@ -173,6 +192,7 @@ int main(int argc, char** argv) {
       std::vector<char> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     }
     const auto n = static_cast<int64_t>(paths.size());
+    std::printf("machine load (1 min) at start: %.2f\n", load_average());
     std::printf(
         "loader_bench: %lld JPEGs %dx%d (quality %d, %.0f KB average), crop %d, "
         "median of %d passes, %d threads\n",
@@ -190,26 +210,26 @@ int main(int argc, char** argv) {
     const auto eval = qf::open_image_list(o);
     std::vector<float> sample(static_cast<size_t>(3) * a.crop * a.crop);
 
-    const Pass raw1 = median_pass(a.repeats, [&] {
+    Measure raw1m{[&] {
       for (const auto& p : paths)
         if (cv::imread(p, cv::IMREAD_COLOR).empty()) qf::throw_input_error("cannot decode ", p);
-    });
-    const Pass train1 = median_pass(a.repeats, [&] {
+    }};
+    Measure train1m{[&] {
       for (int64_t i = 0; i < n; ++i) {
         qf::SampleRng rng(qf::sample_seed(1, 0, i));
         train->get(i, sample.data(), rng);
       }
-    });
-    const Pass eval1 = median_pass(a.repeats, [&] {
+    }};
+    Measure eval1m{[&] {
       for (int64_t i = 0; i < n; ++i) {
         qf::SampleRng rng(1);
         eval->get(i, sample.data(), rng);
       }
-    });
-    const Pass rawN = median_pass(a.repeats, [&] {
+    }};
+    Measure rawNm{[&] {
       parallel(a.threads, n,
                [&](int64_t i) { cv::imread(paths[static_cast<size_t>(i)], cv::IMREAD_COLOR); });
-    });
+    }};
     const qf::ShuffleSampler sampler(n, 1);
     qf::LoaderOptions lo;
     lo.batch_size = 64;
@@ -218,12 +238,15 @@ int main(int argc, char** argv) {
     lo.drop_last = false;
     qf::DataLoader loader(*train, sampler, lo);
     int64_t epoch = 0;
-    const Pass loaderN = median_pass(a.repeats, [&] {
+    Measure loaderNm{[&] {
       loader.start_epoch(epoch++);
       qf::Batch b;
       while (loader.next(b)) {
       }
-    });
+    }};
+    run_interleaved({&raw1m, &train1m, &eval1m, &rawNm, &loaderNm}, a.repeats);
+    const Pass raw1 = raw1m.median(), train1 = train1m.median(), eval1 = eval1m.median();
+    const Pass rawN = rawNm.median(), loaderN = loaderNm.median();
 
     auto rate = [n](const Pass& p) { return n / p.seconds; };
     std::printf("one thread (img/s per core):\n");
@@ -242,6 +265,7 @@ int main(int argc, char** argv) {
         "one GPU training MobileNetV1 at %.0f img/s (assumed: H100, FP32) needs %.1f cores "
         "of this machine for its input (%.0f train img/s per core)\n",
         a.gpu_rate, a.gpu_rate / rate(train1), rate(train1));
+    std::printf("machine load (1 min) at end: %.2f\n", load_average());
     fs::remove_all(dir);
     return 0;
   } catch (const std::exception& e) {
