@@ -35,8 +35,9 @@
 // OpenCV's bilinear (INTER_LINEAR, half-pixel centres, no antialiasing: what PaddleClas's cv2
 // pipeline and torchvision's tensor path without antialias do) or area averaging (INTER_AREA,
 // antialiased when shrinking). The result is normalized with the ImageNet mean (0.485, 0.456,
-// 0.406) * 255 and std (0.229, 0.224, 0.225) * 255 on 0..255 RGB values and written as float32
-// (H, W, C) with C = 3 in RGB order. Randomness comes only from the SampleRng that get() receives.
+// 0.406) * 255 and std (0.229, 0.224, 0.225) * 255 on 0..255 RGB values, computed as
+// x * (1 / std) + (-mean / std) in float (within 1e-6 of (x - mean) / std), and written as
+// float32 (H, W, C) with C = 3 in RGB order. Randomness comes only from the SampleRng that get() receives.
 #pragma once
 
 #include <cstdint>

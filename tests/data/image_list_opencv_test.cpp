@@ -23,9 +23,11 @@ using test::write_raw;
 const float kMean[3] = {0.485f * 255.f, 0.456f * 255.f, 0.406f * 255.f};
 const float kStd[3] = {0.229f * 255.f, 0.224f * 255.f, 0.225f * 255.f};
 
+// The dataset's normalization, (v - mean) / std up to float rounding (it multiplies by 1 / std).
 float norm(float v, int c) {
   return (v - kMean[c]) / kStd[c];
 }
+constexpr float kTol = 2e-6f;
 
 // A dataset over one image file written by `write` into the root as train/img.png.
 struct OneImage {
@@ -76,9 +78,9 @@ TEST(ImageListDataset, EvalResizesShortSideThenCropsTheCentre) {
       const int bx = x + 1, by = y;
       const float b = 40 + 20 * bx, g = 100 + 50 * by, r = 200 - 30 * bx;
       const float* px = &out[static_cast<size_t>((y * 2 + x) * 3)];
-      EXPECT_EQ(px[0], norm(r, 0)) << y << "," << x;  // RGB order
-      EXPECT_EQ(px[1], norm(g, 1)) << y << "," << x;
-      EXPECT_EQ(px[2], norm(b, 2)) << y << "," << x;
+      EXPECT_NEAR(px[0], norm(r, 0), kTol) << y << "," << x;  // RGB order
+      EXPECT_NEAR(px[1], norm(g, 1), kTol) << y << "," << x;
+      EXPECT_NEAR(px[2], norm(b, 2), kTol) << y << "," << x;
     }
 }
 
@@ -102,16 +104,16 @@ TEST(ImageListDataset, BilinearAndAreaShrinkDifferently) {
     for (int x = 0; x < 2; ++x) {
       const size_t i = static_cast<size_t>((y * 2 + x) * 3);
       const float centre = 7.f * ((3 * y + 1) * 6 + (3 * x + 1));
-      EXPECT_EQ(b[i], norm(centre, 0));
-      EXPECT_EQ(a[i], norm(centre, 0));
+      EXPECT_NEAR(b[i], norm(centre, 0), kTol);
+      EXPECT_NEAR(a[i], norm(centre, 0), kTol);
     }
   // A block whose mean differs from its centre separates the two.
   m.at<cv::Vec3b>(0, 0) = cv::Vec3b(255, 255, 255);  // block (0,0): sum 9 * 49 - 0 + 255
   OneImage bilinear2(m, ImageListOptions{.crop_size = 2, .resize_short = 2});
   OneImage area2(
       m, ImageListOptions{.crop_size = 2, .resize_short = 2, .interpolation = Interpolation::area});
-  EXPECT_EQ(bilinear2.get()[0], norm(49.f, 0));
-  EXPECT_EQ(area2.get()[0], norm(std::round((49.f * 9 + 255.f) / 9), 0));  // 77.3 -> 77
+  EXPECT_NEAR(bilinear2.get()[0], norm(49.f, 0), kTol);
+  EXPECT_NEAR(area2.get()[0], norm(std::round((49.f * 9 + 255.f) / 9), 0), kTol);  // 77.3 -> 77
 }
 
 TEST(ImageListDataset, TrainCropResizeFlipMatchesAHandBuiltSample) {
@@ -136,7 +138,7 @@ TEST(ImageListDataset, TrainCropResizeFlipMatchesAHandBuiltSample) {
       for (int x = 0; x < 16; ++x) {
         const cv::Vec3b p = resized.at<cv::Vec3b>(y, flip ? 15 - x : x);
         for (int c = 0; c < 3; ++c)
-          ASSERT_EQ(out[static_cast<size_t>((y * 16 + x) * 3 + c)], norm(p[2 - c], c))
+          ASSERT_NEAR(out[static_cast<size_t>((y * 16 + x) * 3 + c)], norm(p[2 - c], c), kTol)
               << "seed " << seed << " at " << y << "," << x << " channel " << c;
       }
     EXPECT_EQ(out, one.get(seed));  // the same seed gives the same sample
@@ -155,7 +157,7 @@ TEST(ImageListDataset, GrayscaleBecomesThreeEqualChannels) {
   for (const auto& out : {png.get(), jpg.get()})
     for (int c = 0; c < 3; ++c)
       EXPECT_NEAR(out[static_cast<size_t>(c)], norm(77, c), 1.5 / kStd[c]);
-  EXPECT_EQ(png.get()[0], norm(77, 0));
+  EXPECT_NEAR(png.get()[0], norm(77, 0), kTol);
 }
 
 TEST(ImageListDataset, CmykJpegBecomesRgb) {
