@@ -9,8 +9,11 @@ packages=(
   libopenmpi-dev openmpi-bin libopencv-dev libonnx-dev libprotobuf-dev protobuf-compiler
   dataset-fashion-mnist
   python3-torch python3-torchvision python3-onnx
-  nodejs npm
 )
+# Node.js and npm (for the ONNX Runtime check) often come from outside Debian (nodesource, nvm);
+# Debian's npm then conflicts with them, so the packages are only wanted when the commands are absent.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
