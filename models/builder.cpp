@@ -48,9 +48,9 @@ int ModelBuilder::op(const std::string& type, const std::string& path, std::vect
   return y;
 }
 
-int ModelBuilder::conv2d(const std::string& path, int x, int64_t cin, int64_t cout,
-                         int64_t kernel, int64_t stride, int64_t pad, int64_t groups, bool bias,
-                         int64_t dilation, Init weight_init) {
+int ModelBuilder::conv2d(const std::string& path, int x, int64_t cin, int64_t cout, int64_t kernel,
+                         int64_t stride, int64_t pad, int64_t groups, bool bias, int64_t dilation,
+                         Init weight_init) {
   const int w = param(path + ".weight", {cout, cin / groups, kernel, kernel}, weight_init);
   std::vector<int> in{x, w};
   if (bias) in.push_back(param(path + ".bias", {cout}, Init::zeros()));
@@ -110,7 +110,8 @@ int ModelBuilder::conv_bn_act(const std::string& path, int x, int64_t cin, int64
 }
 
 int64_t make_divisible(double v, int64_t divisor) {
-  int64_t r = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+  int64_t r =
+      std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
   if (static_cast<double>(r) < 0.9 * v) r += divisor;
   return r;
 }

@@ -43,7 +43,9 @@ class ModelBuilder {
                  bool ceil_mode = false);
   int avg_pool2d(const std::string& path, int x, int64_t kernel, int64_t stride, int64_t pad = 0);
   int global_avg_pool(const std::string& path, int x) { return op("global_avg_pool", path, {x}); }
-  int flatten(const std::string& path, int x) { return op("flatten", path, {x}, {{"axis", int64_t{1}}}); }
+  int flatten(const std::string& path, int x) {
+    return op("flatten", path, {x}, {{"axis", int64_t{1}}});
+  }
   int dropout(const std::string& path, int x, double ratio);
 
   // torchvision's Conv2dNormActivation: a bias-free conv with padding (kernel - 1) / 2 at

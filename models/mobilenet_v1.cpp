@@ -19,8 +19,8 @@ int build_mobilenet_v1(ModelBuilder& b, int x, const ModelConfig& c) {
     throw_input_error("model.scale: ", c.scale, " is out of range for mobilenet_v1 (0, 4]");
   auto ch = [&](int64_t n) { return std::max<int64_t>(1, static_cast<int64_t>(n * c.scale)); };
   // (output channels, stride of the depthwise conv) of blocks 1..13.
-  static const int64_t blocks[13][2] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},
-                                        {512, 2}, {512, 1}, {512, 1}, {512, 1}, {512, 1},
+  static const int64_t blocks[13][2] = {{64, 1},  {128, 2},  {128, 1}, {256, 2}, {256, 1},
+                                        {512, 2}, {512, 1},  {512, 1}, {512, 1}, {512, 1},
                                         {512, 1}, {1024, 2}, {1024, 1}};
   int64_t cin = ch(32);
   x = b.conv_bn_act("features.0", x, c.in_channels, cin, 3, 2, 1, "relu");

@@ -26,9 +26,8 @@ int build_mobilenet_v2(ModelBuilder& b, int x, const ModelConfig& c) {
   if (!(c.scale > 0 && c.scale <= 4))
     throw_input_error("model.scale: ", c.scale, " is out of range for mobilenet_v2 (0, 4]");
   // (expansion t, output channels c, repeats n, stride s) of each stage.
-  static const int64_t stages[7][4] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},
-                                       {6, 64, 4, 2},  {6, 96, 3, 1},  {6, 160, 3, 2},
-                                       {6, 320, 1, 1}};
+  static const int64_t stages[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                       {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   int64_t cin = make_divisible(32 * c.scale, 8);
   const int64_t last = make_divisible(1280 * std::max(1.0, c.scale), 8);
   x = b.conv_bn_act("features.0", x, c.in_channels, cin, 3, c.small_input ? 1 : 2, 1, "relu6");
@@ -40,7 +39,8 @@ int build_mobilenet_v2(ModelBuilder& b, int x, const ModelConfig& c) {
       const std::string p = "features." + std::to_string(index) + ".conv";
       const int64_t hidden = cin * t;
       int h = x, k = 0;
-      if (t != 1) h = b.conv_bn_act(p + "." + std::to_string(k++), h, cin, hidden, 1, 1, 1, "relu6");
+      if (t != 1)
+        h = b.conv_bn_act(p + "." + std::to_string(k++), h, cin, hidden, 1, 1, 1, "relu6");
       h = b.conv_bn_act(p + "." + std::to_string(k++), h, hidden, hidden, 3, stride, hidden,
                         "relu6");
       h = b.conv2d(p + "." + std::to_string(k), h, hidden, cout, 1);

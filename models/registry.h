@@ -15,10 +15,10 @@ namespace qf {
 
 struct ModelConfig {
   std::string name = "mobilenet_v1";
-  double scale = 1.0;       // width multiplier (MobileNets; the other families take 1.0 only)
+  double scale = 1.0;  // width multiplier (MobileNets; the other families take 1.0 only)
   int num_classes = 10;
   int in_channels = 1;
-  int image_size = 28;      // height = width
+  int image_size = 28;  // height = width
   // The architecture variant: true builds the small-input form (Fashion-MNIST-sized images: the
   // stem and early strides adapted per family, docs/models.md), false the ImageNet form exactly
   // as torchvision defines it. Set from model.form (launch/lib/run_config.cpp).

@@ -26,8 +26,8 @@ namespace qf {
 
 int build_vgg16_bn(ModelBuilder& b, int x, const ModelConfig& c) {
   require_unit_scale(c);
-  static const int64_t cfg[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0,
-                                512, 512, 512, 0, 512, 512, 512, 0};  // 0 = max pool
+  static const int64_t cfg[] = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                                0,  512, 512, 512, 0,   512, 512, 512, 0};  // 0 = max pool
   const int n = static_cast<int>(std::size(cfg)) - (c.small_input ? 1 : 0);
   int64_t cin = c.in_channels, index = 0, size = c.image_size;
   for (int i = 0; i < n; ++i) {
@@ -51,7 +51,8 @@ int build_vgg16_bn(ModelBuilder& b, int x, const ModelConfig& c) {
   } else {
     if (size % 7 != 0)
       throw_input_error("model.image_size: ", c.image_size, " leaves a ", size, "x", size,
-                        " feature map in ", c.name, "; its adaptive 7x7 average pool is built for "
+                        " feature map in ", c.name,
+                        "; its adaptive 7x7 average pool is built for "
                         "multiples of 7 only (image_size 224, 448, ...)");
     x = b.avg_pool2d("avgpool", x, size / 7, size / 7);
     features = 512 * 7 * 7;
