@@ -93,10 +93,8 @@ def build(name, num_classes, in_channels, image_size, scale=1.0, form="small"):
         raise ValueError(f"{name} has no width multiplier (scale must be 1.0)")
     if name.startswith("resnet"):
         m = getattr(tv, name)(num_classes=num_classes)
-        # Small form: a 3x3 stride-1 stem; the max pool stays.
-        m.conv1 = _conv(in_channels, 64, 3, 1, False) if small else \
-            nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
-        nn.init.kaiming_normal_(m.conv1.weight, mode="fan_out", nonlinearity="relu")
+        # Small form: a 3x3 stride-1 stem (not 7x7 stride 2); the max pool stays.
+        m.conv1 = _conv(in_channels, 64, 3 if small else 7, 1 if small else 2, False)
         return m
     m = tv.vgg16_bn(num_classes=num_classes)
     m.features[0] = _conv(in_channels, 64, 3, 1, True)
