@@ -1,5 +1,6 @@
 #include "models/builder.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace qf {
@@ -47,9 +48,9 @@ int ModelBuilder::op(const std::string& type, const std::string& path, std::vect
   return y;
 }
 
-int ModelBuilder::conv2d(const std::string& path, int x, int64_t cin, int64_t cout,
-                         int64_t kernel, int64_t stride, int64_t pad, int64_t groups, bool bias,
-                         int64_t dilation, Init weight_init) {
+int ModelBuilder::conv2d(const std::string& path, int x, int64_t cin, int64_t cout, int64_t kernel,
+                         int64_t stride, int64_t pad, int64_t groups, bool bias, int64_t dilation,
+                         Init weight_init) {
   const int w = param(path + ".weight", {cout, cin / groups, kernel, kernel}, weight_init);
   std::vector<int> in{x, w};
   if (bias) in.push_back(param(path + ".bias", {cout}, Init::zeros()));
@@ -96,6 +97,23 @@ int ModelBuilder::avg_pool2d(const std::string& path, int x, int64_t k, int64_t 
 
 int ModelBuilder::dropout(const std::string& path, int x, double ratio) {
   return op("dropout", path, {x}, {{"ratio", ratio}});
+}
+
+int ModelBuilder::conv_bn_act(const std::string& path, int x, int64_t cin, int64_t cout,
+                              int64_t kernel, int64_t stride, int64_t groups,
+                              const std::string& act, double bn_eps, double bn_momentum) {
+  x = conv2d(path + ".0", x, cin, cout, kernel, stride, (kernel - 1) / 2, groups);
+  x = batch_norm(path + ".1", x, cout, bn_eps, bn_momentum);
+  if (act.empty()) return x;
+  QF_CHECK(act == "relu" || act == "relu6" || act == "hardswish", "unknown activation ", act);
+  return op(act, path + ".2", {x});
+}
+
+int64_t make_divisible(double v, int64_t divisor) {
+  int64_t r =
+      std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+  if (static_cast<double>(r) < 0.9 * v) r += divisor;
+  return r;
 }
 
 void add_classification_loss(Graph& g, int logits, double label_smoothing) {

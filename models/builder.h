@@ -43,8 +43,17 @@ class ModelBuilder {
                  bool ceil_mode = false);
   int avg_pool2d(const std::string& path, int x, int64_t kernel, int64_t stride, int64_t pad = 0);
   int global_avg_pool(const std::string& path, int x) { return op("global_avg_pool", path, {x}); }
-  int flatten(const std::string& path, int x) { return op("flatten", path, {x}, {{"axis", int64_t{1}}}); }
+  int flatten(const std::string& path, int x) {
+    return op("flatten", path, {x}, {{"axis", int64_t{1}}});
+  }
   int dropout(const std::string& path, int x, double ratio);
+
+  // torchvision's Conv2dNormActivation: a bias-free conv with padding (kernel - 1) / 2 at
+  // `path.0`, BatchNorm at `path.1`, then `act` ("relu", "relu6", "hardswish"; "" for none) at
+  // `path.2`.
+  int conv_bn_act(const std::string& path, int x, int64_t cin, int64_t cout, int64_t kernel,
+                  int64_t stride, int64_t groups, const std::string& act, double bn_eps = 1e-5,
+                  double bn_momentum = 0.1);
 
   // Any registered single-output op; its output value is named `path`.
   int op(const std::string& type, const std::string& path, std::vector<int> inputs,
@@ -53,6 +62,10 @@ class ModelBuilder {
  private:
   Graph& g_;
 };
+
+// torchvision's _make_divisible (from the TensorFlow MobileNet code): the multiple of `divisor`
+// nearest to v (at least `divisor`), bumped up by one step when rounding lost more than 10%.
+int64_t make_divisible(double v, int64_t divisor);
 
 // Appends the training loss to a classifier graph: an int32 input "label" (N) and a node "loss"
 // computing softmax cross-entropy of `logits` with label smoothing. Marks "loss" as an output.

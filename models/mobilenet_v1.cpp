@@ -13,32 +13,22 @@
 #include "models/registry.h"
 
 namespace qf {
-namespace {
-
-int conv_bn_relu(ModelBuilder& b, const std::string& p, int x, int64_t cin, int64_t cout,
-                 int64_t k, int64_t stride, int64_t groups) {
-  x = b.conv2d(p + ".0", x, cin, cout, k, stride, k / 2, groups);
-  x = b.batch_norm(p + ".1", x, cout);
-  return b.relu(p + ".2", x);
-}
-
-}  // namespace
 
 int build_mobilenet_v1(ModelBuilder& b, int x, const ModelConfig& c) {
   if (!(c.scale > 0 && c.scale <= 4))
     throw_input_error("model.scale: ", c.scale, " is out of range for mobilenet_v1 (0, 4]");
   auto ch = [&](int64_t n) { return std::max<int64_t>(1, static_cast<int64_t>(n * c.scale)); };
   // (output channels, stride of the depthwise conv) of blocks 1..13.
-  static const int64_t blocks[13][2] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},
-                                        {512, 2}, {512, 1}, {512, 1}, {512, 1}, {512, 1},
+  static const int64_t blocks[13][2] = {{64, 1},  {128, 2},  {128, 1}, {256, 2}, {256, 1},
+                                        {512, 2}, {512, 1},  {512, 1}, {512, 1}, {512, 1},
                                         {512, 1}, {1024, 2}, {1024, 1}};
   int64_t cin = ch(32);
-  x = conv_bn_relu(b, "features.0", x, c.in_channels, cin, 3, 2, 1);
+  x = b.conv_bn_act("features.0", x, c.in_channels, cin, 3, 2, 1, "relu");
   for (int i = 0; i < 13; ++i) {
     const std::string p = "features." + std::to_string(i + 1);
     const int64_t cout = ch(blocks[i][0]);
-    x = conv_bn_relu(b, p + ".0", x, cin, cin, 3, blocks[i][1], cin);
-    x = conv_bn_relu(b, p + ".1", x, cin, cout, 1, 1, 1);
+    x = b.conv_bn_act(p + ".0", x, cin, cin, 3, blocks[i][1], cin, "relu");
+    x = b.conv_bn_act(p + ".1", x, cin, cout, 1, 1, 1, "relu");
     cin = cout;
   }
   x = b.global_avg_pool("avgpool", x);

@@ -15,10 +15,14 @@ namespace qf {
 
 struct ModelConfig {
   std::string name = "mobilenet_v1";
-  double scale = 1.0;      // width multiplier (MobileNets)
+  double scale = 1.0;  // width multiplier (MobileNets; the other families take 1.0 only)
   int num_classes = 10;
   int in_channels = 1;
-  int image_size = 28;     // height = width
+  int image_size = 28;  // height = width
+  // The architecture variant: true builds the small-input form (Fashion-MNIST-sized images: the
+  // stem and early strides adapted per family, docs/models.md), false the ImageNet form exactly
+  // as torchvision defines it. Set from model.form (launch/lib/run_config.cpp).
+  bool small_input = true;
 };
 
 struct ModelInfo {
@@ -38,5 +42,15 @@ Graph build_model(const ModelConfig& config);
 // Layer builders of each model family (models/<family>.cpp).
 int build_lenet(ModelBuilder& b, int x, const ModelConfig& c);
 int build_mobilenet_v1(ModelBuilder& b, int x, const ModelConfig& c);
+int build_mobilenet_v2(ModelBuilder& b, int x, const ModelConfig& c);
+int build_mobilenet_v3_large(ModelBuilder& b, int x, const ModelConfig& c);
+int build_mobilenet_v3_small(ModelBuilder& b, int x, const ModelConfig& c);
+int build_resnet18(ModelBuilder& b, int x, const ModelConfig& c);
+int build_resnet34(ModelBuilder& b, int x, const ModelConfig& c);
+int build_resnet50(ModelBuilder& b, int x, const ModelConfig& c);
+int build_vgg16_bn(ModelBuilder& b, int x, const ModelConfig& c);
+
+// InputError unless model.scale is 1.0 (families without a width multiplier).
+void require_unit_scale(const ModelConfig& c);
 
 }  // namespace qf

@@ -88,11 +88,13 @@ ParamStore::ParamStore(const Graph& graph, DeviceContext& ctx, uint64_t seed) : 
       e.offset = param_bytes;
       param_bytes += align_up(bytes);
       index_[v.name] = {true, params_.size()};
+      order_.push_back(index_[v.name]);
       params_.push_back(std::move(e));
     } else {
       e.offset = buffer_bytes[v.dtype];
       buffer_bytes[v.dtype] += align_up(bytes);
       index_[v.name] = {false, buffers_.size()};
+      order_.push_back(index_[v.name]);
       buffers_.push_back(std::move(e));
     }
   }
@@ -124,6 +126,12 @@ const ParamEntry* ParamStore::find(const std::string& name) const {
   auto it = index_.find(name);
   if (it == index_.end()) return nullptr;
   return it->second.first ? &params_[it->second.second] : &buffers_[it->second.second];
+}
+
+std::vector<const ParamEntry*> ParamStore::entries() const {
+  std::vector<const ParamEntry*> r;
+  for (const auto& [is_param, i] : order_) r.push_back(is_param ? &params_[i] : &buffers_[i]);
+  return r;
 }
 
 std::map<std::string, Tensor> ParamStore::state_dict() const {

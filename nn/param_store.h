@@ -38,6 +38,8 @@ class ParamStore {
   const std::vector<ParamEntry>& params() const { return params_; }
   const std::vector<ParamEntry>& buffers() const { return buffers_; }
   const ParamEntry* find(const std::string& name) const;
+  // Every param and buffer in graph order (the order their values were added to the graph).
+  std::vector<const ParamEntry*> entries() const;
 
   // Trainable parameters (f32) and their gradients as single tensors.
   const Tensor& param_arena() const { return param_arena_; }
@@ -64,6 +66,7 @@ class ParamStore {
   std::vector<ParamEntry> params_;
   std::vector<ParamEntry> buffers_;
   std::unordered_map<std::string, std::pair<bool, size_t>> index_;  // name -> (is_param, i)
+  std::vector<std::pair<bool, size_t>> order_;                       // graph order
   Tensor param_arena_;
   Tensor grad_arena_;
   std::map<DType, Tensor> buffer_arenas_;

@@ -1,6 +1,10 @@
-"""PyTorch definitions of the qforge models torchvision lacks, with the same module names as
-qforge's graphs (so state dicts interchange by name). Used by the peer benchmarks and the
-model-equivalence tests. Run with Debian's /usr/bin/python3 (python3-torch)."""
+"""Every qforge model in PyTorch, built exactly as qforge builds it (same layers, same module and
+state-dict names, same small-input adaptations), so state dicts interchange by name: the models
+torchvision lacks (MobileNetV1, LeNet) are defined here, the others are torchvision 0.14's, with
+the stem adapted to in_channels and, in the small form, the strides changed as models/*.cpp and
+docs/models.md describe. Used by the peer benchmarks (tools/torch_train_bench.py) and the
+model-equivalence test (tests/models/torchvision_match_test.cpp). Run with Debian's
+/usr/bin/python3 (python3-torch, python3-torchvision)."""
 import torch
 import torch.nn as nn
 
@@ -53,12 +57,51 @@ class LeNet(nn.Module):
         return self.fc(torch.flatten(self.features(x), 1))
 
 
-def build(name, num_classes, in_channels, image_size, scale=1.0, form="imagenet"):
-    """The named model as qforge builds it in the given form ("small" or "imagenet"): qforge's
-    own definitions first, then torchvision's."""
-    if name == "mobilenet_v1":
+NAMES = ["lenet", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+         "resnet18", "resnet34", "resnet50", "vgg16_bn"]
+
+
+def _conv(cin, cout, k, stride, bias):
+    """A conv initialised as torchvision initialises its convs (kaiming normal, fan_out)."""
+    conv = nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=bias)
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+    if bias:
+        nn.init.zeros_(conv.bias)
+    return conv
+
+
+def build(name, num_classes, in_channels, image_size, scale=1.0, form="small"):
+    """The named model in the "small" form (1x28x28-sized inputs; strides adapted) or the
+    "imagenet" form (torchvision's definition; only the stem follows in_channels)."""
+    if form not in ("small", "imagenet"):
+        raise ValueError(f"form must be small or imagenet, got {form!r}")
+    small = form == "small"
+    if name == "mobilenet_v1":  # the PaddleSlim tutorial keeps the ImageNet strides
         return MobileNetV1(num_classes, in_channels, scale)
     if name == "lenet":
         return LeNet(num_classes, in_channels, image_size)
+    if name not in NAMES:
+        raise ValueError(f"unknown model {name!r} (known: {', '.join(NAMES)})")
     import torchvision
-    return getattr(torchvision.models, name)(num_classes=num_classes)
+    tv = torchvision.models
+    if name.startswith("mobilenet"):
+        m = getattr(tv, name)(num_classes=num_classes, width_mult=scale)
+        stem = m.features[0][0]  # stride 1 in the small form
+        m.features[0][0] = _conv(in_channels, stem.out_channels, 3, 1 if small else 2, False)
+        return m
+    if scale != 1.0:
+        raise ValueError(f"{name} has no width multiplier (scale must be 1.0)")
+    if name.startswith("resnet"):
+        m = getattr(tv, name)(num_classes=num_classes)
+        # Small form: a 3x3 stride-1 stem (not 7x7 stride 2); the max pool stays.
+        m.conv1 = _conv(in_channels, 64, 3 if small else 7, 1 if small else 2, False)
+        return m
+    m = tv.vgg16_bn(num_classes=num_classes)
+    m.features[0] = _conv(in_channels, 64, 3, 1, True)
+    if small:  # no last max pool (features.43), a global average pool, Linear(512, 4096)
+        m.features = nn.Sequential(*list(m.features)[:-1])
+        m.avgpool = nn.AdaptiveAvgPool2d(1)
+        m.classifier[0] = nn.Linear(512, 4096)
+        nn.init.normal_(m.classifier[0].weight, 0, 0.01)
+        nn.init.zeros_(m.classifier[0].bias)
+    return m

@@ -2,7 +2,10 @@
 backward, SGD with momentum) in eager mode, on synthetic data, printing one JSON line:
   {"model": ..., "batch": ..., "images_per_sec": median over timing windows, ...}
 Usage: /usr/bin/python3 tools/torch_train_bench.py --model mobilenet_v1 --batch 64 --size 28
-       --channels 1 --classes 10 [--threads 2] [--steps 20] [--windows 5] [--qat]"""
+       --channels 1 --classes 10 [--form small|imagenet] [--threads 2] [--steps 20] [--windows 5]
+       [--qat]
+--model takes every qforge model name (tools/torch_models.NAMES); --form small (the default)
+builds the small-input form exactly as qforge's model.form = small does."""
 import argparse
 import json
 import os
@@ -24,8 +27,7 @@ def main():
     p.add_argument("--channels", type=int, default=1)
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--form", default="imagenet", choices=["small", "imagenet"],
-                   help="qforge's model form (small-input models adapt strides)")
+    p.add_argument("--form", choices=["small", "imagenet"], default="small")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=10, help="steps per timing window")
     p.add_argument("--windows", type=int, default=5)
@@ -59,7 +61,8 @@ def main():
         for _ in range(a.steps):
             step()
         rates.append(a.batch * a.steps / (time.perf_counter() - t0))
-    print(json.dumps({"model": a.model, "batch": a.batch, "size": a.size, "qat": a.qat,
+    print(json.dumps({"model": a.model, "form": a.form, "batch": a.batch, "size": a.size,
+                      "qat": a.qat,
                       "threads": a.threads, "torch": torch.__version__,
                       "images_per_sec": statistics.median(rates), "windows": rates}))
 

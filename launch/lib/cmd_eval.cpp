@@ -1,6 +1,7 @@
 // qforge eval: evaluates a checkpoint on the test split (the model is rebuilt from the
 // checkpoint's saved configuration).
 #include "launch/lib/commands.h"
+#include "launch/lib/onnx_weights.h"
 #include "launch/lib/setup.h"
 #include "trainer/evaluator.h"
 
@@ -13,10 +14,11 @@ int cmd_eval(const Args& args) {
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
   if (c.run.init.empty())
-    throw_input_error("eval: say what to evaluate with --init CHECKPOINT (a checkpoint directory "
-                      "or .safetensors file)");
-  const Checkpoint ck = load_checkpoint(c.run.init);
-  adopt_checkpoint_model(schema, ck.config);
+    throw_input_error(
+        "eval: say what to evaluate with --init CHECKPOINT (a checkpoint directory, "
+        ".safetensors or FP32 .onnx file)");
+  if (!is_onnx_path(c.run.init))  // an ONNX file's weights come without a configuration
+    adopt_checkpoint_model(schema, load_checkpoint(c.run.init).config);
   apply_model_form(schema, c);
   schema.validate();
 
@@ -37,7 +39,8 @@ int cmd_eval(const Args& args) {
   Evaluator evaluator(g, store, *ctx, comm);
   const EvalResult r = evaluator.run(*test_data, lo);
   char line[256];
-  std::snprintf(line, sizeof line, "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
+  std::snprintf(line, sizeof line,
+                "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
                 c.run.init.c_str(), r.top1, r.top5, r.loss, static_cast<long long>(r.count),
                 r.images_per_sec);
   console.info(line);

@@ -1,6 +1,9 @@
 // qforge summary: per-layer output shapes, parameter counts and multiply-adds of a model, for one
 // image. Without --model.form it shows the ImageNet form (3x224x224, 1000 classes), the form
-// published parameter and MAC counts refer to.
+// published parameter and MAC counts refer to. Multiply-adds are each op's own count (OpDef::macs):
+// convolutions and linear layers, plus one per input element of each pooling window; batch norm,
+// activations and element-wise ops count none (docs/models.md).
+#include <algorithm>
 #include <cstdio>
 
 #include "launch/lib/commands.h"
@@ -42,9 +45,13 @@ int cmd_summary(const Args& args) {
     if (!s.empty() && s[0] < 0) s[0] = 1;
     desc[v] = {s, g.value(v).dtype};
   }
-  std::printf("%s (scale %g, %d classes, input %dx%dx%d)\n", c.model.name.c_str(), c.model.scale,
-              c.model.num_classes, c.model.in_channels, c.model.image_size, c.model.image_size);
-  std::printf("%-28s %-16s %-22s %12s %14s\n", "layer", "op", "output", "params", "mult-adds");
+  std::printf("%s, %s form (scale %g, %d classes, input %dx%dx%d)\n", c.model.name.c_str(),
+              c.model_form.c_str(), c.model.scale, c.model.num_classes, c.model.in_channels,
+              c.model.image_size, c.model.image_size);
+  int width = 28;
+  for (const Node& n : g.nodes()) width = std::max(width, static_cast<int>(n.name.size()));
+  std::printf("%-*s %-16s %-22s %12s %14s\n", width, "layer", "op", "output", "params",
+              "mult-adds");
   int64_t total_params = 0, total_macs = 0;
   for (const Node& n : g.nodes()) {
     std::vector<TensorDesc> in, out;
@@ -58,7 +65,7 @@ int cmd_summary(const Args& args) {
     const int64_t macs = def.macs ? def.macs(n, in, out) : 0;
     total_params += params;
     total_macs += macs;
-    std::printf("%-28s %-16s %-22s %12lld %14lld\n", n.name.c_str(), n.op.c_str(),
+    std::printf("%-*s %-16s %-22s %12lld %14lld\n", width, n.name.c_str(), n.op.c_str(),
                 shape_str(out[0].shape).c_str(), static_cast<long long>(params),
                 static_cast<long long>(macs));
   }

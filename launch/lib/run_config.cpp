@@ -72,7 +72,8 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("run.device", &c.run.device, "auto, cpu, cuda or cuda:N");
   s.add("run.threads", &c.run.threads, "CPU threads (0: all cores)", 0, 1024);
   s.add("run.out", &c.run.out, "run directory (default runs/<model>)");
-  s.add("run.init", &c.run.init, "weights to start from: checkpoint directory or .safetensors");
+  s.add("run.init", &c.run.init,
+        "weights to start from: checkpoint directory, .safetensors or FP32 .onnx file");
   s.add("run.resume", &c.run.resume, "checkpoint directory to continue training from");
   s.add("run.metrics_out", &c.run.metrics_out, "write the final metrics to this JSON file");
 
@@ -101,6 +102,7 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
 }
 
 void apply_model_form(const ConfigSchema& s, RunConfig& c) {
+  c.model.small_input = c.model_form == "small";
   if (c.model_form != "imagenet") return;
   if (!s.was_set("model.num_classes")) c.model.num_classes = 1000;
   if (!s.was_set("model.in_channels")) c.model.in_channels = 3;

@@ -5,6 +5,7 @@
 #include "data/image_list.h"
 #include "data/mnist.h"
 #include "io/atomic_file.h"
+#include "launch/lib/onnx_weights.h"
 #include "trainer/checkpoint.h"
 
 namespace qf {
@@ -16,8 +17,7 @@ std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& conso
       return make_context(Device::cuda(0), run.threads);
     }
     auto ctx = make_context(Device::cpu(), run.threads);
-    console.info("device: cpu, " +
-                 std::to_string(dynamic_cast<CpuContext&>(*ctx).threads()) +
+    console.info("device: cpu, " + std::to_string(dynamic_cast<CpuContext&>(*ctx).threads()) +
                  " threads (no usable GPU)");
     return ctx;
   }
@@ -70,27 +70,44 @@ std::string run_directory(const RunConfig& c) {
 
 void load_initial_weights(ParamStore& store, const std::string& path, Console& console,
                           bool allow_missing_buffers) {
-  const Checkpoint ck = load_checkpoint(path);
-  const ParamStore::LoadReport r = store.load_state_dict(ck.model);
+  TensorMap weights;
+  std::vector<std::string> unused;
+  std::string how;
+  if (is_onnx_path(path)) {
+    OnnxWeights w =
+        match_onnx_initializers(store, read_onnx_initializers(path), path, allow_missing_buffers);
+    weights = std::move(w.tensors);
+    unused = std::move(w.unused);
+    how = " (" + std::to_string(w.by_name) + " by name, " + std::to_string(w.by_order) +
+          " by order and shape)";
+  } else {
+    weights = load_checkpoint(path).model;
+  }
+  ParamStore::LoadReport r;
+  try {
+    r = store.load_state_dict(weights);
+  } catch (const InputError& e) {  // names the tensor, its expected and its found shape
+    throw_input_error("--init ", path, ": ", e.what());
+  }
   std::vector<std::string> missing;
   for (const std::string& name : r.missing) {
     const ParamEntry* e = store.find(name);
     if (allow_missing_buffers && e && e->kind == ValueKind::buffer) continue;
-    missing.push_back(name);
+    missing.push_back(name + " " + shape_str(e->shape));
   }
   if (!missing.empty()) {
     std::string list;
     for (size_t i = 0; i < missing.size() && i < 6; ++i) list += (i ? ", " : "") + missing[i];
     if (missing.size() > 6) list += ", ... (" + std::to_string(missing.size()) + " in all)";
-    throw_input_error("--init ", path, ": missing tensors ", list);
+    throw_input_error("--init ", path, ": missing tensors (name and expected shape): ", list);
   }
-  std::vector<std::string> unused;
   for (const std::string& n : r.unused)  // PyTorch's BN step counter has no meaning here
     if (n.size() < 20 || n.compare(n.size() - 20, 20, ".num_batches_tracked") != 0)
       unused.push_back(n);
-  std::string msg = "init: loaded " + std::to_string(ck.model.size() - r.unused.size()) +
-                    " tensors from " + path;
-  if (!unused.empty()) msg += " (" + std::to_string(unused.size()) + " unused, e.g. " + unused[0] + ")";
+  std::string msg = "init: loaded " + std::to_string(weights.size() - r.unused.size()) +
+                    " tensors from " + path + how;
+  if (!unused.empty())
+    msg += " (" + std::to_string(unused.size()) + " unused, e.g. " + unused[0] + ")";
   console.info(msg);
 }
 

@@ -29,9 +29,14 @@ void check_dataset_fits_model(const Dataset& data, const ModelConfig& model);
 // run.out, or runs/<model name> by default.
 std::string run_directory(const RunConfig& c);
 
-// Loads weights from a checkpoint or .safetensors file into `store`. Every parameter of the store
-// must be present unless `allow_missing` names a reason (then missing ones keep their initial
-// values, e.g. quantizer state when starting QAT from FP32 weights). Unused tensors are reported.
+// Loads weights into `store` from a checkpoint directory, a .safetensors file (ours, or a PyTorch /
+// torchvision state dict converted with tools/torch_safetensors.py: the names are the same), or
+// an FP32 .onnx model's initializers (by name, then by order and shape: launch/lib/onnx_weights.h).
+// Every parameter and buffer of the store must be present, unless `allow_missing_buffers` (then
+// missing buffers keep their initial values, e.g. quantizer state when starting QAT from FP32
+// weights). A missing or mismatched tensor is an InputError naming the file, the tensor, its
+// expected and its found shape. Unused tensors are reported (PyTorch's num_batches_tracked are
+// ignored silently).
 void load_initial_weights(ParamStore& store, const std::string& path, Console& console,
                           bool allow_missing_buffers);
 
