@@ -4,7 +4,13 @@
 namespace qf {
 
 void register_qdq_ops(OpRegistry& reg);
+void register_fake_quant_ops(OpRegistry& reg);
+void register_pact(OpRegistry& reg);
 
-void register_quant_ops(OpRegistry& reg) { register_qdq_ops(reg); }
+void register_quant_ops(OpRegistry& reg) {
+  register_qdq_ops(reg);
+  register_fake_quant_ops(reg);
+  register_pact(reg);
+}
 
 }  // namespace qf
