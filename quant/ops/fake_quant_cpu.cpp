@@ -3,6 +3,7 @@
 // its input: one reading it (the abs-max reduction) and one reading it and writing the output
 // (clip, quantize, dequantize fused). The per-element arithmetic is the reference's, in the same
 // order, so fast and reference outputs are bit-identical.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -13,7 +14,11 @@
 namespace qf {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;  // elements below which threads cost more than they save
+// Elements below which a pass runs on one thread. These passes stream memory at several GB/s on
+// one core, so threads gain little, while every OpenMP region costs a barrier — and on a machine
+// shared with other jobs a barrier waits for a scheduler slice (measured here under load: 25 ms
+// per region for a 3 MB tensor, against 0.1 ms for the serial pass).
+constexpr int64_t kParallelMin = int64_t{1} << 22;
 
 // max |x| over [b, e), vectorised with 16 independent lanes.
 float abs_max_range(const float* x, int64_t b, int64_t e) {
@@ -30,9 +35,25 @@ float abs_max_range(const float* x, int64_t b, int64_t e) {
   return m;
 }
 
+// The element formula of fake_qdq, 16 lanes at a time with AVX-512 (the same IEEE operations in
+// the same order, so the results are bit-identical to the scalar reference).
 void qdq_range(const float* x, float* y, int64_t n, float s, float k, float bnt) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = fake_qdq(x[i], s, k, bnt);
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 vs = _mm512_set1_ps(s), vns = _mm512_set1_ps(-s), vk = _mm512_set1_ps(k);
+  const __m512 vb = _mm512_set1_ps(bnt), half = _mm512_set1_ps(0.5f), nhalf = _mm512_set1_ps(-0.5f);
+  const __m512 one = _mm512_set1_ps(1.f);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 c = _mm512_min_ps(_mm512_max_ps(_mm512_loadu_ps(x + i), vns), vs);
+    const __m512 v = _mm512_mul_ps(vk, c);
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(v, t);
+    t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(f, half, _CMP_GE_OQ), t, one);
+    t = _mm512_mask_sub_ps(t, _mm512_cmp_ps_mask(f, nhalf, _CMP_LE_OQ), t, one);
+    _mm512_storeu_ps(y + i, _mm512_div_ps(_mm512_mul_ps(t, vs), vb));
+  }
+#endif
+  for (; i < n; ++i) y[i] = fake_qdq(x[i], s, k, bnt);
 }
 
 }  // namespace
