@@ -271,7 +271,7 @@ class Converter {
       const float x = w.data<float>()[i];
       q[i] = round_half_away(k * std::min(std::max(x, -s), s));
     }
-    const std::string wname = g_.value(c.inputs[1]).name;
+    const std::string wname = c.name + ".weight";
     std::vector<float> bias(C, 0.f);
     const bool has_bias = c.inputs.size() > 2 && c.inputs[2] >= 0;
     if (has_bias) {
