@@ -111,6 +111,20 @@ class Exporter {
 
   std::string name(int v) const { return v < 0 ? "" : g_.value(v).name; }
 
+  // A node reading a dequantize_linear output whose every consumer is a quantize_linear.
+  bool between_qdq(const Node& n) const {
+    bool from_dq = false, to_q = true, any = false;
+    for (const Node& m : g_.nodes()) {
+      if (m.outputs[0] == n.inputs[0]) from_dq = m.op == "dequantize_linear";
+      for (int v : m.inputs)
+        if (v == n.outputs[0]) {
+          any = true;
+          to_q = to_q && m.op == "quantize_linear";
+        }
+    }
+    return from_dq && any && to_q;
+  }
+
   onnx::NodeProto& emit(const std::string& op, const Node& n, std::vector<std::string> in,
                         std::vector<std::string> out, const std::string& suffix = "") {
     onnx::NodeProto& p = *out_.add_node();
@@ -146,7 +160,10 @@ class Exporter {
       attr_float(p, "epsilon", a.get_float("epsilon", 1e-5));
       attr_float(p, "momentum", 1.0 - a.get_float("momentum", 0.1));  // ONNX weighs the old value
     } else if (n.op == "relu") {
-      emit("Relu", n, in, out);
+      if (between_qdq(n))
+        attr_float(emit("LeakyRelu", n, in, out), "alpha", 0.0);
+      else
+        emit("Relu", n, in, out);
     } else if (n.op == "relu6") {
       emit("Clip", n, {in[0], add_scalar(n.name + ".min", 0.f), add_scalar(n.name + ".max", 6.f)},
            out);
