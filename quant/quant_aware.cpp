@@ -94,7 +94,7 @@ class Rewriter {
     int x = w;
     if (c_.weight_preprocess_type == "PACT") x = pact(n.name + ".weight_pact", x);
     const int y = quantizer(n.name + ".weight_quant", x, c_.weight_quantize_type, c_.weight_bits,
-                            true, {g_.value(w).shape.at(0)});
+                            true, {g_.value(n.inputs[1]).shape.at(0)});
     done_[w] = y;
     return y;
   }
@@ -163,11 +163,15 @@ QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
   QuantAwareReport report;
   const std::vector<std::string> ops = c.effective_op_types();
   const std::vector<Node> original = g.nodes();
+  const auto original_consumers = g.consumers();
+  std::map<int, int> rename;  // conv output -> its bn_unscale output (fuse_conv_bn)
   Rewriter rw(g, c, report);
   std::vector<int> conv_nodes;  // indices in rw.out_ of quantized convs (for observers)
 
-  for (const Node& n0 : original) {
-    Node n = n0;
+  for (size_t idx = 0; idx < original.size(); ++idx) {
+    Node n = original[idx];
+    for (int& v : n.inputs)
+      if (rename.count(v)) v = rename[v];
     const std::string type = paddle_op_type(g, n);
     if (type.empty() || !in_list(ops, type)) {
       rw.out_.push_back(std::move(n));
@@ -183,7 +187,24 @@ QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
     }
     report.quantized.push_back(n.name);
     const bool weighted = n.op == "conv2d" || n.op == "linear";
-    if (weighted) n.inputs[1] = rw.quantize_weight(n, n.inputs[1]);
+    // fuse_conv_bn: a bias-free conv whose only consumer is a batch_norm trains on the folded
+    // weight and rescales its output before the batch_norm.
+    int bn = -1;
+    if (c.fuse_conv_bn && n.op == "conv2d" && (n.inputs.size() < 3 || n.inputs[2] < 0)) {
+      const auto& cons = original_consumers[n.outputs[0]];
+      if (cons.size() == 1 && original[cons[0]].op == "batch_norm") bn = cons[0];
+    }
+    if (bn >= 0) {
+      const Node& b = original[bn];
+      Attrs eps{{"epsilon", b.attrs.get_float("epsilon", 1e-5)}};
+      const int wf = rw.add_activation(n.name + ".bn_fold");
+      rw.out_.push_back(Node{"bn_fold_weight", n.name + ".bn_fold",
+                             {n.inputs[1], b.inputs[1], b.inputs[4]}, {wf}, eps});
+      n.inputs[1] = rw.quantize_weight(n, wf);
+      ++report.folded_bn;
+    } else if (weighted) {
+      n.inputs[1] = rw.quantize_weight(n, n.inputs[1]);
+    }
     if (!c.quant_weight_only) {
       const int nact = n.op == "add" ? 2 : 1;
       for (int i = 0; i < nact; ++i) {
@@ -194,7 +215,16 @@ QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
       }
     }
     if (n.op == "conv2d") conv_nodes.push_back(static_cast<int>(rw.out_.size()));
+    const int conv_out = n.outputs[0];
     rw.out_.push_back(std::move(n));
+    if (bn >= 0) {
+      const Node& b = original[bn];
+      const int u = rw.add_activation(rw.out_.back().name + ".bn_unscale");
+      rw.out_.push_back(Node{"bn_unscale", rw.out_.back().name + ".bn_unscale",
+                             {conv_out, b.inputs[1], b.inputs[4]}, {u},
+                             {{"epsilon", b.attrs.get_float("epsilon", 1e-5)}}});
+      rename[conv_out] = u;
+    }
   }
   g.nodes() = std::move(rw.out_);
 

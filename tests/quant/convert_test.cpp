@@ -108,8 +108,10 @@ int argmax_agreement(const Tensor& a, const Tensor& b) {
 struct Fixture {
   Graph qat = small_net();
   TensorMap state;
-  Fixture() {
-    quant_aware(qat, QuantConfig{});
+  explicit Fixture(bool fuse_conv_bn = false) {
+    QuantConfig c;
+    c.fuse_conv_bn = fuse_conv_bn;
+    quant_aware(qat, c);
     // BatchNorm on running statistics while the scales are learned, so that the ranges training
     // recorded are those evaluation sees (a dozen steps would not bring running statistics near
     // the batch ones).
@@ -227,6 +229,43 @@ TEST(Convert, ExportPassesTheCheckerAndShrinksFourfold) {
   EXPECT_EQ(m.graph().input_size(), 1);
   EXPECT_EQ(m.graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "N");
   EXPECT_THROW(build_onnx_model(qat, m), InputError);  // not converted
+}
+
+TEST(ConvBnFold, OpsGradientsMatchFiniteDifferences) {
+  for (const char* op : {"bn_fold_weight", "bn_unscale"}) {
+    test::OpCase c;
+    c.op = op;
+    c.attrs = {{"epsilon", 1e-3}};
+    const int64_t C = std::string(op) == "bn_unscale" ? 2 : 3;  // channels: axis 1 / axis 0
+    c.inputs = {test::random_tensor({3, 2, 2, 2}, 1), test::random_tensor({C}, 2, 0.5, 2),
+                test::random_tensor({C}, 3, 0.5, 2)};
+    test::check_gradients(c);
+  }
+}
+
+TEST(ConvBnFold, FusedTrainingFoldsExactlyAtConversion) {
+  Fixture f(true);  // BN frozen during the steps: bn_unscale + batch_norm == the folded bias
+  int folds = 0, unscales = 0;
+  for (const Node& n : f.qat.nodes()) {
+    folds += n.op == "bn_fold_weight";
+    unscales += n.op == "bn_unscale";
+  }
+  EXPECT_EQ(folds, 3);
+  EXPECT_EQ(unscales, 3);
+  const Node* bn = f.qat.find_node("d.1");
+  EXPECT_EQ(f.qat.value(bn->inputs[0]).name, "d.0.bn_unscale");
+  EXPECT_EQ(f.qat.value(producer(f.qat, f.qat.find_node("d.0.weight_quant")->inputs[0])->outputs[0]).name,
+            "d.0.bn_fold");
+  const Tensor x = images(32, 8);
+  const Tensor sim = logits(f.qat, &f.state, x);
+  ConvertReport rep;
+  const Tensor grid = logits(convert(f.qat, f.state, ConvertForm::float_grid), nullptr, x);
+  const Tensor int8 = logits(convert(f.qat, f.state, ConvertForm::int8, &rep), nullptr, x);
+  EXPECT_EQ(rep.folded_bn, 3);
+  const double scale = max_abs(sim);
+  EXPECT_LE(max_diff(grid, sim), 1e-4 * scale);
+  EXPECT_LE(max_diff(int8, sim), 0.03 * scale);
+  EXPECT_GE(argmax_agreement(int8, sim), 30);
 }
 
 // Writes `x` (values on the 8-bit pixel grid) as an idx image file plus labels.
