@@ -1,7 +1,7 @@
 // QAT training throughput beside FP32 for the same model, in one run.
 //
 //   qat_bench [--image-size 28] [--batch 64] [--rounds 7] [--steps 4] [--threads 0]
-//             [--export DIR]
+//             [--export DIR] [--profile 1]
 //
 // Builds MobileNetV1 (small form at 28x28, 10 classes; ImageNet form at 224, 1000 classes), and
 // its quant-aware twin (quant_aware with PaddleSlim's defaults: channel-wise abs-max weights,
@@ -64,6 +64,7 @@ double median(std::vector<double> v) {
 int run(int argc, char** argv) {
   int64_t size = 28, batch = 64;
   int rounds = 7, steps = 4, threads = 0;
+  bool profile = false;
   std::string export_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -73,6 +74,7 @@ int run(int argc, char** argv) {
     else if (k == "--steps") steps = std::stoi(v);
     else if (k == "--threads") threads = std::stoi(v);
     else if (k == "--export") export_dir = v;
+    else if (k == "--profile") profile = v == "1";
     else {
       std::fprintf(stderr, "qat_bench: unknown option %s\n", k.c_str());
       return 2;
@@ -114,6 +116,16 @@ int run(int argc, char** argv) {
   std::printf("  fp32 training: %8.1f img/s\n", fa);
   std::printf("  qat  training: %8.1f img/s\n", fb);
   std::printf("  qat cost over fp32: %+.1f%% (time per step x%.3f)\n", (fa / fb - 1) * 100, fa / fb);
+  if (profile) {  // per-op-type times of one more round, each side
+    for (Runner* r : {&a, &b}) {
+      r->exec->enable_profiling(true);
+      r->exec->reset_profile();
+      r->time_steps(steps);
+      std::printf("%s per-op profile (%d steps):\n%s", r == &a ? "fp32" : "qat", steps,
+                  r->exec->profile_report().c_str());
+      r->exec->enable_profiling(false);
+    }
+  }
   if (!export_dir.empty()) {
     const std::string base = export_dir + "/mobilenet_v1_" + std::to_string(size);
     export_onnx(inference_graph(fp32, a.store->state_dict()), base + "_fp32.onnx");
