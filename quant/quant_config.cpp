@@ -140,6 +140,8 @@ void bind_quant_config(ConfigSchema& s, QuantConfig& c) {
     c.op_types_set = s.was_set("quant.quantize_op_types");
     c.layer_types_set = s.was_set("quant.quantizable_layer_type");
     c.validate();
+    // The resolved list is what the saved configuration records (checkpoints rebuild from it).
+    c.quantize_op_types = c.effective_op_types();
   });
 }
 

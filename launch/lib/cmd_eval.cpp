@@ -1,6 +1,8 @@
 // qforge eval: evaluates a checkpoint on the test split (the model is rebuilt from the
-// checkpoint's saved configuration).
+// checkpoint's saved configuration; a `qforge qat` checkpoint is rebuilt with its quant_aware
+// pass, so the simulated int8 model is what gets evaluated).
 #include "launch/lib/commands.h"
+#include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
 #include "trainer/evaluator.h"
 
@@ -9,7 +11,9 @@ namespace qf {
 int cmd_eval(const Args& args) {
   ConfigSchema schema;
   RunConfig c;
+  QuantConfig q;
   bind_run_config(schema, c);
+  bind_quant_config(schema, q);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
   if (c.run.init.empty())
@@ -17,6 +21,8 @@ int cmd_eval(const Args& args) {
                       "or .safetensors file)");
   const Checkpoint ck = load_checkpoint(c.run.init);
   adopt_checkpoint_model(schema, ck.config);
+  const bool quantized = is_quant_checkpoint(ck);
+  if (quantized) adopt_checkpoint_quant(schema, ck.config);
   apply_model_form(schema, c);
   schema.validate();
 
@@ -26,8 +32,13 @@ int cmd_eval(const Args& args) {
   const auto test_data = open_dataset(c.data, "test");
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
+  QuantAwareReport rep;
+  if (quantized) rep = quant_aware(g, q);
   ParamStore store(g, *ctx, c.train.seed);
-  load_initial_weights(store, c.run.init, console, false);
+  if (quantized)
+    load_quant_weights(store, ck, c.run.init, rep, false, console);
+  else
+    load_initial_weights(store, c.run.init, console, false);
 
   LoaderOptions lo;
   lo.batch_size = c.data.eval_batch_size;

@@ -15,6 +15,8 @@ void adopt_checkpoint_quant(ConfigSchema& s, const nlohmann::json& saved) {
   if (!saved.is_object()) return;
   for (const auto& [key, value] : saved.items()) {
     if (key.rfind("quant.", 0) != 0 || !s.has(key) || s.was_set(key)) continue;
+    // quantize_op_types holds the resolved op list; its dygraph twin would only restate it.
+    if (key == "quant.quantizable_layer_type") continue;
     s.set(key, value.get<std::string>(), "the checkpoint's configuration");
   }
 }

@@ -18,7 +18,8 @@ namespace qf {
 // True when the checkpoint was written by `qforge qat` (its configuration has a [quant] section).
 bool is_quant_checkpoint(const Checkpoint& ck);
 
-// Takes every quant.* key from a checkpoint's saved configuration unless this command line set it.
+// Takes every quant.* key from a checkpoint's saved configuration unless this command line set it
+// (quantize_op_types holds the resolved list, so quantizable_layer_type is not taken).
 void adopt_checkpoint_quant(ConfigSchema& schema, const nlohmann::json& saved);
 
 // Loads `ck` into a quant-aware store. Every tensor of the model must be present; quantizer state
