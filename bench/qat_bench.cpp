@@ -68,13 +68,20 @@ int run(int argc, char** argv) {
   std::string export_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--image-size") size = std::stoll(v);
-    else if (k == "--batch") batch = std::stoll(v);
-    else if (k == "--rounds") rounds = std::stoi(v);
-    else if (k == "--steps") steps = std::stoi(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--export") export_dir = v;
-    else if (k == "--profile") profile = v == "1";
+    if (k == "--image-size")
+      size = std::stoll(v);
+    else if (k == "--batch")
+      batch = std::stoll(v);
+    else if (k == "--rounds")
+      rounds = std::stoi(v);
+    else if (k == "--steps")
+      steps = std::stoi(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--export")
+      export_dir = v;
+    else if (k == "--profile")
+      profile = v == "1";
     else {
       std::fprintf(stderr, "qat_bench: unknown option %s\n", k.c_str());
       return 2;
@@ -96,7 +103,8 @@ int run(int argc, char** argv) {
   for (int64_t i = 0; i < images.numel(); ++i)
     images.data<float>()[i] = static_cast<float>(((i * 2654435761u) % 2001) / 1000.0 - 1.0);
   Tensor labels = Tensor::empty({batch}, DType::i32);
-  for (int64_t i = 0; i < batch; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(i % mc.num_classes);
+  for (int64_t i = 0; i < batch; ++i)
+    labels.data<int32_t>()[i] = static_cast<int32_t>(i % mc.num_classes);
 
   Runner a(fp32, ctx, batch, images, labels), b(qat, ctx, batch, images, labels);
   a.time_steps(1);  // warm-up: first-touch memory, oneDNN primitive caches
@@ -110,12 +118,13 @@ int run(int argc, char** argv) {
   std::printf("MobileNetV1 %lldx%lld, batch %lld, %d threads, %d rounds x %d steps (median)\n",
               static_cast<long long>(size), static_cast<long long>(size),
               static_cast<long long>(batch), ctx.threads(), rounds, steps);
-  std::printf("  qat graph: %zu ops quantized, %d weight + %d activation quantizers, %d observers\n",
-              rep.quantized.size(), rep.weight_quantizers, rep.activation_quantizers,
-              rep.observers);
+  std::printf(
+      "  qat graph: %zu ops quantized, %d weight + %d activation quantizers, %d observers\n",
+      rep.quantized.size(), rep.weight_quantizers, rep.activation_quantizers, rep.observers);
   std::printf("  fp32 training: %8.1f img/s\n", fa);
   std::printf("  qat  training: %8.1f img/s\n", fb);
-  std::printf("  qat cost over fp32: %+.1f%% (time per step x%.3f)\n", (fa / fb - 1) * 100, fa / fb);
+  std::printf("  qat cost over fp32: %+.1f%% (time per step x%.3f)\n", (fa / fb - 1) * 100,
+              fa / fb);
   if (profile) {  // per-op-type times of one more round, each side
     for (Runner* r : {&a, &b}) {
       r->exec->enable_profiling(true);

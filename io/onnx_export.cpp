@@ -35,13 +35,20 @@ void attr_float(onnx::NodeProto& n, const std::string& name, double v) {
 
 int onnx_elem_type(DType t) {
   switch (t) {
-    case DType::f32: return onnx::TensorProto::FLOAT;
-    case DType::f64: return onnx::TensorProto::DOUBLE;
-    case DType::i8: return onnx::TensorProto::INT8;
-    case DType::u8: return onnx::TensorProto::UINT8;
-    case DType::i16: return onnx::TensorProto::INT16;
-    case DType::i32: return onnx::TensorProto::INT32;
-    case DType::i64: return onnx::TensorProto::INT64;
+    case DType::f32:
+      return onnx::TensorProto::FLOAT;
+    case DType::f64:
+      return onnx::TensorProto::DOUBLE;
+    case DType::i8:
+      return onnx::TensorProto::INT8;
+    case DType::u8:
+      return onnx::TensorProto::UINT8;
+    case DType::i16:
+      return onnx::TensorProto::INT16;
+    case DType::i32:
+      return onnx::TensorProto::INT32;
+    case DType::i64:
+      return onnx::TensorProto::INT64;
   }
   return onnx::TensorProto::UNDEFINED;
 }
@@ -71,10 +78,11 @@ class Exporter {
         if (v >= 0) used.insert(v);
     for (int v = 0; v < g_.num_values(); ++v) {
       const Value& val = g_.value(v);
-      if (!used.count(v) && std::find(g_.outputs().begin(), g_.outputs().end(), v) ==
-                                g_.outputs().end())
+      if (!used.count(v) &&
+          std::find(g_.outputs().begin(), g_.outputs().end(), v) == g_.outputs().end())
         continue;
-      if (val.kind == ValueKind::input) value_info(*out_.add_input(), val.name, val.dtype, val.shape);
+      if (val.kind == ValueKind::input)
+        value_info(*out_.add_input(), val.name, val.dtype, val.shape);
       if (val.kind == ValueKind::param || val.kind == ValueKind::buffer)
         throw_input_error("ONNX export: value '", val.name, "' is a ", value_kind_name(val.kind),
                           "; export graphs from inference_graph() or convert()");

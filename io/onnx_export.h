@@ -16,8 +16,8 @@
 // Q/DQ) is written as LeakyRelu with alpha 0, the same function: ONNX Runtime has an int8 kernel
 // for LeakyRelu (QLinearLeakyRelu) and none for Relu, so the block stays in int8 (measured on
 // MobileNetV1 224, batch 16, 2 threads, in one run: 1.26x -> 1.64x over FP32); TensorRT fuses
-// either into the convolution. Graph inputs get a symbolic batch dimension "N". Anything else (fake-quant ops of a graph that
-// was not converted, the loss) is an InputError naming the node.
+// either into the convolution. Graph inputs get a symbolic batch dimension "N". Anything else
+// (fake-quant ops of a graph that was not converted, the loss) is an InputError naming the node.
 #pragma once
 
 #include <string>

@@ -65,7 +65,9 @@ void freeze_values(Graph& g, const TensorMap& st) {
   }
 }
 
-Tensor scalar_f32(float v) { return Tensor::from({}, {v}); }
+Tensor scalar_f32(float v) {
+  return Tensor::from({}, {v});
+}
 
 class Converter {
  public:
@@ -99,7 +101,8 @@ class Converter {
         continue;
       }
       if (n.op == "bn_unscale")
-        throw_input_error("convert: node '", n.name, "' (bn_unscale) does not follow a quantized conv");
+        throw_input_error("convert: node '", n.name,
+                          "' (bn_unscale) does not follow a quantized conv");
       Node m = n;
       for (int& v : m.inputs)
         if (v >= 0) v = resolve(v);
@@ -198,7 +201,8 @@ class Converter {
       for (int64_t o = 0; o < cg.outer; ++o)
         for (int64_t c = 0; c < cg.channels; ++c)
           for (int64_t i = 0; i < cg.inner; ++i)
-            t[c] = std::max(t[c], std::fabs(w->data<float>()[(o * cg.channels + c) * cg.inner + i]));
+            t[c] =
+                std::max(t[c], std::fabs(w->data<float>()[(o * cg.channels + c) * cg.inner + i]));
       return t;
     }
     if (n.op == "fake_quantize_dequantize_abs_max" && w) {
@@ -214,7 +218,8 @@ class Converter {
     for (const Node& n : g_.nodes()) {
       if (!is_fake_quant_op(n.op) || n.attrs.get_int("is_weight", 0)) continue;
       if (n.attrs.get_int("bits", 8) != 8)
-        throw_input_error("convert: node '", n.name, "' quantizes with ", n.attrs.get_int("bits", 8),
+        throw_input_error("convert: node '", n.name, "' quantizes with ",
+                          n.attrs.get_int("bits", 8),
                           " bits; int8 export needs quant.activation_bits = 8");
       int x = n.inputs[0];
       if (prod_[x] >= 0 && g_.nodes()[prod_[x]].op == "pact") x = g_.nodes()[prod_[x]].inputs[0];
@@ -244,7 +249,8 @@ class Converter {
     const int zp = add_const(base + ".zero_point", Tensor::zeros({}, DType::i8));
     const int q = add_act(base + ".quantized");
     const int dq = add_act(base + ".dequantized");
-    out_.push_back(Node{"quantize_linear", g_.unique_node_name(base + ".quantize"), {x, s, zp}, {q}, {}});
+    out_.push_back(
+        Node{"quantize_linear", g_.unique_node_name(base + ".quantize"), {x, s, zp}, {q}, {}});
     out_.push_back(
         Node{"dequantize_linear", g_.unique_node_name(base + ".dequantize"), {q, s, zp}, {dq}, {}});
     step_[dq] = step;
@@ -257,7 +263,8 @@ class Converter {
     const int64_t wb = bnt(wq);
     if (wq.attrs.get_int("bits", 8) > 8)
       throw_input_error("convert: node '", wq.name, "' quantizes weights with ",
-                        wq.attrs.get_int("bits", 8), " bits; int8 export needs quant.weight_bits <= 8");
+                        wq.attrs.get_int("bits", 8),
+                        " bits; int8 export needs quant.weight_bits <= 8");
     const Tensor w = host_value(wq.inputs[0]);
     const std::vector<float> T = thresholds(wq, &w);
     const int64_t C = w.dim(0), inner = w.numel() / C;
@@ -341,8 +348,11 @@ class Converter {
       const int ssc = add_const(wname + ".scale", Tensor::from(ss, step));
       const int szp = add_const(wname + ".zero_point", Tensor::zeros(ss, DType::i8));
       const int wdq = add_act(wname + ".dequantized");
-      out_.push_back(Node{"dequantize_linear", g_.unique_node_name(wname + ".dequantize"),
-                          {sq, ssc, szp}, {wdq}, {{"axis", int64_t{0}}}});
+      out_.push_back(Node{"dequantize_linear",
+                          g_.unique_node_name(wname + ".dequantize"),
+                          {sq, ssc, szp},
+                          {wdq},
+                          {{"axis", int64_t{0}}}});
       c.inputs[1] = wdq;
       if (folded || has_bias) {
         if (c.inputs.size() < 3) c.inputs.resize(3);
@@ -359,8 +369,11 @@ class Converter {
           const int bsv = add_const(bname + ".scale", Tensor::from({C}, bs));
           const int bzv = add_const(bname + ".zero_point", Tensor::zeros({C}, DType::i32));
           const int bdq = add_act(bname + ".dequantized");
-          out_.push_back(Node{"dequantize_linear", g_.unique_node_name(bname + ".dequantize"),
-                              {bqv, bsv, bzv}, {bdq}, {{"axis", int64_t{0}}}});
+          out_.push_back(Node{"dequantize_linear",
+                              g_.unique_node_name(bname + ".dequantize"),
+                              {bqv, bsv, bzv},
+                              {bdq},
+                              {{"axis", int64_t{0}}}});
           c.inputs[2] = bdq;
         } else {
           c.inputs[2] = add_const(wname + ".folded_bias", Tensor::from({C}, bias));

@@ -40,11 +40,11 @@ namespace qf {
 enum class ConvertForm : uint8_t { float_grid, int8 };
 
 struct ConvertReport {
-  int weights = 0;            // quantized weights
-  int activation_pairs = 0;   // quantize/dequantize pairs on activations
-  int output_pairs = 0;       // pairs added on conv outputs
-  int folded_bn = 0;          // BatchNorms folded into convs
-  int float_outputs = 0;      // quantized convs left without an output pair (no known range)
+  int weights = 0;           // quantized weights
+  int activation_pairs = 0;  // quantize/dequantize pairs on activations
+  int output_pairs = 0;      // pairs added on conv outputs
+  int folded_bn = 0;         // BatchNorms folded into convs
+  int float_outputs = 0;     // quantized convs left without an output pair (no known range)
 };
 
 // `state`: every parameter and buffer of `qat` by name (ParamStore::state_dict()).

@@ -13,7 +13,9 @@ bool in_list(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
+bool is_float(DType t) {
+  return t == DType::f32 || t == DType::f64;
+}
 
 // Builds the new node list: original nodes with inserted quantizer chains in front of them.
 class Rewriter {
@@ -42,8 +44,8 @@ class Rewriter {
 
   // x -> pact(x) with a fresh alpha; returns the clipped value.
   int pact(const std::string& name, int x) {
-    const int alpha = add_state(name + ".alpha", ValueKind::param, {1},
-                                Init::constant(c_.pact_alpha_init));
+    const int alpha =
+        add_state(name + ".alpha", ValueKind::param, {1}, Init::constant(c_.pact_alpha_init));
     const int y = add_activation(name);
     out_.push_back(Node{"pact", name, {x, alpha}, {y}, {}});
     ++r_.pacts;
@@ -60,7 +62,8 @@ class Rewriter {
     if (type == "channel_wise_abs_max") {
       n.op = "fake_channel_wise_quantize_dequantize_abs_max";
       n.attrs.set("quant_axis", int64_t{0});
-      n.inputs.push_back(add_state(name + ".scale", ValueKind::buffer, channel_shape, Init::zeros()));
+      n.inputs.push_back(
+          add_state(name + ".scale", ValueKind::buffer, channel_shape, Init::zeros()));
     } else if (type == "abs_max") {
       n.op = "fake_quantize_dequantize_abs_max";
       n.inputs.push_back(add_state(name + ".scale", ValueKind::buffer, {1}, Init::zeros()));
@@ -198,8 +201,11 @@ QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
       const Node& b = original[bn];
       Attrs eps{{"epsilon", b.attrs.get_float("epsilon", 1e-5)}};
       const int wf = rw.add_activation(n.name + ".bn_fold");
-      rw.out_.push_back(Node{"bn_fold_weight", n.name + ".bn_fold",
-                             {n.inputs[1], b.inputs[1], b.inputs[4]}, {wf}, eps});
+      rw.out_.push_back(Node{"bn_fold_weight",
+                             n.name + ".bn_fold",
+                             {n.inputs[1], b.inputs[1], b.inputs[4]},
+                             {wf},
+                             eps});
       n.inputs[1] = rw.quantize_weight(n, wf);
       ++report.folded_bn;
     } else if (weighted) {
@@ -220,8 +226,10 @@ QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
     if (bn >= 0) {
       const Node& b = original[bn];
       const int u = rw.add_activation(rw.out_.back().name + ".bn_unscale");
-      rw.out_.push_back(Node{"bn_unscale", rw.out_.back().name + ".bn_unscale",
-                             {conv_out, b.inputs[1], b.inputs[4]}, {u},
+      rw.out_.push_back(Node{"bn_unscale",
+                             rw.out_.back().name + ".bn_unscale",
+                             {conv_out, b.inputs[1], b.inputs[4]},
+                             {u},
                              {{"epsilon", b.attrs.get_float("epsilon", 1e-5)}}});
       rename[conv_out] = u;
     }

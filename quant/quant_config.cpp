@@ -40,14 +40,13 @@ const std::vector<std::string>& weight_quantize_types() {
 }
 
 const std::vector<std::string>& activation_quantize_types() {
-  static const std::vector<std::string> v = {"abs_max", "range_abs_max",
-                                             "moving_average_abs_max"};
+  static const std::vector<std::string> v = {"abs_max", "range_abs_max", "moving_average_abs_max"};
   return v;
 }
 
 const std::vector<std::string>& quantize_op_type_names() {
-  static const std::vector<std::string> v = {"conv2d", "depthwise_conv2d", "mul",
-                                             "elementwise_add", "pool2d"};
+  static const std::vector<std::string> v = {"conv2d", "depthwise_conv2d", "mul", "elementwise_add",
+                                             "pool2d"};
   return v;
 }
 
@@ -76,8 +75,9 @@ void QuantConfig::validate() const {
     throw_input_error("quant.window_size: ", window_size, " is out of range (allowed: >= 1)");
   for (const std::string& t : quantize_op_types)
     if (!contains(quantize_op_type_names(), t))
-      throw_input_error("quant.quantize_op_types: '", t, "' is not a quantizable op type (allowed: ",
-                        join(quantize_op_type_names()), ")");
+      throw_input_error("quant.quantize_op_types: '", t,
+                        "' is not a quantizable op type (allowed: ", join(quantize_op_type_names()),
+                        ")");
   for (const std::string& t : quantizable_layer_type)
     if (t != "Conv2D" && t != "Linear")
       throw_input_error("quant.quantizable_layer_type: '", t,
@@ -120,13 +120,13 @@ void bind_quant_config(ConfigSchema& s, QuantConfig& c) {
   s.add("quant.dtype", &c.dtype, "quantized type", {"int8"});
   s.add("quant.window_size", &c.window_size, "range_abs_max window (batches)", 1, 1 << 30);
   s.add("quant.moving_rate", &c.moving_rate, "moving_average_abs_max decay", 0.0, 1.0, true, true);
-  s.add("quant.quant_weight_only", &c.quant_weight_only, "quantize weights only (activations float)");
+  s.add("quant.quant_weight_only", &c.quant_weight_only,
+        "quantize weights only (activations float)");
   s.add("quant.weight_preprocess_type", &c.weight_preprocess_type, "PACT on weights",
         {"none", "PACT"});
   s.add("quant.activation_preprocess_type", &c.activation_preprocess_type,
         "PACT on activations before their fake-quant", {"none", "PACT"});
-  s.add("quant.pact_alpha_init", &c.pact_alpha_init, "PACT alpha's initial value", 0.0, 1e30,
-        true);
+  s.add("quant.pact_alpha_init", &c.pact_alpha_init, "PACT alpha's initial value", 0.0, 1e30, true);
   s.add("quant.pact_lr_mult", &c.pact_lr_mult, "PACT alpha's learning-rate multiplier", 0.0, 1e30);
   s.add("quant.pact_decay_mult", &c.pact_decay_mult, "PACT alpha's L2 decay multiplier", 0.0, 1e30);
   s.add("quant.fuse_conv_bn", &c.fuse_conv_bn, "fold BatchNorm into the conv weight during QAT");

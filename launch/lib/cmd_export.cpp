@@ -28,8 +28,9 @@ int cmd_export(const Args& args) {
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("export: unexpected argument '", positional[0], "'");
   if (c.run.init.empty())
-    throw_input_error("export: say what to export with --init CHECKPOINT (a checkpoint directory "
-                      "or .safetensors file)");
+    throw_input_error(
+        "export: say what to export with --init CHECKPOINT (a checkpoint directory "
+        "or .safetensors file)");
   if (c.run.out.empty()) throw_input_error("export: say where to write with --out FILE.onnx");
   const Checkpoint ck = load_checkpoint(c.run.init);
   adopt_checkpoint_model(schema, ck.config);
@@ -54,9 +55,9 @@ int cmd_export(const Args& args) {
   ParamStore store(g, *ctx, c.train.seed);
   load_quant_weights(store, ck, c.run.init, rep, false, console);
   const TensorMap state = store.state_dict();
-  Graph out = quantized ? convert(g, state, form == "int8" ? ConvertForm::int8
-                                                           : ConvertForm::float_grid)
-                        : inference_graph(g, state);
+  Graph out = quantized
+                  ? convert(g, state, form == "int8" ? ConvertForm::int8 : ConvertForm::float_grid)
+                  : inference_graph(g, state);
   export_onnx(out, c.run.out,
               {"qforge", quantized ? "quant-aware model (" + form + ")" : "FP32 model"});
   console.info("export: " + c.run.init + " -> " + c.run.out + " (" +

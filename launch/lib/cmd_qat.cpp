@@ -36,8 +36,9 @@ int cmd_qat(const Args& args) {
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("qat: unexpected argument '", positional[0], "'");
   if (c.run.init.empty() == c.run.resume.empty())
-    throw_input_error("qat: give the weights to start from with --init CHECKPOINT (FP32 or QAT), "
-                      "or --resume CHECKPOINT to continue a QAT run (exactly one of them)");
+    throw_input_error(
+        "qat: give the weights to start from with --init CHECKPOINT (FP32 or QAT), "
+        "or --resume CHECKPOINT to continue a QAT run (exactly one of them)");
   const std::string from = c.run.init.empty() ? c.run.resume : c.run.init;
   const Checkpoint ck = load_checkpoint(from);
   adopt_checkpoint_model(schema, ck.config);
@@ -119,10 +120,9 @@ int cmd_qat(const Args& args) {
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
   const EvalResult e8 = Evaluator(int8, int8_store, *ctx, comm).run(*test_data, lo);
-  console.info("done: " + std::to_string(r.epochs) + " epoch(s), " +
-               fmt("%.1f", r.images_per_sec) + " img/s training; simulated int8 top1 " +
-               fmt("%.2f%%", r.eval.top1) + "; converted int8 graph (qforge kernels) top1 " +
-               fmt("%.2f%%", e8.top1));
+  console.info("done: " + std::to_string(r.epochs) + " epoch(s), " + fmt("%.1f", r.images_per_sec) +
+               " img/s training; simulated int8 top1 " + fmt("%.2f%%", r.eval.top1) +
+               "; converted int8 graph (qforge kernels) top1 " + fmt("%.2f%%", e8.top1));
   if (!c.run.metrics_out.empty() && comm.is_root())
     write_json_file(c.run.metrics_out, {{"top1", r.eval.top1},
                                         {"top5", r.eval.top5},

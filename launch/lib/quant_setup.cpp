@@ -22,8 +22,7 @@ void adopt_checkpoint_quant(ConfigSchema& s, const nlohmann::json& saved) {
 }
 
 void load_quant_weights(ParamStore& store, const Checkpoint& ck, const std::string& path,
-                        const QuantAwareReport& report, bool fresh_quant_state,
-                        Console& console) {
+                        const QuantAwareReport& report, bool fresh_quant_state, Console& console) {
   const ParamStore::LoadReport r = store.load_state_dict(ck.model);
   const std::set<std::string> state(report.state.begin(), report.state.end());
   std::vector<std::string> missing;
@@ -42,10 +41,11 @@ void load_quant_weights(ParamStore& store, const Checkpoint& ck, const std::stri
     throw_input_error("--init ", path, ": missing tensors ", list,
                       fresh_quant_state ? "" : " (is it a checkpoint of `qforge qat`?)");
   }
-  std::string msg = "init: loaded " + std::to_string(ck.model.size() - r.unused.size()) +
-                    " tensors from " + path;
+  std::string msg =
+      "init: loaded " + std::to_string(ck.model.size() - r.unused.size()) + " tensors from " + path;
   if (fresh) msg += "; " + std::to_string(fresh) + " quantizer tensors start fresh";
-  if (!r.unused.empty()) msg += " (" + std::to_string(r.unused.size()) + " unused, e.g. " + r.unused[0] + ")";
+  if (!r.unused.empty())
+    msg += " (" + std::to_string(r.unused.size()) + " unused, e.g. " + r.unused[0] + ")";
   console.info(msg);
 }
 

@@ -59,8 +59,7 @@ class FoldRef final : public Kernel {
       const int64_t n = c.in[0]->numel(), C = static_cast<int64_t>(k.size());
       const int64_t inner = n / C;
 #pragma omp parallel for schedule(static) if (n > 65536)
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = weight_ ? x[i] * k[i / inner] : x[i] / k[i % C];
+      for (int64_t i = 0; i < n; ++i) y[i] = weight_ ? x[i] * k[i / inner] : x[i] / k[i % C];
     });
   }
 

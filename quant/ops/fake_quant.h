@@ -1,5 +1,5 @@
-// Fake-quant (quantize-dequantize) ops of quant-aware training, exactly as PaddlePaddle defines them
-// (reference: ../shared/reference/paddleslim-semantics.md sections 0, 1 and 10).
+// Fake-quant (quantize-dequantize) ops of quant-aware training, exactly as PaddlePaddle defines
+// them (reference: ../shared/reference/paddleslim-semantics.md sections 0, 1 and 10).
 //
 // Notation: b bits, bnt = 2^(b-1) - 1 (127 for 8 bits). A "scale" is Paddle's clipping threshold T
 // in float units, not the ONNX step (step = T / bnt). Every op here rounds the legacy way
@@ -49,7 +49,9 @@ namespace qf {
 
 class Communicator;
 
-inline int64_t quant_bin_count(int64_t bits) { return (int64_t{1} << (bits - 1)) - 1; }
+inline int64_t quant_bin_count(int64_t bits) {
+  return (int64_t{1} << (bits - 1)) - 1;
+}
 
 // Paddle's guarded reciprocal of a threshold.
 template <class T>

@@ -1,8 +1,9 @@
 // Fake-quant op definitions and kernels (math and contracts in quant/ops/fake_quant.h).
 //
-// Each kernel class is written once over a "passes" policy: RefPasses (plain loops, float or double,
-// the oracle) and FastPasses (quant/ops/fake_quant_cpu.cpp, float only). The state logic (EMA,
-// window, cross-rank sync) is shared, so the two kernels differ only in how they sweep tensors.
+// Each kernel class is written once over a "passes" policy: RefPasses (plain loops, float or
+// double, the oracle) and FastPasses (quant/ops/fake_quant_cpu.cpp, float only). The state logic
+// (EMA, window, cross-rank sync) is shared, so the two kernels differ only in how they sweep
+// tensors.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -15,11 +16,10 @@ namespace qf {
 
 ChannelGeom channel_geom(const Node& node, const Shape& x) {
   const int64_t axis = node.attrs.get_int("quant_axis", 0);
-  if (axis != 0 && axis != 1)
-    shape_error(node, str_cat("quant_axis must be 0 or 1, got ", axis));
+  if (axis != 0 && axis != 1) shape_error(node, str_cat("quant_axis must be 0 or 1, got ", axis));
   if (static_cast<int64_t>(x.size()) <= axis)
-    shape_error(node, str_cat("quant_axis ", axis, " needs rank > ", axis, ", input is ",
-                              shape_str(x)));
+    shape_error(node,
+                str_cat("quant_axis ", axis, " needs rank > ", axis, ", input is ", shape_str(x)));
   ChannelGeom g;
   g.channels = x[axis];
   for (int64_t i = 0; i < axis; ++i) g.outer *= x[i];
@@ -30,14 +30,14 @@ ChannelGeom channel_geom(const Node& node, const Shape& x) {
 FakeQuantAttrs fake_quant_attrs(const Node& node) {
   FakeQuantAttrs a;
   a.bits = node.attrs.get_int("bits", 8);
-  if (a.bits < 2 || a.bits > 16)
-    shape_error(node, str_cat("bits must be in 2..16, got ", a.bits));
+  if (a.bits < 2 || a.bits > 16) shape_error(node, str_cat("bits must be in 2..16, got ", a.bits));
   a.bnt = quant_bin_count(a.bits);
   a.moving_rate = node.attrs.get_float("moving_rate", 0.9);
   if (!(a.moving_rate > 0 && a.moving_rate < 1))
     shape_error(node, str_cat("moving_rate must be in (0, 1), got ", a.moving_rate));
   a.window_size = node.attrs.get_int("window_size", 10000);
-  if (a.window_size < 1) shape_error(node, str_cat("window_size must be >= 1, got ", a.window_size));
+  if (a.window_size < 1)
+    shape_error(node, str_cat("window_size must be >= 1, got ", a.window_size));
   a.sync_scales = node.attrs.get_int("sync_scales", 1) != 0;
   a.frozen = node.attrs.get_int("frozen", 0) != 0;
   return a;
@@ -270,8 +270,8 @@ std::vector<TensorDesc> infer_fake_quant(const Node& node, std::span<const Tenso
   if (op == "fake_channel_wise_quantize_dequantize_abs_max")
     want = {channel_geom(node, in[0].shape).channels};
   if (in[1].shape != want)
-    shape_error(node, str_cat("scale must have shape ", shape_str(want), ", got ",
-                              shape_str(in[1].shape)));
+    shape_error(
+        node, str_cat("scale must have shape ", shape_str(want), ", got ", shape_str(in[1].shape)));
   if (op == "fake_quantize_dequantize_range_abs_max" && in[2].shape != Shape{a.window_size})
     shape_error(node, str_cat("window must have shape [", a.window_size, "], got ",
                               shape_str(in[2].shape)));

@@ -2,6 +2,8 @@
 // int8 graph has int8 weights with per-channel scales, folded BatchNorm, int32 biases and Q/DQ on
 // conv inputs and outputs; the files pass libonnx's checker and are ~4x smaller than FP32; and ONNX
 // Runtime (when tools/ort has it installed) produces the logits qforge's own kernels do.
+#include "quant/convert.h"
+
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -15,7 +17,6 @@
 #include "io/onnx_file.h"
 #include "models/registry.h"
 #include "nn/executor.h"
-#include "quant/convert.h"
 #include "quant/quant_aware.h"
 #include "tests/io/temp_dir.h"
 #include "tests/op_check.h"
@@ -215,7 +216,8 @@ TEST(Convert, ExportPassesTheCheckerAndShrinksFourfold) {
   EXPECT_EQ(check_onnx_model(m), "");
   EXPECT_EQ(m.opset_import(0).version(), 13);
   int int8_inits = 0, convs = 0, qls = 0, leaky = 0;
-  for (const auto& t : m.graph().initializer()) int8_inits += t.data_type() == onnx::TensorProto::INT8 && t.dims_size() > 1;
+  for (const auto& t : m.graph().initializer())
+    int8_inits += t.data_type() == onnx::TensorProto::INT8 && t.dims_size() > 1;
   for (const auto& n : m.graph().node()) {
     convs += n.op_type() == "Conv";
     qls += n.op_type() == "QuantizeLinear";
@@ -254,8 +256,9 @@ TEST(ConvBnFold, FusedTrainingFoldsExactlyAtConversion) {
   EXPECT_EQ(unscales, 3);
   const Node* bn = f.qat.find_node("d.1");
   EXPECT_EQ(f.qat.value(bn->inputs[0]).name, "d.0.bn_unscale");
-  EXPECT_EQ(f.qat.value(producer(f.qat, f.qat.find_node("d.0.weight_quant")->inputs[0])->outputs[0]).name,
-            "d.0.bn_fold");
+  EXPECT_EQ(
+      f.qat.value(producer(f.qat, f.qat.find_node("d.0.weight_quant")->inputs[0])->outputs[0]).name,
+      "d.0.bn_fold");
   const Tensor x = images(32, 8);
   const Tensor sim = logits(f.qat, &f.state, x);
   ConvertReport rep;

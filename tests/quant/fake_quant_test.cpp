@@ -2,13 +2,14 @@
 // saturation, the threshold guard near zero, the moving-average sequence, window eviction,
 // per-channel axes, the straight-through gradient, the cross-rank sync hook; and the fast CPU
 // kernels against the reference ones. Every case runs on both kernels.
+#include "quant/ops/fake_quant.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "comm/communicator.h"
 #include "nn/context.h"
-#include "quant/ops/fake_quant.h"
 #include "tests/op_check.h"
 
 namespace qf::test {
@@ -20,8 +21,7 @@ std::vector<float> values(const Tensor& t) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
 }
 
-OpCase moving_average_case(std::vector<float> x, float scale, float state, float accum,
-                           Mode mode) {
+OpCase moving_average_case(std::vector<float> x, float scale, float state, float accum, Mode mode) {
   OpCase c;
   c.op = "fake_quantize_dequantize_moving_average_abs_max";
   c.inputs = {Tensor::from({static_cast<int64_t>(x.size())}, x), Tensor::from({1}, {scale}),
@@ -34,7 +34,7 @@ TEST(FakeQuant, RoundHalfAwayFromZero) {
   EXPECT_EQ(round_half_away(0.5f), 1.f);
   EXPECT_EQ(round_half_away(-0.5f), -1.f);
   EXPECT_EQ(round_half_away(1.5f), 2.f);
-  EXPECT_EQ(round_half_away(2.5f), 3.f);   // half-to-even would give 2
+  EXPECT_EQ(round_half_away(2.5f), 3.f);  // half-to-even would give 2
   EXPECT_EQ(round_half_away(-2.5f), -3.f);
   EXPECT_EQ(round_half_away(0.49999997f), 0.f);  // naive floor(x + 0.5) gives 1
   EXPECT_EQ(round_half_away(-126.5f), -127.f);
@@ -97,8 +97,8 @@ TEST(FakeQuant, ThresholdGuardNearZero) {
 TEST(FakeQuant, MovingAverageSequence) {
   // r = 0.9 from scale 0.001, state 1, accum 1 with batch maxima 2, 4, 1:
   //   T1 = (0.9 + 2) / 1.9,  T2 = (0.9*2.9 + 4) / (0.9*1.9 + 1),  T3 = (0.9*6.61 + 1) / 3.439
-  const double expect[3][3] = {{1.9, 2.9, 2.9 / 1.9}, {2.71, 6.61, 6.61 / 2.71},
-                               {3.439, 6.949, 6.949 / 3.439}};
+  const double expect[3][3] = {
+      {1.9, 2.9, 2.9 / 1.9}, {2.71, 6.61, 6.61 / 2.71}, {3.439, 6.949, 6.949 / 3.439}};
   const float maxima[3] = {2, 4, 1};
   for (KernelKind kind : kKinds) {
     float scale = 0.001f, state = 1, accum = 1;
@@ -184,11 +184,10 @@ TEST(FakeQuant, ChannelWiseAxes) {
 TEST(FakeQuant, StraightThroughGradientIsIdentityEverywhere) {
   // dx = dy exactly, also for values far outside [-T, T] (no clipping) — tested as a formula,
   // since finite differences across rounding steps mean nothing.
-  const std::vector<std::string> ops = {"fake_quantize_dequantize_moving_average_abs_max",
-                                        "fake_quantize_dequantize_abs_max",
-                                        "fake_channel_wise_quantize_dequantize_abs_max",
-                                        "fake_quantize_dequantize_range_abs_max",
-                                        "moving_average_abs_max_scale"};
+  const std::vector<std::string> ops = {
+      "fake_quantize_dequantize_moving_average_abs_max", "fake_quantize_dequantize_abs_max",
+      "fake_channel_wise_quantize_dequantize_abs_max", "fake_quantize_dequantize_range_abs_max",
+      "moving_average_abs_max_scale"};
   for (const std::string& op : ops)
     for (KernelKind kind : kKinds) {
       OpCase c;
@@ -299,7 +298,8 @@ std::vector<Tensor> forward_with_comm(const std::string& op, Attrs attrs, Mode m
   n.name = "q";
   n.attrs = std::move(attrs);
   std::vector<Tensor> in = {Tensor::from({2}, {2, -1}), Tensor::from({1}, {0.001f})};
-  if (op == "fake_quantize_dequantize_range_abs_max") in.push_back(Tensor::zeros({10000}));
+  if (op == "fake_quantize_dequantize_range_abs_max")
+    in.push_back(Tensor::zeros({10000}));
   else {
     in.push_back(Tensor::from({1}, {1.f}));
     in.push_back(Tensor::from({1}, {1.f}));
@@ -336,8 +336,8 @@ TEST(FakeQuant, BatchMaxIsAllReducedBeforeTheScaleUpdate) {
     // No collective in evaluation, when frozen, or when the node opts out.
     forward_with_comm("fake_quantize_dequantize_moving_average_abs_max", {}, Mode::eval, &comm,
                       kind);
-    forward_with_comm("fake_quantize_dequantize_moving_average_abs_max",
-                      {{"frozen", int64_t{1}}}, Mode::train, &comm, kind);
+    forward_with_comm("fake_quantize_dequantize_moving_average_abs_max", {{"frozen", int64_t{1}}},
+                      Mode::train, &comm, kind);
     st = forward_with_comm("fake_quantize_dequantize_moving_average_abs_max",
                            {{"sync_scales", int64_t{0}}}, Mode::train, &comm, kind);
     EXPECT_EQ(comm.maxes, 3);

@@ -1,12 +1,13 @@
-// quant_aware pass: which ops get quantized and how (types, axes, names, sharing), not_quant_pattern
-// skipping, quant_weight_only, PACT, op-type selection, observers, the freeze schedules, config
-// validation, and a QAT graph training identically on fast and reference kernels.
+// quant_aware pass: which ops get quantized and how (types, axes, names, sharing),
+// not_quant_pattern skipping, quant_weight_only, PACT, op-type selection, observers, the freeze
+// schedules, config validation, and a QAT graph training identically on fast and reference kernels.
+#include "quant/quant_aware.h"
+
 #include <gtest/gtest.h>
 
 #include "launch/lib/config_schema.h"
 #include "models/registry.h"
 #include "nn/executor.h"
-#include "quant/quant_aware.h"
 #include "tests/op_check.h"
 #include "trainer/optimizer.h"
 
@@ -191,7 +192,8 @@ TEST(QuantConfig, BadValuesNameTheKeyTheValueAndTheAllowedValues) {
     return "";
   };
   std::string e = error_of({"--quant.activation_quantize_type", "channel_wise_abs_max"});
-  EXPECT_NE(e.find("quant.activation_quantize_type: 'channel_wise_abs_max'"), std::string::npos) << e;
+  EXPECT_NE(e.find("quant.activation_quantize_type: 'channel_wise_abs_max'"), std::string::npos)
+      << e;
   EXPECT_NE(e.find("moving_average_abs_max"), std::string::npos) << e;
   e = error_of({"--quant.weight_bits", "0"});
   EXPECT_NE(e.find("quant.weight_bits: '0'"), std::string::npos) << e;
@@ -243,8 +245,7 @@ TEST(QuantAware, TrainingStepMatchesReferenceKernels) {
     return store.state_dict();
   };
   const auto fast = step(false), ref = step(true);
-  for (const auto& [name, t] : ref)
-    EXPECT_LE(test::max_rel_diff(fast.at(name), t), 2e-4) << name;
+  for (const auto& [name, t] : ref) EXPECT_LE(test::max_rel_diff(fast.at(name), t), 2e-4) << name;
   EXPECT_NE(ref.at("b.act_pact.alpha").data<float>()[0], 1.5f);  // alpha trained
 }
 
