@@ -17,9 +17,8 @@ int cmd_eval(const Args& args) {
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
   if (c.run.init.empty())
-    throw_input_error(
-        "eval: say what to evaluate with --init CHECKPOINT (a checkpoint directory "
-        "or .safetensors file)");
+    throw_input_error("eval: say what to evaluate with --init CHECKPOINT (a checkpoint directory "
+                      "or .safetensors file)");
   const Checkpoint ck = load_checkpoint(c.run.init);
   adopt_checkpoint_model(schema, ck.config);
   const bool quantized = is_quant_checkpoint(ck);
@@ -48,8 +47,7 @@ int cmd_eval(const Args& args) {
   Evaluator evaluator(g, store, *ctx, comm);
   const EvalResult r = evaluator.run(*test_data, lo);
   char line[256];
-  std::snprintf(line, sizeof line,
-                "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
+  std::snprintf(line, sizeof line, "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
                 c.run.init.c_str(), r.top1, r.top5, r.loss, static_cast<long long>(r.count),
                 r.images_per_sec);
   console.info(line);
