@@ -11,6 +11,8 @@
 // and the QAT cost relative to FP32. --export DIR also writes DIR/mobilenet_v1_<size>_fp32.onnx and
 // DIR/mobilenet_v1_<size>_int8.onnx (scales from the benchmark's training steps) for
 // tools/ort/bench_onnx.js.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -45,14 +47,22 @@ struct Runner {
     exec->set_input("image", images);
     exec->set_input("label", labels);
   }
-  double time_steps(int steps) {
+  // Wall seconds of `steps` steps; `cpu` gets the process's CPU seconds over them.
+  double time_steps(int steps, double* cpu = nullptr) {
+    const double c0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < steps; ++i) {
       exec->forward(Mode::train, StepInfo{step++, 1});
       exec->backward();
       opt->step(1e-4);
     }
+    if (cpu) *cpu = cpu_seconds() - c0;
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  static double cpu_seconds() {
+    rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
   }
 };
 
@@ -109,12 +119,17 @@ int run(int argc, char** argv) {
   Runner a(fp32, ctx, batch, images, labels), b(qat, ctx, batch, images, labels);
   a.time_steps(1);  // warm-up: first-touch memory, oneDNN primitive caches
   b.time_steps(1);
-  std::vector<double> ta, tb;
+  std::vector<double> ta, tb, ca, cb;
   for (int r = 0; r < rounds; ++r) {
-    ta.push_back(batch * steps / a.time_steps(steps));
-    tb.push_back(batch * steps / b.time_steps(steps));
+    double c;
+    ta.push_back(batch * steps / a.time_steps(steps, &c));
+    ca.push_back(batch * steps / c);
+    tb.push_back(batch * steps / b.time_steps(steps, &c));
+    cb.push_back(batch * steps / c);
   }
   const double fa = median(ta), fb = median(tb);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
   std::printf("MobileNetV1 %lldx%lld, batch %lld, %d threads, %d rounds x %d steps (median)\n",
               static_cast<long long>(size), static_cast<long long>(size),
               static_cast<long long>(batch), ctx.threads(), rounds, steps);

@@ -55,11 +55,9 @@ int cmd_export(const Args& args) {
   ParamStore store(g, *ctx, c.train.seed);
   load_quant_weights(store, ck, c.run.init, rep, false, console);
   const TensorMap state = store.state_dict();
-  Graph out = quantized
-                  ? convert(g, state, form == "int8" ? ConvertForm::int8 : ConvertForm::float_grid)
-                  : inference_graph(g, state);
-  export_onnx(out, c.run.out,
-              {"qforge", quantized ? "quant-aware model (" + form + ")" : "FP32 model"});
+  const ConvertForm cf = form == "int8" ? ConvertForm::int8 : ConvertForm::float_grid;
+  Graph out = quantized ? convert(g, state, cf) : inference_graph(g, state);
+  export_onnx(out, c.run.out, {"qforge", quantized ? quant_export_doc(cf) : "FP32 model"});
   console.info("export: " + c.run.init + " -> " + c.run.out + " (" +
                (quantized ? form : std::string("fp32")) + ", " +
                std::to_string(std::filesystem::file_size(c.run.out)) + " bytes)");

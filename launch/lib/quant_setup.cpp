@@ -49,6 +49,12 @@ void load_quant_weights(ParamStore& store, const Checkpoint& ck, const std::stri
   console.info(msg);
 }
 
+std::string quant_export_doc(ConvertForm form) {
+  return form == ConvertForm::int8
+             ? "quant-aware model, int8 QDQ"
+             : "quant-aware model, simulated in float (weights on the int8 grid)";
+}
+
 QuantExports write_quant_exports(const Graph& qat, const TensorMap& state,
                                  const std::string& prefix) {
   QuantExports e;
@@ -57,9 +63,9 @@ QuantExports write_quant_exports(const Graph& qat, const TensorMap& state,
   const std::filesystem::path parent = std::filesystem::path(prefix).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   export_onnx(convert(qat, state, ConvertForm::float_grid), e.float_grid_path,
-              {"qforge", "quant-aware model, simulated in float (weights on the int8 grid)"});
+              {"qforge", quant_export_doc(ConvertForm::float_grid)});
   export_onnx(convert(qat, state, ConvertForm::int8, &e.int8_report), e.int8_path,
-              {"qforge", "quant-aware model, int8 QDQ"});
+              {"qforge", quant_export_doc(ConvertForm::int8)});
   e.float_grid_bytes = std::filesystem::file_size(e.float_grid_path);
   e.int8_bytes = std::filesystem::file_size(e.int8_path);
   return e;

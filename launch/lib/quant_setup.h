@@ -28,6 +28,9 @@ void adopt_checkpoint_quant(ConfigSchema& schema, const nlohmann::json& saved);
 void load_quant_weights(ParamStore& store, const Checkpoint& ck, const std::string& path,
                         const QuantAwareReport& report, bool fresh_quant_state, Console& console);
 
+// The doc string an exported converted model carries.
+std::string quant_export_doc(ConvertForm form);
+
 struct QuantExports {
   std::string float_grid_path, int8_path;
   size_t float_grid_bytes = 0, int8_bytes = 0;
