@@ -4,7 +4,15 @@
 namespace qf {
 
 void register_qdq_ops(OpRegistry& reg);
+void register_fake_quant_ops(OpRegistry& reg);
+void register_pact(OpRegistry& reg);
+void register_bn_fold_ops(OpRegistry& reg);
 
-void register_quant_ops(OpRegistry& reg) { register_qdq_ops(reg); }
+void register_quant_ops(OpRegistry& reg) {
+  register_qdq_ops(reg);
+  register_fake_quant_ops(reg);
+  register_pact(reg);
+  register_bn_fold_ops(reg);
+}
 
 }  // namespace qf

@@ -1,7 +1,11 @@
 // qforge eval: evaluates a checkpoint on the test split (the model is rebuilt from the
-// checkpoint's saved configuration).
+// checkpoint's saved configuration; a `qforge qat` checkpoint is rebuilt with its quant_aware
+// pass, so the simulated int8 model is what gets evaluated).
+#include <optional>
+
 #include "launch/lib/commands.h"
 #include "launch/lib/onnx_weights.h"
+#include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
 #include "trainer/evaluator.h"
 
@@ -10,15 +14,22 @@ namespace qf {
 int cmd_eval(const Args& args) {
   ConfigSchema schema;
   RunConfig c;
+  QuantConfig q;
   bind_run_config(schema, c);
+  bind_quant_config(schema, q);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
   if (c.run.init.empty())
     throw_input_error(
         "eval: say what to evaluate with --init CHECKPOINT (a checkpoint directory, "
         ".safetensors or FP32 .onnx file)");
-  if (!is_onnx_path(c.run.init))  // an ONNX file's weights come without a configuration
-    adopt_checkpoint_model(schema, load_checkpoint(c.run.init).config);
+  std::optional<Checkpoint> ck;  // an ONNX file's weights come without a configuration
+  if (!is_onnx_path(c.run.init)) {
+    ck = load_checkpoint(c.run.init);
+    adopt_checkpoint_model(schema, ck->config);
+  }
+  const bool quantized = ck && is_quant_checkpoint(*ck);
+  if (quantized) adopt_checkpoint_quant(schema, ck->config);
   apply_model_form(schema, c);
   schema.validate();
 
@@ -29,8 +40,13 @@ int cmd_eval(const Args& args) {
   check_dataset_fits_model(*test_data, c.model);
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
+  QuantAwareReport rep;
+  if (quantized) rep = quant_aware(g, q);
   ParamStore store(g, *ctx, c.train.seed);
-  load_initial_weights(store, c.run.init, console, false);
+  if (quantized)
+    load_quant_weights(store, *ck, c.run.init, rep, false, console);
+  else
+    load_initial_weights(store, c.run.init, console, false);
 
   LoaderOptions lo;
   lo.batch_size = c.data.eval_batch_size;
