@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"train", qf::cmd_train, "train a model (FP32) and evaluate it each epoch"},
     {"eval", qf::cmd_eval, "evaluate a checkpoint on the test set"},
     {"summary", qf::cmd_summary, "per-layer shapes, parameters and multiply-adds of a model"},
+    {"infer", qf::cmd_infer, "run a model (ONNX or checkpoint) on raw float32 tensors"},
 };
 
 void usage(FILE* out) {
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
       return 3;
     }
   }
-  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary)\n",
+  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, infer)\n",
                name.c_str());
   return 2;
 }

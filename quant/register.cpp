@@ -4,7 +4,13 @@
 namespace qf {
 
 void register_qdq_ops(OpRegistry& reg);
+void register_qconv2d(OpRegistry& reg);
+void register_qlinear(OpRegistry& reg);
 
-void register_quant_ops(OpRegistry& reg) { register_qdq_ops(reg); }
+void register_quant_ops(OpRegistry& reg) {
+  register_qdq_ops(reg);
+  register_qconv2d(reg);
+  register_qlinear(reg);
+}
 
 }  // namespace qf
