@@ -63,6 +63,14 @@ struct Rewriter {
     consumers = g.consumers();
   }
 
+  // The element type of a quantized value: a quantize_linear's zero point type (uint8 without
+  // one), else the value's own type (constants, graph inputs).
+  DType quantized_type(int v) const {
+    const Node* p = producer_node(v);
+    if (p && p->op == "quantize_linear")
+      return p->inputs.size() > 2 && p->inputs[2] >= 0 ? g.value(p->inputs[2]).dtype : DType::u8;
+    return g.value(v).dtype;
+  }
   const Node* producer_node(int v) const {
     return v >= 0 && producer[v] >= 0 ? &g.nodes()[producer[v]] : nullptr;
   }
@@ -125,7 +133,7 @@ struct Rewriter {
     if (!dx || dx->op != "dequantize_linear") return;  // a float op
     std::vector<float> sx_v, sw;
     int axis = -1;
-    const DType xt = g.value(dx->inputs[0]).dtype;
+    const DType xt = quantized_type(dx->inputs[0]);
     if (!symmetric_scales(g, *dx, 4, sx_v, &axis) || sx_v.size() != 1 ||
         (xt != DType::i8 && xt != DType::u8))
       return give_up(n, "the input is not symmetric per-tensor int8 / uint8");
