@@ -21,6 +21,8 @@ const Command kCommands[] = {
     {"train", qf::cmd_train, "train a model (FP32) and evaluate it each epoch"},
     {"eval", qf::cmd_eval, "evaluate a checkpoint on the test set"},
     {"summary", qf::cmd_summary, "per-layer shapes, parameters and multiply-adds of a model"},
+    {"qat", qf::cmd_qat, "quant-aware training from FP32 weights, then int8 ONNX export"},
+    {"export", qf::cmd_export, "write a checkpoint (FP32 or QAT) as an ONNX model"},
     {"infer", qf::cmd_infer, "run a model (ONNX or checkpoint) on raw float32 tensors"},
 };
 
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
       return 3;
     }
   }
-  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, infer)\n",
+  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, qat, export, infer)\n",
                name.c_str());
   return 2;
 }

@@ -9,6 +9,7 @@
 #include "data/loader.h"
 #include "nn/executor.h"
 #include "nn/param_store.h"
+#include "quant/quant_aware.h"
 
 namespace qf {
 namespace {
@@ -33,15 +34,6 @@ Value constant_value(const Graph& g, const std::string& name, Tensor t) {
 }
 
 }  // namespace
-
-std::string paddle_op_type(const Graph& g, const Node& n) {
-  if (n.op == "linear") return "mul";
-  if (n.op != "conv2d") return "";
-  const int64_t groups = n.attrs.get_int("group", 1);
-  const Shape& w = g.value(n.inputs[1]).shape;
-  const int64_t cin = w.size() == 4 ? w[1] * groups : 0;
-  return groups > 1 && groups == cin ? "depthwise_conv2d" : "conv2d";
-}
 
 PtqPlan plan_ptq(const Graph& g, const PtqConfig& c) {
   for (const Node& n : g.nodes())

@@ -42,9 +42,6 @@ struct PtqPlan {
   std::vector<std::string> skipped;      // nodes of a quantized type left in float, with the reason
 };
 
-// The Paddle op type of a node (conv2d, depthwise_conv2d, mul), or "" for other ops.
-std::string paddle_op_type(const Graph& g, const Node& n);
-
 // InputError: a model that is already quantized (Q/DQ nodes), a skip tensor that does not exist,
 // nothing to quantize.
 PtqPlan plan_ptq(const Graph& g, const PtqConfig& c);

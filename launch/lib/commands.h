@@ -12,6 +12,8 @@ using Args = std::vector<std::string>;
 int cmd_train(const Args& args);    // train a model (FP32)
 int cmd_eval(const Args& args);     // evaluate a checkpoint on the test split
 int cmd_summary(const Args& args);  // per-layer shapes, parameters, multiply-adds
+int cmd_qat(const Args& args);      // quant-aware training, then int8 export
+int cmd_export(const Args& args);   // a checkpoint as ONNX
 int cmd_infer(const Args& args);    // run a model on raw float32 tensors (interop checks)
 
 }  // namespace qf

@@ -1,0 +1,58 @@
+// convert: freezes a quant-aware-trained graph for inference (PaddleSlim's convert(), reference
+// 3.5 and 4.4), in the two forms the static API returns, both as self-contained inference graphs
+// (logits only; every parameter and buffer turned into a constant) that io/onnx_export.h writes:
+//
+// (a) float_grid: the simulated model in float. Each weight fake-quant is folded into its weight,
+//     which now holds the dequantized grid values q * T / bnt; each activation fake-quant becomes a
+//     quantize_linear -> dequantize_linear pair (per tensor, ONNX scale T / bnt, int8 zero point
+//     0); PACT clips and observers (identities in evaluation) disappear, as in Paddle's export;
+//     BatchNorm stays (folded only where QAT trained a folded conv, fuse_conv_bn).
+//
+// (b) int8 (QDQ): int8 weight constants -> dequantize_linear (per output channel, axis 0) -> op;
+//     BatchNorm folded into the conv: k_c = gamma_c / sqrt(var_c + eps) scales channel c, which
+//     keeps the trained integers (times sign k_c) and moves |k_c| into the channel's scale, so the
+//     folding is exact; bias' = (b - mean) k + beta, stored as int32 with scale s_x * s_w,c (ONNX
+//     Runtime forms int8 convolutions only with a quantized bias). Activation quantizers become
+//     quantize_linear/dequantize_linear pairs, and every quantized conv also gets a pair on its
+//     output (after the folded BatchNorm, before its activation), with the scale of the value that
+//     ends the conv's unit (see quant/quant_aware.h: exact for relu/relu6), or of the observer
+//     there. So ONNX Runtime sees DequantizeLinear -> Conv -> QuantizeLinear everywhere and runs
+//     int8 convolutions, while TensorRT still fuses conv + activation + residual add around them.
+//
+// Integers: q = round_half_away((bnt / T) * clip(w, -T, T)), the training formula, so the int8
+// model holds exactly the weights training simulated (Paddle's freeze uses numpy's half-to-even
+// rounding instead; it differs only on exact ties). Scales: channel-wise and abs_max weight
+// thresholds are recomputed from the final weights (what the evaluation forward uses); EMA and
+// window types use the stored scale. Activations use the stored scale (for abs_max activations:
+// the last training batch's, since a deployed graph needs a static scale).
+//
+// Export supports 8-bit activations and weights of at most 8 bits (int8 storage, ONNX opset 13);
+// anything else is an InputError naming the key.
+#pragma once
+
+#include <string>
+
+#include "io/safetensors.h"
+#include "nn/graph.h"
+
+namespace qf {
+
+enum class ConvertForm : uint8_t { float_grid, int8 };
+
+struct ConvertReport {
+  int weights = 0;            // quantized weights
+  int activation_pairs = 0;   // quantize/dequantize pairs on activations
+  int output_pairs = 0;       // pairs added on conv outputs
+  int folded_bn = 0;          // BatchNorms folded into convs
+  int float_outputs = 0;      // quantized convs left without an output pair (no known range)
+};
+
+// `state`: every parameter and buffer of `qat` by name (ParamStore::state_dict()).
+Graph convert(const Graph& qat, const TensorMap& state, ConvertForm form,
+              ConvertReport* report = nullptr);
+
+// The logits-only inference graph of a float model (loss, labels and training-only nodes
+// removed), with parameters and buffers turned into constants from `state`.
+Graph inference_graph(const Graph& g, const TensorMap& state);
+
+}  // namespace qf

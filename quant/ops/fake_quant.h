@@ -1,0 +1,131 @@
+// Fake-quant (quantize-dequantize) ops of quant-aware training, exactly as PaddlePaddle defines them
+// (reference: ../shared/reference/paddleslim-semantics.md sections 0, 1 and 10).
+//
+// Notation: b bits, bnt = 2^(b-1) - 1 (127 for 8 bits). A "scale" is Paddle's clipping threshold T
+// in float units, not the ONNX step (step = T / bnt). Every op here rounds the legacy way
+// (round_type 1): clip x to [-T, T], then
+//     q = round_half_away_from_zero((bnt * inv(T)) * clip(x)),   out = q * T / bnt
+// with the guarded reciprocal inv(T) = 1 / (T + 1e-6) if T <= 1e-30 else 1 / T, so q is in
+// [-bnt, bnt] and an all-zero tensor (T = 0) maps to zeros. The operation order matches Paddle's
+// kernel, so float results are bit-identical to it.
+//
+// Ops (inputs; state inputs are buffers the training forward updates; output: out, shaped like x):
+//   fake_quantize_dequantize_abs_max (x, scale[1])
+//       T = max|x| of this call, in training and in evaluation; training stores T in `scale`.
+//   fake_channel_wise_quantize_dequantize_abs_max (x, scale[C]); attr quant_axis (0 or 1)
+//       T_c = max |x| over the elements with index c on quant_axis, recomputed on every call
+//       (weights only: x is a parameter in row-major layout). Training stores T_c in `scale`.
+//   fake_quantize_dequantize_moving_average_abs_max (x, scale[1], state[1], accum[1])
+//       attr moving_rate r (0.9). Training: m = max|x|;  state = r*state + 1;
+//       accum = r*accum + m;  T = accum / state;  then quantize x with this new T.
+//       Evaluation: quantize with the stored scale. (Initial values set by the pass: 0.001, 1, 1.)
+//   fake_quantize_dequantize_range_abs_max (x, scale[1], window[W]); attr window_size W
+//       Training with iteration it = global step + 1 (Paddle's step counter is incremented before
+//       the op reads it): m = max|x|; idx = it mod W; removed = window[idx]; window[idx] = m;
+//       T = m if scale < m, else max(window[0 : min(it, W)]) if |removed - scale| < 1e-6, else
+//       scale. Evaluation: the stored scale.
+//   moving_average_abs_max_scale (x, scale[1], state[1], accum[1]): an observer. out = x; training
+//       updates the EMA like the op above (recording an output range for export).
+// Common attrs: bits (8, allowed 2..16); sync_scales (1): in training, when the executor has a
+//   communicator, the batch max m is all-reduced with MAX across ranks before it updates any
+//   state, so every rank keeps identical scales (a deliberate improvement on Paddle, whose ranks
+//   keep private statistics); frozen (0): 1 makes the training forward behave like evaluation
+//   (activation scales frozen after a given epoch).
+//
+// Backward (all ops): the straight-through estimator, no clipping: dx = dout everywhere, including
+// outside [-T, T]; scales get no gradient. Gradient contract: dx overwritten.
+//
+// Kernels: a plain reference (float or double) and a fast CPU kernel (float; one OpenMP + SIMD
+// pass for the abs-max reduction, one fused pass for clip-quantize-dequantize).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "nn/op_registry.h"
+
+namespace qf {
+
+class Communicator;
+
+inline int64_t quant_bin_count(int64_t bits) { return (int64_t{1} << (bits - 1)) - 1; }
+
+// Paddle's guarded reciprocal of a threshold.
+template <class T>
+inline T inverse_threshold(T s) {
+  return s <= static_cast<T>(1e-30) ? T(1) / (s + static_cast<T>(1e-6)) : T(1) / s;
+}
+
+// Round half away from zero (std::round), written so that compilers vectorise it: trunc is exact,
+// and so is the fractional part v - trunc(v).
+template <class T>
+inline T round_half_away(T v) {
+  const T t = std::trunc(v);
+  const T f = v - t;
+  return t + (f >= T(0.5) ? T(1) : (f <= T(-0.5) ? T(-1) : T(0)));
+}
+
+// One element: clip to [-s, s], quantize with k = bnt * inv(s), dequantize.
+template <class T>
+inline T fake_qdq(T x, T s, T k, T bnt) {
+  const T c = x < -s ? -s : (x > s ? s : x);
+  return round_half_away(k * c) * s / bnt;
+}
+
+// View of a tensor as (outer, axis_len, inner) for per-channel quantization along quant_axis.
+struct ChannelGeom {
+  int64_t outer = 1, channels = 1, inner = 1;
+};
+ChannelGeom channel_geom(const Node& node, const Shape& x);
+
+// Scalar state updates shared by every kernel (float, as Paddle computes them).
+struct EmaUpdate {
+  static void apply(float rate, float m, float& scale, float& state, float& accum) {
+    state = rate * state + 1.f;
+    accum = rate * accum + m;
+    scale = accum / state;
+  }
+};
+// Window update of range_abs_max (Paddle's FindRangeAbsMaxFunctor); `it` >= 1 is the iteration,
+// `last` the stored scale, `m` this batch's max. Returns the new scale.
+template <class T>
+T range_abs_max_update(T* window, int64_t window_size, int64_t it, T last, T m) {
+  const int64_t idx = it % window_size;
+  const T removed = window[idx];
+  window[idx] = m;
+  if (last < m) return m;
+  if (std::fabs(removed - last) < T(1e-6)) {  // the window's maximum was just evicted
+    const int64_t size = it > window_size ? window_size : it;
+    T mx = 0;
+    for (int64_t i = 0; i < size; ++i) mx = std::max(mx, std::fabs(window[i]));
+    return mx;
+  }
+  return last;
+}
+
+// Validated attributes of a fake-quant node (InputError naming the node on bad values).
+struct FakeQuantAttrs {
+  int64_t bits = 8;
+  int64_t bnt = 127;
+  double moving_rate = 0.9;
+  int64_t window_size = 10000;
+  int64_t quant_axis = 0;
+  bool sync_scales = true;
+  bool frozen = false;
+};
+FakeQuantAttrs fake_quant_attrs(const Node& node);
+
+// The batch max after the cross-rank MAX reduction (when `comm` is set and the node syncs).
+// `buffer` is a 1-element host float32 tensor owned by the kernel.
+float sync_batch_max(Communicator* comm, bool sync, const Tensor& buffer, float m);
+
+// Fast CPU passes (float32, OpenMP + SIMD).
+float abs_max_fast(const float* x, int64_t n);
+void fake_qdq_fast(const float* x, float* y, int64_t n, float s, int64_t bnt);
+void channel_abs_max_fast(const float* x, const ChannelGeom& g, float* scales);
+void channel_fake_qdq_fast(const float* x, float* y, const ChannelGeom& g, const float* scales,
+                           int64_t bnt);
+void copy_fast(const float* src, float* dst, int64_t n);
+
+}  // namespace qf
