@@ -303,6 +303,12 @@ class Importer {
     if (t == "Conv") return conv(n);
     if (t == "BatchNormalization") return batch_norm(n);
     if (t == "Relu") return void(emit(n, "relu", {act(n, 0)}, {}));
+    if (t == "LeakyRelu") {  // qforge's int8 export writes a relu between Q/DQ as LeakyRelu(0)
+      if (attr_float(n, "alpha", 0.01) != 0.0)
+        throw_input_error(where(n), ": only alpha 0 (a relu) is supported, got ",
+                          attr_float(n, "alpha", 0.01));
+      return void(emit(n, "relu", {act(n, 0)}, {}));
+    }
     if (t == "Sigmoid") return void(emit(n, "sigmoid", {act(n, 0)}, {}));
     if (t == "HardSwish") return void(emit(n, "hardswish", {act(n, 0)}, {}));
     if (t == "HardSigmoid")
@@ -626,7 +632,7 @@ const std::vector<std::string>& onnx_import_supported_ops() {
   static const std::vector<std::string> ops = {
       "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
       "DequantizeLinear", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "HardSigmoid",
-      "HardSwish", "Identity", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Relu", "Reshape",
+      "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Relu", "Reshape",
       "Sigmoid", "Squeeze", "Unsqueeze"};
   return ops;
 }

@@ -17,7 +17,8 @@
 //
 // Op mapping (ONNX opsets 11 to 21; 11-17 for FP32 exports, up to 21 so int16 DequantizeLinear of
 // weight-only models loads): Conv (2-D, explicit pads or auto_pad) -> conv2d; BatchNormalization
-// (inference) -> batch_norm; Relu; Clip -> relu6 for bounds (0, 6), relu for (0, +inf), else clip;
+// (inference) -> batch_norm; Relu, LeakyRelu with alpha 0 (how qforge's int8 export writes a
+// relu between Q/DQ) -> relu; Clip -> relu6 for bounds (0, 6), relu for (0, +inf), else clip;
 // HardSigmoid (ONNX default alpha 0.2), HardSwish, Sigmoid; Add, Mul; GlobalAveragePool,
 // AveragePool, MaxPool -> pooling ops; Flatten; Reshape -> reshape in logical order; Gemm -> linear
 // (transB 0 or 1, alpha and beta folded into constant operands; transA unsupported); MatMul of a

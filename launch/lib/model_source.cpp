@@ -50,6 +50,21 @@ void bake_weights(Graph& g, const std::map<std::string, Tensor>& state, const st
   }
 }
 
+std::map<std::string, Tensor> graph_weights(const Graph& g) {
+  std::map<std::string, Tensor> m;
+  for (const Value& v : g.values())
+    if ((v.kind == ValueKind::param || v.kind == ValueKind::buffer) && v.init.kind == Init::Kind::data)
+      m[v.name] = v.init.data;
+  return m;
+}
+
+void check_data_fits(const Dataset& data, const Shape& sample, const std::string& model) {
+  if (data.sample_shape() != sample)
+    throw_input_error("the data (", data.describe(), ") has samples of shape ",
+                      shape_str(data.sample_shape()), ", the model ", model, " takes ",
+                      shape_str(sample));
+}
+
 LoadedModel load_model(const std::string& command, const std::string& model_file,
                        ConfigSchema& schema, RunConfig& c, Console& console) {
   LoadedModel m;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "data/dataset.h"
 #include "io/onnx_import.h"
 #include "launch/lib/run_config.h"
 #include "trainer/console.h"
@@ -39,5 +40,12 @@ LoadedModel load_model(const std::string& command, const std::string& model_file
 // Replaces every parameter's and buffer's initialiser by the tensor of the same name in `state`
 // (all must be present; InputError naming the first missing one).
 void bake_weights(Graph& g, const std::map<std::string, Tensor>& state, const std::string& what);
+
+// Every parameter and buffer of a graph that carries its weights, by name (what
+// quant/convert.h's inference_graph freezes into constants).
+std::map<std::string, Tensor> graph_weights(const Graph& g);
+
+// InputError unless the dataset's samples have the model's input shape.
+void check_data_fits(const Dataset& data, const Shape& sample, const std::string& model);
 
 }  // namespace qf

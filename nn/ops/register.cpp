@@ -6,6 +6,7 @@ namespace qf {
 void register_conv2d(OpRegistry& reg);
 void register_activations(OpRegistry& reg);
 void register_batch_norm(OpRegistry& reg);
+void register_cast(OpRegistry& reg);
 void register_concat(OpRegistry& reg);
 void register_dropout(OpRegistry& reg);
 void register_elementwise(OpRegistry& reg);
@@ -20,6 +21,7 @@ void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
   register_activations(reg);
   register_batch_norm(reg);
+  register_cast(reg);
   register_concat(reg);
   register_dropout(reg);
   register_elementwise(reg);
