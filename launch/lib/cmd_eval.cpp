@@ -31,7 +31,7 @@ int eval_onnx(const std::string& file, ConfigSchema& schema, RunConfig& c, const
   Console console = Console::for_rank(comm.rank());
   LoadedModel m = load_model("eval", file, schema, c, console);
   auto ctx = open_device(c.run, console);
-  const auto test_data = open_dataset(c.data, "test");
+  const auto test_data = open_dataset(c.data, "test", m.num_classes);
   check_data_fits(*test_data, m.sample_shape, file);
   prepare_inference_graph(m.graph, io, console);
   add_classification_loss(m.graph, m.graph.outputs()[0], c.train.label_smoothing);
@@ -69,7 +69,8 @@ int cmd_eval(const Args& in_args) {
   LocalCommunicator comm;
   Console console = Console::for_rank(comm.rank());
   auto ctx = open_device(c.run, console);
-  const auto test_data = open_dataset(c.data, "test");
+  const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
+  check_dataset_fits_model(*test_data, c.model);
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
   ParamStore store(g, *ctx, c.train.seed);

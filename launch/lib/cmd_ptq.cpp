@@ -37,7 +37,7 @@ int cmd_ptq(const Args& in_args) {
   Console console = Console::for_rank(comm.rank());
   LoadedModel m = load_model("ptq", model_file, schema, c, console);
   auto ctx = open_device(c.run, console);
-  const auto data = open_dataset(c.data, p.calib_split);
+  const auto data = open_dataset(c.data, p.calib_split, m.num_classes);
   check_data_fits(*data, m.sample_shape, m.source);
 
   if (p.fuse_conv_bn) console.info(str_cat("fuse_conv_bn: folded ", fuse_conv_bn(m.graph), " BatchNorms"));

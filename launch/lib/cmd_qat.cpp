@@ -49,8 +49,8 @@ int cmd_qat(const Args& args) {
   Console console = Console::for_rank(comm.rank());
   console.info("qforge qat: resolved configuration\n" + schema.to_ini());
   auto ctx = open_device(c.run, console);
-  const auto train_data = open_dataset(c.data, "train");
-  const auto test_data = open_dataset(c.data, "test");
+  const auto train_data = open_dataset(c.data, "train", c.model.num_classes);
+  const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);

@@ -3,11 +3,33 @@
 #include <filesystem>
 
 #include "launch/lib/setup.h"
+#include "nn/op_registry.h"
 #include "trainer/checkpoint.h"
 
 namespace qf {
 
 namespace {
+
+// The width of output 0 (the logits), by shape inference at batch 1.
+int logits_width(const Graph& g) {
+  std::vector<TensorDesc> d(g.num_values());
+  for (int v = 0; v < g.num_values(); ++v) {
+    Shape s = g.value(v).shape;
+    if (g.value(v).kind == ValueKind::input && !s.empty()) s[0] = 1;
+    d[v] = {s, g.value(v).dtype};
+  }
+  for (const Node& n : g.nodes()) {
+    std::vector<TensorDesc> in;
+    for (int v : n.inputs) in.push_back(v >= 0 ? d[v] : TensorDesc{});
+    const auto out = infer_node(n, in);
+    for (size_t i = 0; i < out.size(); ++i) d[n.outputs[i]] = out[i];
+  }
+  const Shape& y = d[g.outputs()[0]].shape;
+  if (y.size() != 2)
+    throw_input_error("the model's output 0 has shape ", shape_str(y), "; a classifier's logits are "
+                      "(N, classes)");
+  return static_cast<int>(y[1]);
+}
 
 bool names_model_file(const std::string& v) {
   return (v.size() > 5 && v.compare(v.size() - 5, 5, ".onnx") == 0) ||
@@ -77,6 +99,7 @@ LoadedModel load_model(const std::string& command, const std::string& model_file
     m.from_onnx = true;
     const Shape& s = m.graph.value(m.graph.value_id("image")).shape;
     m.sample_shape.assign(s.begin() + 1, s.end());
+    m.num_classes = logits_width(m.graph);
     console.info(str_cat("model: ", model_file, " (ONNX opset ", m.onnx.opset, ", ",
                          m.onnx.quantized ? "quantized QDQ" : "float", ", ", m.graph.nodes().size(),
                          " nodes, from ", m.onnx.producer, ")"));
@@ -93,6 +116,7 @@ LoadedModel load_model(const std::string& command, const std::string& model_file
   bake_weights(m.graph, ck.model, "--init " + c.run.init);
   m.source = c.run.init;
   m.sample_shape = {c.model.in_channels, c.model.image_size, c.model.image_size};
+  m.num_classes = c.model.num_classes;
   console.info(str_cat("model: ", c.model.name, " from ", c.run.init));
   return m;
 }

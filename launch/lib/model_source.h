@@ -29,6 +29,7 @@ struct LoadedModel {
   bool from_onnx = false;
   OnnxImportInfo onnx;            // when from_onnx
   Shape sample_shape;             // (C, H, W) or (F) of one input sample
+  int num_classes = 0;            // the logits' width
 };
 
 // Loads the model named by `model_file` (from take_model_file) or, when empty, by --init (the
