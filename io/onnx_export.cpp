@@ -201,6 +201,20 @@ class Exporter {
       attr_int(emit("Gemm", n, in, out), "transB", 1);
     } else if (n.op == "dropout") {
       emit("Identity", n, {in[0]}, out);
+    } else if (n.op == "clip") {
+      emit("Clip", n, {in[0], add_scalar(n.name + ".min", static_cast<float>(a.get_float("min"))),
+                       add_scalar(n.name + ".max", static_cast<float>(a.get_float("max")))},
+           out);
+    } else if (n.op == "reshape") {
+      const auto& shape = a.get_ints("shape");
+      Tensor t = Tensor::empty({static_cast<int64_t>(shape.size())}, DType::i64);
+      std::copy(shape.begin(), shape.end(), t.data<int64_t>());
+      tensor_to_onnx(t, n.name + ".shape", *out_.add_initializer());
+      emit("Reshape", n, {in[0], n.name + ".shape"}, out);
+    } else if (n.op == "concat") {
+      attr_int(emit("Concat", n, in, out), "axis", a.get_int("axis"));
+    } else if (n.op == "cast") {
+      attr_int(emit("Cast", n, in, out), "to", onnx_elem_type(parse_dtype(a.get_string("to"))));
     } else if (n.op == "quantize_linear" || n.op == "dequantize_linear") {
       auto& p = emit(n.op == "quantize_linear" ? "QuantizeLinear" : "DequantizeLinear", n, in, out);
       if (n.inputs.size() > 1 && !g_.value(n.inputs[1]).shape.empty() &&

@@ -6,12 +6,14 @@
 // describes the logical NCHW computation ONNX defines; qforge's channels-last memory layout is an
 // implementation detail that never reaches the file, and weights are row-major already.
 //
-// Op mapping (ours -> ONNX): conv2d -> Conv, batch_norm -> BatchNormalization, relu -> Relu,
-// relu6 -> Clip(0, 6), sigmoid -> Sigmoid, hardsigmoid -> HardSigmoid, hardswish ->
-// x * HardSigmoid(x) (HardSwish needs opset 14), add -> Add, mul -> Mul, max_pool2d -> MaxPool,
-// avg_pool2d -> AveragePool, global_avg_pool -> GlobalAveragePool, flatten -> Flatten, linear ->
-// Gemm(transB = 1), dropout -> Identity, quantize_linear -> QuantizeLinear, dequantize_linear ->
-// DequantizeLinear (axis kept for per-channel scales: opset 13 is the first with per-axis QDQ).
+// Op mapping (ours -> ONNX): clip -> Clip, reshape -> Reshape (target shape as an int64
+// initializer), concat -> Concat, cast -> Cast (weight-only int16 models), conv2d -> Conv,
+// batch_norm -> BatchNormalization, relu -> Relu, relu6 -> Clip(0, 6), sigmoid -> Sigmoid,
+// hardsigmoid -> HardSigmoid, hardswish -> x * HardSigmoid(x) (HardSwish needs opset 14),
+// add -> Add, mul -> Mul, max_pool2d -> MaxPool, avg_pool2d -> AveragePool, global_avg_pool ->
+// GlobalAveragePool, flatten -> Flatten, linear -> Gemm(transB = 1), dropout -> Identity,
+// quantize_linear -> QuantizeLinear, dequantize_linear -> DequantizeLinear (axis kept for
+// per-channel scales: opset 13 is the first with per-axis QDQ).
 // A relu between a DequantizeLinear and QuantizeLinear (the int8 form's conv -> Q/DQ -> relu ->
 // Q/DQ) is written as LeakyRelu with alpha 0, the same function: ONNX Runtime has an int8 kernel
 // for LeakyRelu (QLinearLeakyRelu) and none for Relu, so the block stays in int8 (measured on

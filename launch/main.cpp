@@ -19,10 +19,14 @@ struct Command {
 
 const Command kCommands[] = {
     {"train", qf::cmd_train, "train a model (FP32) and evaluate it each epoch"},
-    {"eval", qf::cmd_eval, "evaluate a checkpoint on the test set"},
+    {"eval", qf::cmd_eval, "evaluate a checkpoint or an ONNX model (int8 engine) on the test set"},
     {"summary", qf::cmd_summary, "per-layer shapes, parameters and multiply-adds of a model"},
     {"qat", qf::cmd_qat, "quant-aware training from FP32 weights, then int8 ONNX export"},
     {"export", qf::cmd_export, "write a checkpoint (FP32 or QAT) as an ONNX model"},
+    {"ptq", qf::cmd_ptq, "static post-training quantization to a QDQ int8 ONNX model"},
+    {"ptq-dynamic", qf::cmd_ptq_dynamic, "weight-only int8 / int16 quantization to ONNX"},
+    {"bench", qf::cmd_bench, "inference img/s and peak memory of a model (ONNX or checkpoint)"},
+    {"infer", qf::cmd_infer, "run a model (ONNX or checkpoint) on raw float32 tensors"},
 };
 
 void usage(FILE* out) {
@@ -54,7 +58,7 @@ int main(int argc, char** argv) {
       return 3;
     }
   }
-  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, qat, export)\n",
+  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, qat, export, ptq, ptq-dynamic, bench, infer)\n",
                name.c_str());
   return 2;
 }

@@ -7,12 +7,16 @@ void register_qdq_ops(OpRegistry& reg);
 void register_fake_quant_ops(OpRegistry& reg);
 void register_pact(OpRegistry& reg);
 void register_bn_fold_ops(OpRegistry& reg);
+void register_qconv2d(OpRegistry& reg);
+void register_qlinear(OpRegistry& reg);
 
 void register_quant_ops(OpRegistry& reg) {
   register_qdq_ops(reg);
   register_fake_quant_ops(reg);
   register_pact(reg);
   register_bn_fold_ops(reg);
+  register_qconv2d(reg);
+  register_qlinear(reg);
 }
 
 }  // namespace qf

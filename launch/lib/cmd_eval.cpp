@@ -1,28 +1,75 @@
-// qforge eval: evaluates a checkpoint on the test split (the model is rebuilt from the
-// checkpoint's saved configuration; a `qforge qat` checkpoint is rebuilt with its quant_aware
-// pass, so the simulated int8 model is what gets evaluated).
+// qforge eval: evaluates a model on the test split — a checkpoint (--init; the model is rebuilt
+// from the checkpoint's saved configuration; a `qforge qat` checkpoint is rebuilt with its
+// quant_aware pass, so the simulated int8 model is what gets evaluated), FP32 weights (--init
+// FILE.safetensors or FILE.onnx with --model NAME), or an ONNX model (--model FILE.onnx, FP32 or
+// QDQ int8). QDQ models run on the int8 engine (quant/int8_lowering.h: int8 convolutions and
+// matmuls, int32 accumulation) unless --int8 false.
 #include <optional>
 
 #include "launch/lib/commands.h"
+#include "launch/lib/inference.h"
+#include "launch/lib/model_source.h"
 #include "launch/lib/onnx_weights.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
 #include "trainer/evaluator.h"
 
 namespace qf {
+namespace {
 
-int cmd_eval(const Args& args) {
+void report(const RunConfig& c, const std::string& what, const EvalResult& r, Console& console) {
+  char line[512];
+  std::snprintf(line, sizeof line, "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
+                what.c_str(), r.top1, r.top5, r.loss, static_cast<long long>(r.count),
+                r.images_per_sec);
+  console.info(line);
+  if (!c.run.metrics_out.empty())
+    write_json_file(c.run.metrics_out, {{"top1", r.top1},
+                                        {"top5", r.top5},
+                                        {"loss", r.loss},
+                                        {"images_per_sec", r.images_per_sec},
+                                        {"count", r.count}});
+}
+
+// An ONNX file: imported, lowered to int8 kernels when quantized, evaluated.
+int eval_onnx(const std::string& file, ConfigSchema& schema, RunConfig& c, const InferenceOptions& io) {
+  LocalCommunicator comm;
+  Console console = Console::for_rank(comm.rank());
+  LoadedModel m = load_model("eval", file, schema, c, console);
+  auto ctx = open_device(c.run, console);
+  const auto test_data = open_dataset(c.data, "test", m.num_classes);
+  check_data_fits(*test_data, m.sample_shape, file);
+  prepare_inference_graph(m.graph, io, console);
+  add_classification_loss(m.graph, m.graph.outputs()[0], c.train.label_smoothing);
+  ParamStore store(m.graph, *ctx, 0);
+  LoaderOptions lo;
+  lo.batch_size = c.data.eval_batch_size;
+  lo.workers = c.data.workers;
+  lo.prefetch = c.data.prefetch;
+  Evaluator evaluator(m.graph, store, *ctx, comm);
+  report(c, file, evaluator.run(*test_data, lo), console);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_eval(const Args& in_args) {
+  Args args = in_args;
+  const std::string model_file = take_model_file(args);
   ConfigSchema schema;
   RunConfig c;
   QuantConfig q;
+  InferenceOptions io;
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
+  bind_inference_options(schema, io);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
+  if (!model_file.empty()) return eval_onnx(model_file, schema, c, io);
   if (c.run.init.empty())
     throw_input_error(
-        "eval: say what to evaluate with --init CHECKPOINT (a checkpoint directory, "
-        ".safetensors or FP32 .onnx file)");
+        "eval: say what to evaluate with --model FILE.onnx or --init CHECKPOINT (a checkpoint "
+        "directory, .safetensors or FP32 .onnx file)");
   std::optional<Checkpoint> ck;  // an ONNX file's weights come without a configuration
   if (!is_onnx_path(c.run.init)) {
     ck = load_checkpoint(c.run.init);
@@ -53,19 +100,7 @@ int cmd_eval(const Args& args) {
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
   Evaluator evaluator(g, store, *ctx, comm);
-  const EvalResult r = evaluator.run(*test_data, lo);
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
-                c.run.init.c_str(), r.top1, r.top5, r.loss, static_cast<long long>(r.count),
-                r.images_per_sec);
-  console.info(line);
-  if (!c.run.metrics_out.empty())
-    write_json_file(c.run.metrics_out, {{"top1", r.top1},
-                                        {"top5", r.top5},
-                                        {"loss", r.loss},
-                                        {"images_per_sec", r.images_per_sec},
-                                        {"count", r.count}});
+  report(c, c.run.init, evaluator.run(*test_data, lo), console);
   return 0;
 }
 

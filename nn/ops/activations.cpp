@@ -8,9 +8,13 @@
 //               attrs alpha (1/6), beta (0.5) — PyTorch's and Paddle's defaults
 //   hardswish   y = x * relu6(x + 3) / 6           dy/dx = 0 (x < -3), (2x + 3)/6 (x <= 3), 1
 //   sigmoid     y = 1 / (1 + exp(-x))              dy/dx = y (1 - y)
+//   clip        y = min(max(x, min), max)          dy/dx = 1 if min < x < max else 0
+//               attrs min (-inf), max (+inf) — ONNX Clip with constant bounds (relu6 is
+//               clip(0, 6); the importer maps those bounds to relu6 and (0, inf) to relu)
 // Derivatives at kinks follow PyTorch (and Paddle): the boundary counts as outside.
 // Backward overwrites dx.
 #include <cmath>
+#include <limits>
 
 #include "nn/ops/op_util.h"
 
@@ -19,6 +23,8 @@ namespace {
 
 struct Params {
   double alpha = 1.0 / 6.0, beta = 0.5;
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
 };
 
 struct Relu {
@@ -52,6 +58,14 @@ struct HardSwish {
     return x < T(-3) ? T(0) : (x <= T(3) ? (T(2) * x + T(3)) / T(6) : T(1));
   }
 };
+struct Clip {
+  template <class T> static T f(T x, const Params& p) {
+    return x < T(p.lo) ? T(p.lo) : (x > T(p.hi) ? T(p.hi) : x);
+  }
+  template <class T> static T df(T x, T, const Params& p) {
+    return x > T(p.lo) && x < T(p.hi) ? T(1) : T(0);
+  }
+};
 struct Sigmoid {
   template <class T> static T f(T x, const Params&) { return T(1) / (T(1) + std::exp(-x)); }
   template <class T> static T df(T, T y, const Params&) { return y * (T(1) - y); }
@@ -61,6 +75,8 @@ Params params_of(const Node& n) {
   Params p;
   p.alpha = n.attrs.get_float("alpha", p.alpha);
   p.beta = n.attrs.get_float("beta", p.beta);
+  p.lo = n.attrs.get_float("min", p.lo);
+  p.hi = n.attrs.get_float("max", p.hi);
   return p;
 }
 
@@ -120,11 +136,18 @@ class PointwiseFast final : public Kernel {
   Params p_;
 };
 
+std::vector<TensorDesc> infer_clip(const Node& node, std::span<const TensorDesc> in) {
+  const Params p = params_of(node);
+  if (std::isnan(p.lo) || std::isnan(p.hi) || p.lo > p.hi)
+    shape_error(node, str_cat("min ", p.lo, " must not exceed max ", p.hi));
+  return {in[0]};
+}
+
 template <class F>
-void add_pointwise(OpRegistry& reg, const char* type) {
+void add_pointwise(OpRegistry& reg, const char* type, InferFn infer = same_as_input0) {
   OpDef d;
   d.type = type;
-  d.infer = same_as_input0;
+  d.infer = infer;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<PointwiseFast<F>>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<PointwiseRef<F>>;
   reg.add(std::move(d));
@@ -138,6 +161,7 @@ void register_activations(OpRegistry& reg) {
   add_pointwise<HardSigmoid>(reg, "hardsigmoid");
   add_pointwise<HardSwish>(reg, "hardswish");
   add_pointwise<Sigmoid>(reg, "sigmoid");
+  add_pointwise<Clip>(reg, "clip", infer_clip);
 }
 
 }  // namespace qf

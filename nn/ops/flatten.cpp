@@ -11,6 +11,7 @@
 // Gradient contract: dx = dy with the inverse permutation; overwrites dx.
 #include <cstring>
 
+#include "nn/kernels/cpu/nhwc_transpose.h"
 #include "nn/ops/op_util.h"
 
 namespace qf {
@@ -83,36 +84,21 @@ class FlattenRef final : public Kernel {
   FlattenPlan p_;
 };
 
-// Cache-blocked transpose of each sample, threaded over samples and tiles.
+// Cache-blocked transpose of each sample (nn/kernels/cpu/nhwc_transpose.h).
 class FlattenFast final : public Kernel {
  public:
   explicit FlattenFast(const KernelSetup& s) : p_(s) {}
   void forward(const ForwardCall& c) override {
     if (!p_.transpose) return copy_bytes(*c.out[0], *c.in[0]);
-    transpose(c.in[0]->data<float>(), c.out[0]->data<float>(), p_.HW, p_.C);
+    batched_transpose(c.in[0]->data<float>(), c.out[0]->data<float>(), p_.N, p_.HW, p_.C);
   }
   void backward(const BackwardCall& c) override {
     if (!c.grad_in[0]) return;
     if (!p_.transpose) return copy_bytes(*c.grad_in[0], *c.grad_out[0]);
-    transpose(c.grad_out[0]->data<float>(), c.grad_in[0]->data<float>(), p_.C, p_.HW);
+    batched_transpose(c.grad_out[0]->data<float>(), c.grad_in[0]->data<float>(), p_.N, p_.C, p_.HW);
   }
 
  private:
-  // For each of N samples: dst (cols, rows) = transpose of src (rows, cols).
-  void transpose(const float* src, float* dst, int64_t rows, int64_t cols) const {
-    constexpr int64_t B = 32;
-    const int64_t N = p_.N, rb = (rows + B - 1) / B, cb = (cols + B - 1) / B;
-#pragma omp parallel for collapse(3) schedule(static) if (N * rows * cols > 32768)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < rb; ++i)
-        for (int64_t j = 0; j < cb; ++j) {
-          const float* s = src + n * rows * cols;
-          float* d = dst + n * rows * cols;
-          const int64_t r1 = std::min(rows, (i + 1) * B), c1 = std::min(cols, (j + 1) * B);
-          for (int64_t c = j * B; c < c1; ++c)
-            for (int64_t r = i * B; r < r1; ++r) d[c * rows + r] = s[r * cols + c];
-        }
-  }
   FlattenPlan p_;
 };
 

@@ -6,24 +6,30 @@ namespace qf {
 void register_conv2d(OpRegistry& reg);
 void register_activations(OpRegistry& reg);
 void register_batch_norm(OpRegistry& reg);
+void register_cast(OpRegistry& reg);
+void register_concat(OpRegistry& reg);
 void register_dropout(OpRegistry& reg);
 void register_elementwise(OpRegistry& reg);
 void register_flatten(OpRegistry& reg);
 void register_global_avg_pool(OpRegistry& reg);
 void register_linear(OpRegistry& reg);
 void register_pool2d(OpRegistry& reg);
+void register_reshape(OpRegistry& reg);
 void register_softmax_cross_entropy(OpRegistry& reg);
 
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
   register_activations(reg);
   register_batch_norm(reg);
+  register_cast(reg);
+  register_concat(reg);
   register_dropout(reg);
   register_elementwise(reg);
   register_flatten(reg);
   register_global_avg_pool(reg);
   register_linear(reg);
   register_pool2d(reg);
+  register_reshape(reg);
   register_softmax_cross_entropy(reg);
 }
 

@@ -1,0 +1,651 @@
+// ONNX import: graph building and the per-op mapping (contract in io/onnx_import.h).
+#include "io/onnx_import.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "io/onnx_file.h"
+#include "io/onnx_fold.h"
+#include "nn/layout.h"
+#include "nn/op_registry.h"
+
+namespace qf {
+namespace {
+
+constexpr int64_t kMinOpset = 11, kMaxOpset = 21;
+
+const onnx::AttributeProto* find_attr(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+int64_t attr_int(const onnx::NodeProto& n, const std::string& name, int64_t dflt) {
+  const auto* a = find_attr(n, name);
+  return a ? a->i() : dflt;
+}
+double attr_float(const onnx::NodeProto& n, const std::string& name, double dflt) {
+  const auto* a = find_attr(n, name);
+  return a ? a->f() : dflt;
+}
+std::string attr_string(const onnx::NodeProto& n, const std::string& name, const std::string& d) {
+  const auto* a = find_attr(n, name);
+  return a ? a->s() : d;
+}
+std::vector<int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name,
+                               std::vector<int64_t> dflt) {
+  const auto* a = find_attr(n, name);
+  if (!a) return dflt;
+  return {a->ints().begin(), a->ints().end()};
+}
+
+// A (N, C, H, W) row-major host tensor stored channels-last, any element size.
+Tensor to_channels_last(const Tensor& t) {
+  const Shape& s = t.shape();
+  Tensor r = Tensor::empty(s, t.dtype());
+  const size_t e = dtype_size(t.dtype());
+  const char* a = static_cast<const char*>(t.raw());
+  char* b = static_cast<char*>(r.raw());
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t w = 0; w < s[3]; ++w)
+          std::memcpy(b + nhwc_offset(n, c, h, w, s[1], s[2], s[3]) * e,
+                      a + (((n * s[1] + c) * s[2] + h) * s[3] + w) * e, e);
+  return r;
+}
+
+Tensor transpose_2d(const Tensor& t) {
+  const int64_t R = t.dim(0), C = t.dim(1);
+  Tensor r = Tensor::empty({C, R}, t.dtype());
+  const size_t e = dtype_size(t.dtype());
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t j = 0; j < C; ++j)
+      std::memcpy(static_cast<char*>(r.raw()) + (j * R + i) * e,
+                  static_cast<const char*>(t.raw()) + (i * C + j) * e, e);
+  return r;
+}
+
+Tensor scaled(const Tensor& t, double f) {
+  Tensor r = t.clone();
+  if (f != 1.0)
+    for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] *= static_cast<float>(f);
+  return r;
+}
+
+double scalar_of(const Tensor& t, const std::string& where) {
+  if (t.numel() != 1) throw_input_error(where, ": expected a scalar, got shape ", shape_str(t.shape()));
+  switch (t.dtype()) {
+    case DType::f32: return t.data<float>()[0];
+    case DType::f64: return t.data<double>()[0];
+    default: throw_input_error(where, ": expected a float scalar");
+  }
+}
+
+// A dotted torch state-dict name ("features.0.weight"), not an exporter-made one ("onnx::Conv_7").
+bool is_state_dict_name(const std::string& s) {
+  return s.find('.') != std::string::npos && s.find(':') == std::string::npos &&
+         s.find('/') == std::string::npos;
+}
+
+class Importer {
+ public:
+  Importer(const onnx::ModelProto& m, const std::string& what, const OnnxImportOptions& o)
+      : m_(m), what_(what), opt_(o) {}
+
+  Graph run(OnnxImportInfo* info) {
+    check_opset();
+    const onnx::GraphProto& gp = m_.graph();
+    for (const auto& t : gp.initializer()) inits_[t.name()] = &t;
+    for (const auto& n : gp.node())
+      for (const auto& i : n.input()) consumed_.insert(i);
+    for (const auto& o : gp.output()) consumed_.insert(o.name());
+    add_input();
+    for (const auto& n : gp.node()) map_node(n);
+    for (const auto& o : gp.output()) {
+      auto it = ids_.find(o.name());
+      if (it == ids_.end() || g_.value(it->second).kind != ValueKind::activation)
+        throw_input_error(what_, ": graph output '", o.name(), "' is not computed from the input");
+      g_.mark_output(it->second);
+      if (info) info->output_onnx_names.push_back(o.name());
+    }
+    if (g_.outputs().empty()) throw_input_error(what_, ": the model has no outputs");
+    g_.remove_unused_values();
+    g_.validate();
+    if (info) {
+      info->opset = opset_;
+      info->producer = m_.producer_name() + " " + m_.producer_version();
+      info->input_onnx_name = input_onnx_name_;
+      info->quantized = quantized_;
+      info->folded_nodes = folded_;
+    }
+    return std::move(g_);
+  }
+
+ private:
+  void check_opset() {
+    opset_ = -1;
+    for (const auto& os : m_.opset_import())
+      if (os.domain().empty() || os.domain() == "ai.onnx") opset_ = os.version();
+    if (opset_ < 0) throw_input_error(what_, ": the model imports no default-domain (ai.onnx) opset");
+    if (opset_ < kMinOpset || opset_ > kMaxOpset)
+      throw_input_error(what_, ": opset ", opset_, " is not supported (allowed: ", kMinOpset, " to ",
+                        kMaxOpset, ")");
+  }
+
+  void add_input() {
+    const onnx::GraphProto& gp = m_.graph();
+    std::vector<const onnx::ValueInfoProto*> ins;
+    for (const auto& i : gp.input())
+      if (!is_const(i.name())) ins.push_back(&i);
+    if (ins.size() != 1)
+      throw_input_error(what_, ": expected one input tensor (the images), found ", ins.size());
+    const onnx::ValueInfoProto& in = *ins[0];
+    input_onnx_name_ = in.name();
+    const auto& tt = in.type().tensor_type();
+    if (tt.elem_type() != onnx::TensorProto::FLOAT)
+      throw_input_error(what_, ": input '", in.name(), "' must be float32");
+    Shape s;
+    for (int i = 0; i < tt.shape().dim_size(); ++i) {
+      const auto& d = tt.shape().dim(i);
+      if (i == 0) {
+        batch_ = d.has_dim_value() && d.dim_value() > 0 ? d.dim_value() : 1;
+        s.push_back(-1);
+        continue;
+      }
+      if (!d.has_dim_value() || d.dim_value() <= 0)
+        throw_input_error(what_, ": input '", in.name(), "' dimension ", i,
+                          " must be a fixed number (only the batch dimension may vary)");
+      s.push_back(d.dim_value());
+    }
+    if (s.size() != 4 && s.size() != 2)
+      throw_input_error(what_, ": input '", in.name(), "' must have rank 4 (N, C, H, W) or 2, has ",
+                        s.size());
+    Value v;
+    v.name = opt_.input_name;
+    v.kind = ValueKind::input;
+    v.shape = s;
+    const int id = g_.add_value(std::move(v));
+    ids_[in.name()] = id;
+    Shape sb = s;
+    sb[0] = batch_;
+    set_desc(id, {sb, DType::f32});
+  }
+
+  // --- values ---------------------------------------------------------------------------------
+  void set_desc(int id, TensorDesc d) {
+    if (static_cast<int>(desc_.size()) <= id) desc_.resize(id + 1);
+    desc_[id] = std::move(d);
+  }
+  bool is_const(const std::string& name) const {
+    return !name.empty() && (consts_.count(name) || inits_.count(name));
+  }
+  // Initializers are converted on first use, so an unusual one nobody reads costs nothing.
+  const Tensor& const_of(const std::string& name) {
+    auto it = consts_.find(name);
+    if (it != consts_.end()) return it->second;
+    return consts_[name] = tensor_from_onnx(*inits_.at(name), what_);
+  }
+
+  std::string where(const onnx::NodeProto& n) const {
+    return str_cat(what_, ": node '", n.name(), "' (op ", n.op_type(), ")");
+  }
+
+  // The graph value of ONNX value `name` used as an activation (never a constant).
+  int act(const onnx::NodeProto& n, int i) {
+    const std::string& name = n.input(i);
+    auto it = ids_.find(name);
+    if (it != ids_.end()) return it->second;
+    if (is_const(name)) return constant(n, i, false);
+    throw_input_error(where(n), ": input '", name, "' is not produced by any earlier node");
+  }
+  bool has_input(const onnx::NodeProto& n, int i) const {
+    return i < n.input_size() && !n.input(i).empty();
+  }
+
+  // An initializer or folded value as a graph value of `kind`.
+  int materialize(const std::string& key, const std::string& name, ValueKind kind, Tensor data) {
+    auto it = materialized_.find(key);
+    if (it != materialized_.end()) return it->second;
+    Value v;
+    v.name = g_.unique_value_name(name);
+    v.kind = kind;
+    v.shape = data.shape();
+    v.dtype = data.dtype();
+    v.init = Init::from(data);
+    const int id = g_.add_value(std::move(v));
+    set_desc(id, {data.shape(), data.dtype()});
+    materialized_[key] = id;
+    return id;
+  }
+  // Input i of n as a constant (rank-4 data converted to channels-last when `channels_last`).
+  int constant(const onnx::NodeProto& n, int i, bool channels_last) {
+    const std::string& name = n.input(i);
+    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    Tensor t = const_of(name);
+    const bool cl = channels_last && t.rank() == 4;
+    return materialize(name + (cl ? "#nhwc" : ""), name, ValueKind::constant,
+                       cl ? to_channels_last(t) : t);
+  }
+  // Input i of n as a parameter or buffer named `<scope>.<suffix>` (or its state-dict name).
+  int state(const onnx::NodeProto& n, int i, ValueKind kind, const std::string& suffix,
+            Tensor data, const std::string& variant = "") {
+    const std::string& init = n.input(i);
+    if (data.dtype() != DType::f32)
+      throw_input_error(where(n), ": ", suffix, " '", init, "' must be float32, is ",
+                        dtype_name(data.dtype()));
+    const std::string name =
+        variant.empty() && is_state_dict_name(init) ? init : scope_of(n) + "." + suffix;
+    return materialize(init + "#" + suffix + variant, name, kind, std::move(data));
+  }
+
+  // --- nodes ----------------------------------------------------------------------------------
+  std::string scope_of(const onnx::NodeProto& n) const {
+    std::string op = n.op_type();
+    for (char& c : op) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string& name = n.name();
+    if (name.empty()) return op;
+    if (name[0] != '/') return name;
+    const auto last = name.rfind('/');
+    const auto prev = last == 0 ? std::string::npos : name.rfind('/', last - 1);
+    if (prev == std::string::npos) return op;
+    std::string s = name.substr(prev + 1, last - prev - 1);
+    return s.empty() ? op : s;
+  }
+  std::string node_name(const onnx::NodeProto& n, const std::string& op, bool primary) {
+    std::string base = scope_of(n);
+    if (!primary || used_names_.count(base)) base += "." + op;
+    std::string name = base;
+    for (int k = 1; used_names_.count(name); ++k) name = base + "_" + std::to_string(k);
+    used_names_.insert(name);
+    return name;
+  }
+
+  // Adds a node computing ONNX output 0 of n; returns the output's value id.
+  int emit(const onnx::NodeProto& n, const std::string& op, std::vector<int> inputs, Attrs attrs,
+           bool primary = true) {
+    for (int k = 1; k < n.output_size(); ++k)
+      if (!n.output(k).empty() && consumed_.count(n.output(k)))
+        throw_input_error(where(n), ": output ", k, " ('", n.output(k),
+                          "') is used, qforge supports only the first output of this op");
+    Node node;
+    node.op = op;
+    node.name = node_name(n, op, primary);
+    node.inputs = std::move(inputs);
+    node.attrs = std::move(attrs);
+    Value v;
+    v.name = g_.unique_value_name(n.output(0));
+    const int y = g_.add_value(std::move(v));
+    node.outputs = {y};
+    std::vector<TensorDesc> in;
+    for (int v : node.inputs) in.push_back(v >= 0 ? desc_[v] : TensorDesc{});
+    std::vector<TensorDesc> out;
+    try {
+      out = infer_node(node, in);
+    } catch (const InputError& e) {
+      throw_input_error(where(n), ": ", e.what());
+    }
+    set_desc(y, out[0]);
+    g_.add_node(std::move(node));
+    ids_[n.output(0)] = y;
+    return y;
+  }
+
+  void map_node(const onnx::NodeProto& n) {
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      throw_input_error(where(n), " of domain '", n.domain(), "' is not supported (supported: the "
+                        "default domain's ", join_supported(), ")");
+    const std::string& t = n.op_type();
+    if (try_fold(n)) return;
+    if (t == "Conv") return conv(n);
+    if (t == "BatchNormalization") return batch_norm(n);
+    if (t == "Relu") return void(emit(n, "relu", {act(n, 0)}, {}));
+    if (t == "LeakyRelu") {  // qforge's int8 export writes a relu between Q/DQ as LeakyRelu(0)
+      if (attr_float(n, "alpha", 0.01) != 0.0)
+        throw_input_error(where(n), ": only alpha 0 (a relu) is supported, got ",
+                          attr_float(n, "alpha", 0.01));
+      return void(emit(n, "relu", {act(n, 0)}, {}));
+    }
+    if (t == "Sigmoid") return void(emit(n, "sigmoid", {act(n, 0)}, {}));
+    if (t == "HardSwish") return void(emit(n, "hardswish", {act(n, 0)}, {}));
+    if (t == "HardSigmoid")
+      return void(emit(n, "hardsigmoid", {act(n, 0)},
+                       {{"alpha", attr_float(n, "alpha", 0.2)}, {"beta", attr_float(n, "beta", 0.5)}}));
+    if (t == "Clip") return clip(n);
+    if (t == "Add" || t == "Mul") return elementwise(n, t == "Add" ? "add" : "mul");
+    if (t == "GlobalAveragePool") return void(emit(n, "global_avg_pool", {act(n, 0)}, {}));
+    if (t == "AveragePool" || t == "MaxPool") return pool(n, t == "AveragePool");
+    if (t == "Flatten") return void(emit(n, "flatten", {act(n, 0)}, {{"axis", attr_int(n, "axis", 1)}}));
+    if (t == "Reshape" || t == "Squeeze" || t == "Unsqueeze") return reshape(n);
+    if (t == "Gemm") return gemm(n);
+    if (t == "MatMul") return matmul(n);
+    if (t == "Identity") return void(ids_[n.output(0)] = act(n, 0));
+    if (t == "Dropout") return dropout(n);
+    if (t == "Concat") return concat(n);
+    if (t == "QuantizeLinear" || t == "DequantizeLinear") return qdq(n, t == "QuantizeLinear");
+    throw_input_error(where(n), " is not supported (supported: ", join_supported(), ")");
+  }
+
+  static std::string join_supported() {
+    std::string s;
+    for (const auto& o : onnx_import_supported_ops()) s += (s.empty() ? "" : ", ") + o;
+    return s + "; and, on constant inputs only: Shape, Gather, Cast, Slice, Sub, Div";
+  }
+
+  bool try_fold(const onnx::NodeProto& n) {
+    if (!is_foldable_onnx_op(n.op_type())) return false;
+    std::vector<Tensor> in;
+    const Shape* shape0 = nullptr;
+    for (int i = 0; i < n.input_size(); ++i) {
+      const std::string& name = n.input(i);
+      if (name.empty()) {
+        in.emplace_back();
+      } else if (is_const(name)) {
+        in.push_back(const_of(name));
+      } else if (n.op_type() == "Shape" && i == 0 && ids_.count(name)) {
+        shape0 = &desc_[ids_.at(name)].shape;
+        in.emplace_back();
+      } else {
+        return false;
+      }
+    }
+    consts_[n.output(0)] = fold_onnx_node(n, in, shape0, opset_, where(n));
+    ++folded_;
+    return true;
+  }
+
+  // --- op mappers -----------------------------------------------------------------------------
+  void conv(const onnx::NodeProto& n) {
+    const int x = act(n, 0);
+    const bool w_const = is_const(n.input(1));
+    const int w = w_const ? state(n, 1, ValueKind::param, "weight", const_of(n.input(1))) : act(n, 1);
+    if (desc_[w].shape.size() != 4 || desc_[x].shape.size() != 4)
+      throw_input_error(where(n), ": only 2-D convolutions (4-D input and weight) are supported");
+    int b = -1;
+    if (has_input(n, 2))
+      b = is_const(n.input(2)) ? state(n, 2, ValueKind::param, "bias", const_of(n.input(2))) : act(n, 2);
+    const Shape& xs = desc_[x].shape;
+    const Shape& ws = desc_[w].shape;
+    const auto strides = attr_ints(n, "strides", {1, 1});
+    const auto dil = attr_ints(n, "dilations", {1, 1});
+    std::vector<int64_t> pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    const std::string ap = attr_string(n, "auto_pad", "NOTSET");
+    if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+      throw_input_error(where(n), ": strides, dilations need 2 values and pads 4");
+    if (ap == "VALID") {
+      pads = {0, 0, 0, 0};
+    } else if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+      for (int d = 0; d < 2; ++d) {
+        const int64_t in = xs[2 + d], k = ws[2 + d], out = (in + strides[d] - 1) / strides[d];
+        const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (k - 1) * dil[d] + 1 - in);
+        const int64_t small = total / 2, big = total - small;
+        pads[d] = ap == "SAME_UPPER" ? small : big;
+        pads[d + 2] = ap == "SAME_UPPER" ? big : small;
+      }
+    } else if (ap != "NOTSET") {
+      throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
+    }
+    std::vector<int> in{x, w};
+    if (b >= 0) in.push_back(b);
+    emit(n, "conv2d", in,
+         {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"group", attr_int(n, "group", 1)}});
+  }
+
+  void batch_norm(const onnx::NodeProto& n) {
+    if (attr_int(n, "training_mode", 0) != 0)
+      throw_input_error(where(n), ": training_mode 1 is not supported (export the model in eval mode)");
+    for (int i = 1; i <= 4; ++i)
+      if (!is_const(n.input(i)))
+        throw_input_error(where(n), ": scale, bias, mean and variance must be initializers");
+    const int x = act(n, 0);
+    const int gamma = state(n, 1, ValueKind::param, "weight", const_of(n.input(1)));
+    const int beta = state(n, 2, ValueKind::param, "bias", const_of(n.input(2)));
+    const int mean = state(n, 3, ValueKind::buffer, "running_mean", const_of(n.input(3)));
+    const int var = state(n, 4, ValueKind::buffer, "running_var", const_of(n.input(4)));
+    emit(n, "batch_norm", {x, gamma, beta, mean, var},
+         {{"epsilon", attr_float(n, "epsilon", 1e-5)},
+          {"momentum", 1.0 - attr_float(n, "momentum", 0.9)}});
+  }
+
+  void clip(const onnx::NodeProto& n) {
+    double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+    for (int i = 1; i <= 2; ++i) {
+      if (!has_input(n, i)) continue;
+      if (!is_const(n.input(i))) throw_input_error(where(n), ": min and max must be constants");
+      (i == 1 ? lo : hi) = scalar_of(const_of(n.input(i)), where(n));
+    }
+    const int x = act(n, 0);
+    if (lo == 0 && hi == 6) return void(emit(n, "relu6", {x}, {}));
+    if (lo == 0 && std::isinf(hi) && hi > 0) return void(emit(n, "relu", {x}, {}));
+    emit(n, "clip", {x}, {{"min", lo}, {"max", hi}});
+  }
+
+  void elementwise(const onnx::NodeProto& n, const char* op) {
+    std::vector<int> in;
+    for (int i = 0; i < 2; ++i) {
+      if (is_const(n.input(i)) && const_of(n.input(i)).dtype() != DType::f32)
+        throw_input_error(where(n), ": constant operand '", n.input(i), "' must be float32");
+      in.push_back(is_const(n.input(i)) ? constant(n, i, true) : act(n, i));
+    }
+    emit(n, op, in, {});
+  }
+
+  void pool(const onnx::NodeProto& n, bool avg) {
+    const int x = act(n, 0);
+    const auto k = attr_ints(n, "kernel_shape", {});
+    if (k.size() != 2) throw_input_error(where(n), ": kernel_shape must have 2 values (2-D pooling)");
+    const auto strides = attr_ints(n, "strides", {1, 1});
+    std::vector<int64_t> pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    for (int64_t d : attr_ints(n, "dilations", {1, 1}))
+      if (d != 1) throw_input_error(where(n), ": dilations other than 1 are not supported");
+    if (attr_int(n, "storage_order", 0) != 0)
+      throw_input_error(where(n), ": storage_order 1 is not supported");
+    const std::string ap = attr_string(n, "auto_pad", "NOTSET");
+    const int64_t ceil_mode = attr_int(n, "ceil_mode", 0);
+    if (ap == "VALID") {
+      pads = {0, 0, 0, 0};
+    } else if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+      const Shape& xs = desc_[x].shape;
+      for (int d = 0; d < 2; ++d) {
+        const int64_t in = xs[2 + d], out = (in + strides[d] - 1) / strides[d];
+        const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + k[d] - in);
+        const int64_t small = total / 2, big = total - small;
+        pads[d] = ap == "SAME_UPPER" ? small : big;
+        pads[d + 2] = ap == "SAME_UPPER" ? big : small;
+      }
+    } else if (ap != "NOTSET") {
+      throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
+    }
+    Attrs a{{"kernel_shape", k}, {"strides", strides}, {"pads", pads}, {"ceil_mode", ceil_mode}};
+    if (avg) a.set("count_include_pad", attr_int(n, "count_include_pad", 0));
+    emit(n, avg ? "avg_pool2d" : "max_pool2d", {x}, a);
+  }
+
+  void reshape(const onnx::NodeProto& n) {
+    const int x = act(n, 0);
+    const Shape& xs = desc_[x].shape;
+    std::vector<int64_t> target;
+    const std::string& t = n.op_type();
+    if (t == "Reshape") {
+      if (!is_const(n.input(1))) throw_input_error(where(n), ": the target shape must be constant");
+      target = int_values(const_of(n.input(1)), where(n));
+      if (attr_int(n, "allowzero", 0) != 0)
+        for (int64_t d : target)
+          if (d == 0) throw_input_error(where(n), ": allowzero with a 0 dimension is not supported");
+    } else {  // Squeeze / Unsqueeze of an activation: the same data with another shape
+      std::vector<int64_t> axes = opset_ >= 13 ? (has_input(n, 1) ? int_values(const_of(n.input(1)), where(n))
+                                                                  : std::vector<int64_t>{})
+                                               : attr_ints(n, "axes", {});
+      const int64_t r = static_cast<int64_t>(xs.size());
+      if (t == "Unsqueeze") {
+        target = xs;
+        const int64_t rr = r + static_cast<int64_t>(axes.size());
+        for (int64_t& a : axes) a = a < 0 ? a + rr : a;
+        std::sort(axes.begin(), axes.end());
+        for (int64_t a : axes) target.insert(target.begin() + std::min<int64_t>(a, target.size()), 1);
+      } else {
+        for (int64_t i = 0; i < r; ++i) {
+          bool drop = axes.empty() ? xs[i] == 1 && i > 0 : false;
+          for (int64_t a : axes) drop = drop || (a < 0 ? a + r : a) == i;
+          if (!drop) target.push_back(xs[i]);
+        }
+      }
+    }
+    // The batch rule: a reshape that keeps each sample's element count keeps the batch.
+    if (!target.empty() && !xs.empty() && target[0] != -1 && target[0] != 0) {
+      int64_t rest = 1;
+      bool inferred = false;
+      for (size_t i = 1; i < target.size(); ++i) {
+        if (target[i] == -1) inferred = true;
+        else rest *= target[i] == 0 && i < xs.size() ? xs[i] : target[i];
+      }
+      const int64_t per_sample = numel(xs) / std::max<int64_t>(xs[0], 1);
+      if ((!inferred && rest == per_sample) || (inferred && target[0] == batch_)) target[0] = 0;
+    }
+    emit(n, "reshape", {x}, {{"shape", target}});
+  }
+
+  void gemm(const onnx::NodeProto& n) {
+    if (attr_int(n, "transA", 0) != 0) throw_input_error(where(n), ": transA 1 is not supported");
+    const bool trans_b = attr_int(n, "transB", 0) != 0;
+    const double alpha = attr_float(n, "alpha", 1.0), beta = attr_float(n, "beta", 1.0);
+    const int x = act(n, 0);
+    int w;
+    if (is_const(n.input(1))) {
+      const Tensor& b = const_of(n.input(1));
+      if (b.rank() != 2) throw_input_error(where(n), ": B must be 2-D");
+      const bool plain = trans_b && alpha == 1.0;
+      w = state(n, 1, ValueKind::param, "weight", scaled(trans_b ? b : transpose_2d(b), alpha),
+                plain ? "" : "#t");
+    } else {
+      if (!trans_b || alpha != 1.0)
+        throw_input_error(where(n), ": a computed B (e.g. dequantized weights) needs transB 1 and "
+                          "alpha 1");
+      w = act(n, 1);
+    }
+    if (desc_[w].shape.size() != 2) throw_input_error(where(n), ": B must be 2-D");
+    const int64_t out = desc_[w].shape[0];
+    std::vector<int> in{x, w};
+    if (has_input(n, 2) && beta != 0.0) {
+      if (is_const(n.input(2))) {
+        Tensor c = const_of(n.input(2));
+        if (c.numel() == 1) {
+          Tensor full = Tensor::empty({out}, DType::f32);
+          full.fill(c.data<float>()[0]);
+          c = full;
+        }
+        if (c.numel() != out)
+          throw_input_error(where(n), ": C of shape ", shape_str(c.shape()), " is not a bias of ", out,
+                            " values (only per-output biases are supported)");
+        in.push_back(state(n, 2, ValueKind::param, "bias", scaled(c.reshape({out}), beta),
+                           beta == 1.0 && c.rank() == 1 ? "" : "#b"));
+      } else {
+        if (beta != 1.0) throw_input_error(where(n), ": a computed C needs beta 1");
+        in.push_back(act(n, 2));
+      }
+    }
+    emit(n, "linear", in, {});
+  }
+
+  void matmul(const onnx::NodeProto& n) {
+    if (!is_const(n.input(1)))
+      throw_input_error(where(n), ": only a product by a constant (in, out) matrix is supported");
+    const Tensor& b = const_of(n.input(1));
+    if (b.rank() != 2) throw_input_error(where(n), ": B must be 2-D");
+    const int x = act(n, 0);
+    if (desc_[x].shape.size() != 2)
+      throw_input_error(where(n), ": A must be 2-D (N, in), got ", shape_str(desc_[x].shape));
+    const int w = state(n, 1, ValueKind::param, "weight", transpose_2d(b), "#t");
+    emit(n, "linear", {x, w}, {});
+  }
+
+  void dropout(const onnx::NodeProto& n) {
+    double ratio = attr_float(n, "ratio", 0.5);
+    if (opset_ >= 12 && has_input(n, 1)) ratio = scalar_of(const_of(n.input(1)), where(n));
+    if (has_input(n, 2)) {  // training_mode: a BOOL constant that must be false
+      auto it = inits_.find(n.input(2));
+      const bool is_false = it != inits_.end() && it->second->data_type() == onnx::TensorProto::BOOL &&
+                            ((it->second->has_raw_data() && it->second->raw_data() == std::string(1, '\0')) ||
+                             (it->second->int32_data_size() == 1 && it->second->int32_data(0) == 0));
+      if (!is_false) throw_input_error(where(n), ": training_mode must be a constant false");
+    }
+    emit(n, "dropout", {act(n, 0)}, {{"ratio", ratio}});
+  }
+
+  void concat(const onnx::NodeProto& n) {
+    std::vector<int> in;
+    for (int i = 0; i < n.input_size(); ++i)
+      in.push_back(is_const(n.input(i)) ? constant(n, i, true) : act(n, i));
+    emit(n, "concat", in, {{"axis", attr_int(n, "axis", 0)}});
+  }
+
+  void qdq(const onnx::NodeProto& n, bool quantize) {
+    quantized_ = true;
+    if (attr_int(n, "block_size", 0) != 0)
+      throw_input_error(where(n), ": blocked quantization (block_size) is not supported");
+    std::vector<int> in;
+    in.push_back(is_const(n.input(0)) ? constant(n, 0, false) : act(n, 0));
+    if (!is_const(n.input(1))) throw_input_error(where(n), ": the scale must be a constant");
+    in.push_back(constant(n, 1, false));
+    if (has_input(n, 2)) {
+      if (!is_const(n.input(2))) throw_input_error(where(n), ": the zero point must be a constant");
+      in.push_back(constant(n, 2, false));
+    } else if (quantize && find_attr(n, "output_dtype")) {
+      const int64_t t = attr_int(n, "output_dtype", onnx::TensorProto::UINT8);
+      const DType d = t == onnx::TensorProto::INT8 ? DType::i8
+                      : t == onnx::TensorProto::INT16 ? DType::i16
+                      : t == onnx::TensorProto::UINT8 ? DType::u8
+                      : throw InputError(where(n) + ": output_dtype " + std::to_string(t) +
+                                         " is not supported (allowed: INT8, UINT8, INT16)");
+      in.push_back(materialize("#zp" + std::to_string(t) + "#" + shape_str(const_of(n.input(1)).shape()),
+                               n.output(0) + ".zero_point", ValueKind::constant,
+                               Tensor::zeros(const_of(n.input(1)).shape(), d)));
+    }
+    emit(n, quantize ? "quantize_linear" : "dequantize_linear", in, {{"axis", attr_int(n, "axis", 1)}},
+         false);
+  }
+
+  const onnx::ModelProto& m_;
+  std::string what_;
+  OnnxImportOptions opt_;
+  Graph g_;
+  int64_t opset_ = 0;
+  int64_t batch_ = 1;  // the batch size import-time shape inference uses
+  std::map<std::string, const onnx::TensorProto*> inits_;  // the file's initializers
+  std::map<std::string, Tensor> consts_;   // converted initializers and folded values
+  std::map<std::string, int> ids_;         // ONNX value name -> graph value id
+  std::map<std::string, int> materialized_;
+  std::vector<TensorDesc> desc_;           // by graph value id, at batch batch_
+  std::set<std::string> consumed_;         // ONNX names some node or the graph output reads
+  std::set<std::string> used_names_;
+  std::string input_onnx_name_;
+  bool quantized_ = false;
+  int folded_ = 0;
+};
+
+}  // namespace
+
+const std::vector<std::string>& onnx_import_supported_ops() {
+  static const std::vector<std::string> ops = {
+      "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
+      "DequantizeLinear", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "HardSigmoid",
+      "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Relu", "Reshape",
+      "Sigmoid", "Squeeze", "Unsqueeze"};
+  return ops;
+}
+
+Graph import_onnx_model(const onnx::ModelProto& model, const std::string& what,
+                        const OnnxImportOptions& options, OnnxImportInfo* info) {
+  return Importer(model, what, options).run(info);
+}
+
+Graph import_onnx(const std::string& path, const OnnxImportOptions& options, OnnxImportInfo* info) {
+  onnx::ModelProto m;
+  read_onnx_model(path, m);
+  return import_onnx_model(m, "ONNX model '" + path + "'", options, info);
+}
+
+}  // namespace qf

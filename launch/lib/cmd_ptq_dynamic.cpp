@@ -1,0 +1,64 @@
+// qforge ptq-dynamic: weight-only quantization (quant/dynamic_quant.h).
+//
+//   qforge ptq-dynamic --model fp32.onnx | --init CHECKPOINT --weight-bits 8|16
+//                      [--weight-quantize-type channel_wise_abs_max|abs_max]
+//                      [--quantizable-op-type conv2d,mul] [--generate-test-model] --out DIR
+//
+// Writes DIR/quantized_model/model.onnx (int8 or int16 weights) and, with --generate-test-model,
+// DIR/test_model/model.onnx (the dequantized float weights) — PaddleSlim's directory layout, with
+// ONNX files in place of Paddle's program files. Each file is written atomically.
+#include <filesystem>
+
+#include "io/onnx_export.h"
+#include "launch/lib/commands.h"
+#include "launch/lib/model_source.h"
+#include "launch/lib/setup.h"
+#include "quant/convert.h"
+#include "quant/dynamic_quant.h"
+
+namespace qf {
+
+int cmd_ptq_dynamic(const Args& in_args) {
+  Args args = in_args;
+  const std::string model_file = take_model_file(args);
+  ConfigSchema schema;
+  RunConfig c;
+  DynamicQuantConfig d;
+  bind_run_config(schema, c);
+  bind_dynamic_quant_config(schema, d);
+  const Args positional = schema.parse_args(args);
+  if (!positional.empty()) throw_input_error("ptq-dynamic: unexpected argument '", positional[0], "'");
+  LocalCommunicator comm;
+  Console console = Console::for_rank(comm.rank());
+  LoadedModel m = load_model("ptq-dynamic", model_file, schema, c, console);
+  for (const Node& n : m.graph.nodes())
+    if (n.op == "quantize_linear" || n.op == "dequantize_linear")
+      throw_input_error("ptq-dynamic: the model is already quantized (node '", n.name, "' is ", n.op,
+                        "); give the FP32 model");
+  // Build everything before writing anything.
+  DynamicQuantReport rep;
+  const Graph q = quantize_weights_dynamic(m.graph, d, false, &rep);
+  const Graph qi = inference_graph(q, graph_weights(q));
+  Graph ti;
+  if (d.generate_test_model) {
+    const Graph t = quantize_weights_dynamic(m.graph, d, true);
+    ti = inference_graph(t, graph_weights(t));
+  }
+  const std::string doc = str_cat("weight-only quantization: int", d.weight_bits, " ", d.weight_quantize_type);
+  const std::filesystem::path root(d.out);
+  std::filesystem::create_directories(root / "quantized_model");
+  const std::string qpath = (root / "quantized_model" / "model.onnx").string();
+  export_onnx(qi, qpath, {"qforge", doc});
+  console.info(str_cat("ptq-dynamic: ", rep.weights, " weights (", rep.quantized_values, " values) as int",
+                       d.weight_bits, " -> ", qpath, " (", std::filesystem::file_size(qpath), " bytes)"));
+  if (d.generate_test_model) {
+    std::filesystem::create_directories(root / "test_model");
+    const std::string tpath = (root / "test_model" / "model.onnx").string();
+    export_onnx(ti, tpath, {"qforge", doc + " (dequantized test model)"});
+    console.info(str_cat("ptq-dynamic: test model -> ", tpath, " (", std::filesystem::file_size(tpath),
+                         " bytes)"));
+  }
+  return 0;
+}
+
+}  // namespace qf

@@ -1,0 +1,73 @@
+#include "launch/lib/inference.h"
+
+#include "nn/kernels/cpu/nhwc_transpose.h"
+#include "nn/param_store.h"
+#include "quant/int8_lowering.h"
+
+namespace qf {
+
+void bind_inference_options(ConfigSchema& schema, InferenceOptions& o) {
+  schema.add("run.int8", &o.int8,
+             "run QDQ (int8) models on the int8 kernels; false runs their Q/DQ ops as written");
+  schema.alias("int8", "run.int8");
+}
+
+int prepare_inference_graph(Graph& g, const InferenceOptions& o, Console& console) {
+  bool has_qdq = false;
+  for (const Node& n : g.nodes()) has_qdq = has_qdq || n.op == "dequantize_linear";
+  if (!has_qdq) return 0;
+  if (!o.int8) {
+    console.info("int8: off (--int8 false): Q/DQ ops run as written, compute in float");
+    return 0;
+  }
+  const Int8LoweringReport r = lower_to_int8(g);
+  console.info(str_cat("int8: ", r.int8_ops, " convolutions / matmuls on int8 kernels (", r.fused_outputs,
+                       " with requantized int8 outputs, ", r.float_ops, " quantized ops left in float",
+                       r.float_ops ? ": " + r.why_float : std::string(), ")"));
+  return r.int8_ops;
+}
+
+InferenceModel::InferenceModel(Graph graph, DeviceContext& ctx, const InferenceOptions& o,
+                               Console& console)
+    : graph_(std::move(graph)), ctx_(ctx) {
+  prepare_inference_graph(graph_, o, console);
+  store_ = std::make_unique<ParamStore>(graph_, ctx_, 0);
+}
+
+InferenceModel::~InferenceModel() = default;
+
+Executor& InferenceModel::executor(int64_t batch) {
+  auto& e = execs_[batch];
+  if (!e) {
+    ExecOptions eo;
+    eo.training = false;
+    eo.outputs = {graph_.value(graph_.outputs()[0]).name};
+    e = std::make_unique<Executor>(graph_, *store_, ctx_, eo);
+    e->prepare(batch);
+  }
+  return *e;
+}
+
+const Tensor& InferenceModel::run(const Tensor& input, int64_t batch) {
+  Executor& ex = executor(batch);
+  ex.set_input("image", input);
+  ex.forward(Mode::eval);
+  const Tensor& y = ex.tensor(graph_.outputs()[0]);
+  if (!host_out_.defined() || host_out_.shape() != y.shape()) host_out_ = Tensor::empty(y.shape(), y.dtype());
+  ctx_.copy(host_out_, y);
+  return host_out_;
+}
+
+const Tensor& InferenceModel::run_logical(const Tensor& input, int64_t batch) {
+  Shape s = graph_.value(graph_.value_id("image")).shape;
+  s[0] = batch;
+  QF_CHECK(input.numel() == numel(s), "run_logical: input size does not match ", shape_str(s));
+  if (!staging_.defined() || staging_.shape() != s) staging_ = Tensor::empty(s, DType::f32);
+  if (s.size() == 4)  // each sample (C, H*W) -> (H*W, C)
+    batched_transpose(input.data<float>(), staging_.data<float>(), s[0], s[1], s[2] * s[3]);
+  else
+    staging_.copy_from(input.reshape(s));
+  return run(staging_, batch);
+}
+
+}  // namespace qf

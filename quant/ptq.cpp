@@ -1,0 +1,310 @@
+// Static post-training quantization (contract in quant/ptq.h).
+#include "quant/ptq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "data/loader.h"
+#include "nn/executor.h"
+#include "nn/param_store.h"
+#include "quant/quant_aware.h"
+
+namespace qf {
+namespace {
+
+const Tensor* weight_data(const Graph& g, int v) {
+  if (v < 0) return nullptr;
+  const Value& val = g.value(v);
+  if (val.kind != ValueKind::param && val.kind != ValueKind::constant) return nullptr;
+  if (val.init.kind != Init::Kind::data || !val.init.data.defined() || val.dtype != DType::f32)
+    return nullptr;
+  return &val.init.data;
+}
+
+Value constant_value(const Graph& g, const std::string& name, Tensor t) {
+  Value v;
+  v.name = g.unique_value_name(name);
+  v.kind = ValueKind::constant;
+  v.shape = t.shape();
+  v.dtype = t.dtype();
+  v.init = Init::from(std::move(t));
+  return v;
+}
+
+}  // namespace
+
+PtqPlan plan_ptq(const Graph& g, const PtqConfig& c) {
+  for (const Node& n : g.nodes())
+    if (n.op == "quantize_linear" || n.op == "dequantize_linear")
+      throw_input_error("ptq: the model is already quantized (node '", n.name, "' is ", n.op,
+                        "); give the FP32 model");
+  for (const std::string& t : c.skip_tensor_list)
+    if (g.find_value(t) < 0)
+      throw_input_error("ptq.skip_tensor_list: the model has no tensor '", t, "'");
+  const std::set<std::string> skip(c.skip_tensor_list.begin(), c.skip_tensor_list.end());
+  const std::set<std::string> types(c.quantizable_op_type.begin(), c.quantizable_op_type.end());
+  PtqPlan p;
+  std::set<int> acts;
+  for (const Node& n : g.nodes()) {
+    const std::string t = paddle_op_type(g, n);
+    if (t.empty() || !types.count(t)) continue;
+    std::string why;
+    for (int v : n.inputs)
+      if (v >= 0 && skip.count(g.value(v).name)) why = "reads '" + g.value(v).name + "' of skip_tensor_list";
+    if (why.empty() && !weight_data(g, n.inputs[1])) why = "its weight is computed, not a float32 weight";
+    if (why.empty() && g.value(n.inputs[0]).dtype != DType::f32) why = "its input is not float32";
+    if (!why.empty()) {
+      p.skipped.push_back(n.name + ": " + why);
+      continue;
+    }
+    p.nodes.push_back(n.name);
+    p.types.push_back(t);
+    acts.insert(n.inputs[0]);
+    acts.insert(n.outputs[0]);
+  }
+  if (p.nodes.empty())
+    throw_input_error("ptq: nothing to quantize (no ", [&] {
+      std::string s;
+      for (const auto& t : c.quantizable_op_type) s += (s.empty() ? "" : ", ") + t;
+      return s;
+    }(), " op with a float32 weight outside skip_tensor_list)");
+  for (int v : acts) p.activations.push_back(g.value(v).name);  // value ids are in graph order
+  return p;
+}
+
+Calibrator::Calibrator(const Graph& g, const PtqPlan& plan, const CalibConfig& c) : config_(c) {
+  const auto prod = g.producers();
+  for (const std::string& a : plan.activations) {
+    states_[a];
+    const int p = prod[g.value_id(a)];
+    producer_[a] = p >= 0 ? "node '" + g.nodes()[p].name + "'" : "the graph input";
+  }
+}
+
+void Calibrator::observe_one(const std::string& name, const Tensor& t, int64_t batch,
+                             int64_t samples, bool range_pass) {
+  const float* x = t.data<float>();
+  const int64_t n = t.numel();
+  bool finite = true;
+#pragma omp parallel for reduction(&& : finite) schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) finite = finite && std::isfinite(x[i]);
+  if (!finite)
+    throw_input_error("ptq: activation '", name, "' (output of ", producer_.at(name),
+                      ") holds NaN or infinity in calibration batch ", batch,
+                      "; the model or the data is broken");
+  CalibState& s = states_.at(name);
+  if (range_pass)
+    observe_range(s, x, n);
+  else
+    qf::observe(s, config_, x, n, samples);
+}
+
+void Calibrator::start_histograms() {
+  for (auto& [name, s] : states_) start_histogram(s, config_);
+}
+
+std::map<std::string, double> Calibrator::thresholds() const {
+  std::map<std::string, double> t;
+  for (const auto& [name, s] : states_) t[name] = calib_threshold(s, config_);
+  return t;
+}
+
+std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
+                                        const Dataset& data, DeviceContext& ctx, Console& console) {
+  const int64_t need = c.batch_nums * c.batch_size;
+  if (data.size() == 0) throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
+  if (data.size() < need)
+    throw_input_error("ptq: batch_nums ", c.batch_nums, " x batch_size ", c.batch_size, " needs ", need,
+                      " samples; the calibration set (", data.describe(), ") has ", data.size());
+  ParamStore store(g, ctx, 0);
+  ExecOptions eo;
+  eo.training = false;
+  eo.outputs = plan.activations;
+  Executor ex(g, store, ctx, eo);
+  ex.prepare(c.batch_size);
+  Calibrator cal(g, plan, c.calib());
+  SequentialSampler sampler(data.size());
+  LoaderOptions lo;
+  lo.batch_size = c.batch_size;
+  lo.drop_last = true;
+  DataLoader loader(data, sampler, lo);
+  std::map<std::string, Tensor> host;
+  auto tensor_of = [&](const std::string& name) -> const Tensor& {
+    const Tensor& t = ex.tensor(name);
+    if (t.device().is_cpu()) return t;
+    Tensor& h = host[name];
+    if (!h.defined()) h = Tensor::empty(t.shape(), t.dtype());
+    ctx.copy(h, t);
+    return h;
+  };
+  const int passes = cal.two_pass() ? 2 : 1;
+  for (int pass = 0; pass < passes; ++pass) {
+    const bool range = cal.two_pass() && pass == 0;
+    loader.start_epoch(0);
+    Batch b;
+    for (int64_t k = 0; k < c.batch_nums; ++k) {
+      QF_CHECK(loader.next(b), "calibration ran out of batches");
+      ex.set_input("image", b.images);
+      ex.forward(Mode::eval);
+      cal.observe(tensor_of, k, b.size, range);
+      console.progress(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ", k + 1, "/",
+                               c.batch_nums));
+    }
+    console.end_progress();
+    if (range) cal.start_histograms();
+  }
+  return cal.thresholds();
+}
+
+QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int bits, bool bias_correction) {
+  const double bnt = static_cast<double>((1 << (bits - 1)) - 1);
+  const int64_t K = per_channel ? w.dim(0) : 1, per = w.numel() / K;
+  const float* x = w.data<float>();
+  QuantizedWeight r;
+  r.q = Tensor::empty(w.shape(), bits == 8 ? DType::i8 : DType::i16);
+  std::vector<double> qv(w.numel());
+  for (int64_t k = 0; k < K; ++k) {
+    float m = 0;
+    for (int64_t j = 0; j < per; ++j) m = std::max(m, std::fabs(x[k * per + j]));
+    r.thresholds.push_back(m);
+    const double T = m == 0 ? 1e-8 : m;
+    auto quant = [&](double v) { return std::clamp(std::nearbyint(v / T * bnt), -bnt - 1, bnt); };
+    for (int64_t j = 0; j < per; ++j) qv[k * per + j] = quant(x[k * per + j]);
+    if (bias_correction) {  // reference 5.7 (Banner et al.)
+      double mw = 0, mq = 0;
+      for (int64_t j = 0; j < per; ++j) {
+        mw += x[k * per + j];
+        mq += qv[k * per + j] * T / bnt;
+      }
+      mw /= static_cast<double>(per);
+      mq /= static_cast<double>(per);
+      double vw = 0, vq = 0;
+      for (int64_t j = 0; j < per; ++j) {
+        vw += std::pow(x[k * per + j] - mw, 2);
+        vq += std::pow(qv[k * per + j] * T / bnt - mq, 2);
+      }
+      const double mean_bias = mw - mq;
+      const double std_ratio = std::sqrt(vw / per) / (std::sqrt(vq / per) + 1e-8);
+      for (int64_t j = 0; j < per; ++j)
+        qv[k * per + j] = quant((qv[k * per + j] * T / bnt + mean_bias) * std_ratio);
+    }
+  }
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    if (bits == 8)
+      r.q.data<int8_t>()[i] = static_cast<int8_t>(qv[i]);
+    else
+      r.q.data<int16_t>()[i] = static_cast<int16_t>(qv[i]);
+  }
+  return r;
+}
+
+Graph build_qdq_graph(const Graph& src, const PtqPlan& plan, const std::map<std::string, double>& act_t,
+                      const PtqConfig& c, QdqReport* report) {
+  Graph g = src;
+  QdqReport rep;
+  const double bnt = 127.0;
+  const std::set<std::string> quantized(plan.nodes.begin(), plan.nodes.end());
+  auto step_of = [&](const std::string& name) {
+    auto it = act_t.find(name);
+    QF_CHECK(it != act_t.end(), "no threshold for '", name, "'");
+    const double T = it->second > 0 ? it->second : 1e-8;
+    return static_cast<float>(T / bnt);
+  };
+  std::vector<Node> old = std::move(g.nodes());
+  g.nodes().clear();
+  std::map<int, int> dq_of;   // activation -> its dequantized value
+  std::map<int, int> remap;   // quantized op outputs -> their dequantized value, for later readers
+  std::map<int, int> q_node;  // activation -> index of the quantize_linear reading it
+  auto qdq = [&](int v, const std::string& scope) {
+    if (auto it = dq_of.find(v); it != dq_of.end()) return it->second;
+    const std::string name = g.value(v).name;  // a copy: add_value may move the values
+    const int s = g.add_value(constant_value(g, name + ".scale", Tensor::from({}, {step_of(name)})));
+    const int z = g.add_value(constant_value(g, name + ".zero_point", Tensor::zeros({}, DType::i8)));
+    Value qv, dv;
+    qv.name = g.unique_value_name(name + ".quantized");
+    const int q = g.add_value(std::move(qv));
+    dv.name = g.unique_value_name(name + ".quantized.dequantized");
+    const int d = g.add_value(std::move(dv));
+    q_node[v] = static_cast<int>(g.nodes().size());
+    g.nodes().push_back({"quantize_linear", g.unique_node_name(scope + ".quantize_linear"), {v, s, z}, {q}, {}});
+    g.nodes().push_back({"dequantize_linear", g.unique_node_name(scope + ".dequantize_linear"), {q, s, z}, {d}, {}});
+    ++rep.activation_pairs;
+    return dq_of[v] = d;
+  };
+  for (Node n : old) {
+    for (int& v : n.inputs)
+      if (v >= 0 && remap.count(v)) v = remap.at(v);
+    if (!quantized.count(n.name)) {
+      g.nodes().push_back(std::move(n));
+      continue;
+    }
+    // The original (float) input: quantize it once; weights and bias become integer constants.
+    const int x = [&] {
+      for (const auto& [orig, dq] : remap)
+        if (dq == n.inputs[0]) return orig;
+      return n.inputs[0];
+    }();
+    const float sx = step_of(g.value(x).name);
+    n.inputs[0] = qdq(x, n.name);
+    const Tensor& w = *weight_data(g, n.inputs[1]);
+    const QuantizedWeight qw = quantize_weight(w, c.per_channel_weights(), 8, c.bias_correction);
+    const int64_t K = static_cast<int64_t>(qw.thresholds.size());
+    std::vector<float> sw(K);
+    for (int64_t k = 0; k < K; ++k) sw[k] = static_cast<float>((qw.thresholds[k] > 0 ? qw.thresholds[k] : 1e-8) / bnt);
+    const std::string wname = g.value(n.inputs[1]).name;
+    const Shape sshape = K == 1 ? Shape{} : Shape{K};
+    const int wq = g.add_value(constant_value(g, wname + ".quantized", qw.q));
+    const int ws = g.add_value(constant_value(g, wname + ".scale", Tensor::from(sshape, sw)));
+    const int wz = g.add_value(constant_value(g, wname + ".zero_point", Tensor::zeros(sshape, DType::i8)));
+    Value wdv;
+    wdv.name = g.unique_value_name(wname + ".dequantized");
+    const int wd = g.add_value(std::move(wdv));
+    g.nodes().push_back({"dequantize_linear", g.unique_node_name(n.name + ".weight.dequantize_linear"),
+                         {wq, ws, wz}, {wd}, {{"axis", int64_t{0}}}});
+    n.inputs[1] = wd;
+    if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+      const Tensor* b = weight_data(g, n.inputs[2]);
+      if (b) {
+        const int64_t nb = b->numel();
+        Tensor bq = Tensor::empty({nb}, DType::i32);
+        std::vector<float> sb(nb);
+        for (int64_t k = 0; k < nb; ++k) {
+          sb[k] = sx * sw[K == 1 ? 0 : k];
+          const double v = std::nearbyint(static_cast<double>(b->data<float>()[k]) / sb[k]);
+          const double lim = std::numeric_limits<int32_t>::max();
+          rep.clamped_biases += std::fabs(v) > lim;
+          bq.data<int32_t>()[k] = static_cast<int32_t>(std::clamp(v, -lim, lim));
+        }
+        const std::string bname = g.value(n.inputs[2]).name;
+        const int bqv = g.add_value(constant_value(g, bname + ".quantized", bq));
+        const int bs = g.add_value(constant_value(g, bname + ".scale", Tensor::from({nb}, sb)));
+        const int bz = g.add_value(constant_value(g, bname + ".zero_point", Tensor::zeros({nb}, DType::i32)));
+        Value bdv;
+        bdv.name = g.unique_value_name(bname + ".dequantized");
+        const int bd = g.add_value(std::move(bdv));
+        g.nodes().push_back({"dequantize_linear", g.unique_node_name(n.name + ".bias.dequantize_linear"),
+                             {bqv, bs, bz}, {bd}, {{"axis", int64_t{0}}}});
+        n.inputs[2] = bd;
+        ++rep.int32_biases;
+      }
+    }
+    const int y = n.outputs[0];
+    const std::string scope = n.name;
+    g.nodes().push_back(std::move(n));
+    remap[y] = qdq(y, scope + ".output");
+    ++rep.quantized_ops;
+  }
+  // Graph outputs read the dequantized values too; the only node still reading a quantized op's
+  // output is the quantize_linear of its pair.
+  for (const auto& [from, to] : remap)
+    for (int o : std::vector<int>(g.outputs()))
+      if (o == from) g.replace_uses(from, to, q_node.at(from));
+  g.remove_unused_values();
+  g.validate();
+  if (report) *report = rep;
+  return g;
+}
+
+}  // namespace qf

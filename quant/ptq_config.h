@@ -1,0 +1,72 @@
+// Configuration of post-training quantization, static (`qforge ptq`, section [ptq]) and dynamic
+// weight-only (`qforge ptq-dynamic`, section [ptq_dynamic]) — PaddleSlim's quant_post_static /
+// PTQ and quant_post_dynamic keys (reference 5.1, 6, 7), with the command-line spellings of the
+// issue as aliases (--algo, --batch-nums, --batch-size, --hist-percent, --bias-correction,
+// --weight-quantize-type, --quantizable-op-type, --skip-tensor-list, --fuse-conv-bn, --weight-bits,
+// --generate-test-model, --out).
+//
+// Static defaults: PaddleSlim's quant_post_static (algo hist, hist_percent 0.9999 for hist,
+// channel_wise_abs_max weights, conv2d / depthwise_conv2d / mul, no bias correction, no BN
+// folding, 8 bits), except the calibration set: PaddleSlim's batch_nums=None means "all the data";
+// here the demos' 10 batches of 32 are the default and the data is the training split
+// (calib_split), so no test image is calibrated on. The dygraph quantizer names are accepted as
+// algorithms (KLQuantizer, HistQuantizer, AbsmaxQuantizer, each with its own defaults: bins 1024,
+// upsample_bins 64, hist_percent 0.99999) and as weight quantizers (PerChannelAbsmaxQuantizer =
+// channel_wise_abs_max, AbsmaxQuantizer = abs_max).
+//
+// Op names map to qforge's graph as in quant/quant_config.h: conv2d -> conv2d with groups 1 (or
+// not depthwise), depthwise_conv2d -> conv2d with groups == input channels > 1, mul -> linear.
+// Only 8-bit activations and weights are written (the QDQ output is int8); dynamic quantization
+// takes 8 or 16 weight bits.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "quant/calibration.h"
+
+namespace qf {
+
+class ConfigSchema;
+
+struct PtqConfig {
+  std::string algo = "hist";
+  int64_t batch_nums = 10;
+  int batch_size = 32;
+  double hist_percent = 0;        // 0: the algorithm's default (0.9999 hist, 0.99999 HistQuantizer)
+  int bins = 0;                   // 0: the algorithm's default (2048 static, 1024 dygraph)
+  int upsample_bins = 64;         // dygraph KLQuantizer / HistQuantizer
+  bool bias_correction = false;
+  std::string weight_quantize_type = "channel_wise_abs_max";
+  std::vector<std::string> quantizable_op_type{"conv2d", "depthwise_conv2d", "mul"};
+  std::vector<std::string> skip_tensor_list;
+  bool fuse_conv_bn = false;
+  int activation_bits = 8;
+  int weight_bits = 8;
+  std::string calib_split = "train";
+  std::string out;                // the QDQ ONNX file to write
+
+  // The calibration algorithm with every default resolved.
+  CalibConfig calib() const;
+  // channel_wise_abs_max or abs_max, with the dygraph names resolved.
+  bool per_channel_weights() const;
+};
+
+struct DynamicQuantConfig {
+  int weight_bits = 8;
+  std::string weight_quantize_type = "channel_wise_abs_max";
+  std::vector<std::string> quantizable_op_type{"conv2d", "mul"};
+  bool generate_test_model = false;
+  std::string out;                // directory: quantized_model/model.onnx (+ test_model/model.onnx)
+};
+
+// Allowed values (messages and tests).
+const std::vector<std::string>& ptq_algo_names();
+const std::vector<std::string>& ptq_op_type_names();
+
+// Binds the [ptq] keys and the issue's dashed aliases (rebinding --batch-size and --out, which
+// mean the calibration batch and the output file in this command).
+void bind_ptq_config(ConfigSchema& schema, PtqConfig& c);
+void bind_dynamic_quant_config(ConfigSchema& schema, DynamicQuantConfig& c);
+
+}  // namespace qf
