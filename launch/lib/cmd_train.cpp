@@ -1,10 +1,12 @@
 // qforge train: builds the model, optionally loads --init weights or --resume's checkpoint, trains
 // with the configured schedule, evaluates each epoch, checkpoints into <run>/checkpoint.
+// Under `mpirun -np N` every rank runs this; rank 0 alone prints and writes the run directory.
 #include <filesystem>
 
 #include "io/atomic_file.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/setup.h"
+#include "nn/ops/batch_norm.h"
 
 namespace qf {
 
@@ -22,15 +24,19 @@ int cmd_train(const Args& args) {
   apply_model_form(schema, c);
   schema.validate();
 
-  LocalCommunicator comm;
-  Console console = Console::for_rank(comm.rank());
+  Console console = Console::for_rank(launch_env().world_rank);
   console.info("qforge train: resolved configuration\n" + schema.to_ini());
   auto ctx = open_device(c.run, console);
+  const auto comm_ptr = open_communicator(c.dist, *ctx, console);
+  Communicator& comm = *comm_ptr;
   const auto train_data = open_dataset(c.data, "train");
   const auto test_data = open_dataset(c.data, "test");
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
+  if (c.dist.sync_bn && comm.size() > 1)
+    console.info("dist: SyncBatchNorm on " + std::to_string(mark_sync_batch_norm(g)) +
+                 " batch_norm nodes");
   ParamStore store(g, *ctx, c.train.seed);
   if (!c.run.init.empty() && !c.run.resume.empty())
     throw_input_error("--init and --resume exclude each other (resume continues a run; init starts "
@@ -39,9 +45,11 @@ int cmd_train(const Args& args) {
   if (!c.run.resume.empty()) store.load_state_dict(resume.model);
 
   const std::string dir = run_directory(c);
-  std::filesystem::create_directories(dir);
-  write_text_file_atomically(dir + "/config.ini", schema.to_ini());
-  MetricsLog metrics(dir + "/metrics.jsonl");
+  if (comm.is_root()) {
+    std::filesystem::create_directories(dir);
+    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
+  }
+  MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
 
   TrainerSetup setup{g, store, *ctx, comm, console, *train_data, test_data.get()};
   setup.train = c.train;
@@ -55,6 +63,7 @@ int cmd_train(const Args& args) {
   setup.metrics = &metrics;
   setup.checkpoint_dir = dir + "/checkpoint";
   setup.config_json = schema.to_json();
+  setup.dist = c.dist;
   Trainer trainer(setup);
   if (!c.run.resume.empty()) {
     trainer.resume(resume);

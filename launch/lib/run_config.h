@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "comm/make_communicator.h"
 #include "data/loader.h"
 #include "launch/lib/config_schema.h"
 #include "models/registry.h"
@@ -37,6 +38,7 @@ struct RunConfig {
   ScheduleConfig schedule;
   TrainConfig train;
   RunSection run;
+  DistConfig dist;
 };
 
 // Binds every key of `c` (with aliases such as --model, --device, --metrics-out) to `schema`.
