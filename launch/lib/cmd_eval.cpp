@@ -23,7 +23,7 @@ int cmd_eval(const Args& args) {
 
   Console console = Console::for_rank(launch_env().world_rank);
   auto ctx = open_device(c.run, console);
-  const auto comm_ptr = open_communicator(c.dist, *ctx, console);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
   Communicator& comm = *comm_ptr;
   const auto test_data = open_dataset(c.data, "test");
   Graph g = build_model(c.model);

@@ -25,24 +25,27 @@ int cmd_train(const Args& args) {
   schema.validate();
 
   Console console = Console::for_rank(launch_env().world_rank);
-  console.info("qforge train: resolved configuration\n" + schema.to_ini());
-  auto ctx = open_device(c.run, console);
-  const auto comm_ptr = open_communicator(c.dist, *ctx, console);
-  Communicator& comm = *comm_ptr;
+  // Everything the user named is opened and checked before anything is printed or written, so
+  // bad input ends with exactly one line.
   const auto train_data = open_dataset(c.data, "train");
   const auto test_data = open_dataset(c.data, "test");
+  Console quiet(false, false);
+  auto ctx = open_device(c.run, quiet);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
+  Communicator& comm = *comm_ptr;
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
-  if (c.dist.sync_bn && comm.size() > 1)
-    console.info("dist: SyncBatchNorm on " + std::to_string(mark_sync_batch_norm(g)) +
-                 " batch_norm nodes");
+  const int synced_bn = c.dist.sync_bn && comm.size() > 1 ? mark_sync_batch_norm(g) : 0;
   ParamStore store(g, *ctx, c.train.seed);
   if (!c.run.init.empty() && !c.run.resume.empty())
     throw_input_error("--init and --resume exclude each other (resume continues a run; init starts "
                       "a new one from weights)");
-  if (!c.run.init.empty()) load_initial_weights(store, c.run.init, console, false);
+  if (!c.run.init.empty()) load_initial_weights(store, c.run.init, quiet, false);
   if (!c.run.resume.empty()) store.load_state_dict(resume.model);
+  console.info("qforge train: resolved configuration\n" + schema.to_ini());
+  console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
+  if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
 
   const std::string dir = run_directory(c);
   if (comm.is_root()) {

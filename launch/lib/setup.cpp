@@ -48,18 +48,20 @@ std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& conso
   return ctx;
 }
 
-std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceContext& ctx,
-                                                Console& console) {
-  auto comm = make_communicator(dist, ctx);
-  if (comm->size() > 1) {
-    char line[200];
-    std::snprintf(line, sizeof line,
-                  "dist: %d ranks over %s, gradient buckets of %g MiB, sync_bn %s, timeout %g s",
-                  comm->size(), comm->backend().c_str(), dist.bucket_mb,
-                  dist.sync_bn ? "on" : "off", dist.timeout_s);
-    console.info(line);
-  }
-  return comm;
+std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceContext& ctx) {
+  return make_communicator(dist, ctx);
+}
+
+std::string dist_summary(const Communicator& comm, const DistConfig& dist, int synced_bn) {
+  char line[240];
+  std::snprintf(line, sizeof line,
+                "dist: %d ranks over %s, gradient buckets of %g MiB, SyncBatchNorm %s, collective "
+                "timeout %g s",
+                comm.size(), comm.backend().c_str(), dist.bucket_mb,
+                synced_bn ? ("on " + std::to_string(synced_bn) + " batch_norm nodes").c_str()
+                          : "off",
+                dist.timeout_s);
+  return line;
 }
 
 std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split) {

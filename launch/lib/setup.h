@@ -18,10 +18,10 @@ namespace qf {
 // the CPU run.threads 0 shares the cores among the node's ranks.
 std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& console);
 
-// The communicator of this run (comm/make_communicator.h); says the ranks and backend when
-// there are several.
-std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceContext& ctx,
-                                                Console& console);
+// The communicator of this run (comm/make_communicator.h).
+std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceContext& ctx);
+// One log line: ranks, backend, bucket size, SyncBatchNorm (on `synced_bn` nodes), timeout.
+std::string dist_summary(const Communicator& comm, const DistConfig& dist, int synced_bn);
 
 // The training or test split ("train" / "test") of the configured dataset.
 std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split);
