@@ -37,7 +37,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -134,14 +136,22 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--model") o.model = v;
-    else if (k == "--scale") o.scale = std::atof(v.c_str());
-    else if (k == "--batch") o.batch = std::atoi(v.c_str());
-    else if (k == "--size") o.size = std::atoi(v.c_str());
-    else if (k == "--steps") o.steps = std::atoi(v.c_str());
-    else if (k == "--warmup") o.warmup = std::atoi(v.c_str());
-    else if (k == "--bucket_mb") o.bucket_mb = std::atof(v.c_str());
-    else throw_input_error("dist_bench: unknown option ", k);
+    if (k == "--model")
+      o.model = v;
+    else if (k == "--scale")
+      o.scale = std::atof(v.c_str());
+    else if (k == "--batch")
+      o.batch = std::atoi(v.c_str());
+    else if (k == "--size")
+      o.size = std::atoi(v.c_str());
+    else if (k == "--steps")
+      o.steps = std::atoi(v.c_str());
+    else if (k == "--warmup")
+      o.warmup = std::atoi(v.c_str());
+    else if (k == "--bucket_mb")
+      o.bucket_mb = std::atof(v.c_str());
+    else
+      throw_input_error("dist_bench: unknown option ", k);
   }
   return o;
 }
@@ -175,32 +185,35 @@ int main_impl(int argc, char** argv) {
   CpuContext ctx(1);
   const ParamStore store(g, ctx, 1);
   const double mb = store.grad_arena().nbytes() / 1048576.0;
-  std::printf("dist_bench: %s (scale %g, %dx%d), batch %d per rank, %d thread per rank, %d "
-              "timed steps (medians); gradients %.2f MiB in %zu bucket(s) of %g MiB\n",
-              o.model.c_str(), o.scale, o.size, o.size, o.batch, 1, o.steps, mb, over.buckets,
-              o.bucket_mb);
+  std::printf(
+      "dist_bench: %s (scale %g, %dx%d), batch %d per rank, %d thread per rank, %d "
+      "timed steps (medians); gradients %.2f MiB in %zu bucket(s) of %g MiB\n",
+      o.model.c_str(), o.scale, o.size, o.size, o.batch, 1, o.steps, mb, over.buckets, o.bucket_mb);
   std::printf("  1 process                step %7.1f ms   backward %7.1f ms   %7.1f img/s\n",
               1e3 * one.step, 1e3 * one.backward, o.batch / one.step);
   if (W > 1) {
-    std::printf("  %d ranks, overlapped      step %7.1f ms   backward %7.1f ms   %7.1f img/s   "
-                "efficiency %5.1f %%   exposed wait %6.2f ms, sums in flight %6.2f ms per step\n",
-                W, 1e3 * over.step, 1e3 * over.backward, W * o.batch / over.step,
-                100 * one.step / over.step, 1e3 * over.exposed, 1e3 * over.in_flight);
-    std::printf("  %d ranks, blocking        step %7.1f ms   backward %7.1f ms   %7.1f img/s   "
-                "efficiency %5.1f %%   all-reduce after backward %6.2f ms\n",
-                W, 1e3 * block.step, 1e3 * block.backward, W * o.batch / block.step,
-                100 * one.step / block.step, 1e3 * block.exposed);
-    std::printf("  all-reduce of %.2f MiB alone: %.2f ms (%.2f GB/s algorithm bandwidth); hidden "
-                "behind backward: %.0f %% (1 - exposed wait / all-reduce alone)\n",
-                mb, 1e3 * alone, mb * 1.048576e-3 / alone,
-                100 * std::max(0.0, 1 - over.exposed / alone));
+    std::printf(
+        "  %d ranks, overlapped      step %7.1f ms   backward %7.1f ms   %7.1f img/s   "
+        "efficiency %5.1f %%   exposed wait %6.2f ms, sums in flight %6.2f ms per step\n",
+        W, 1e3 * over.step, 1e3 * over.backward, W * o.batch / over.step,
+        100 * one.step / over.step, 1e3 * over.exposed, 1e3 * over.in_flight);
+    std::printf(
+        "  %d ranks, blocking        step %7.1f ms   backward %7.1f ms   %7.1f img/s   "
+        "efficiency %5.1f %%   all-reduce after backward %6.2f ms\n",
+        W, 1e3 * block.step, 1e3 * block.backward, W * o.batch / block.step,
+        100 * one.step / block.step, 1e3 * block.exposed);
+    std::printf(
+        "  all-reduce of %.2f MiB alone: %.2f ms (%.2f GB/s algorithm bandwidth); hidden "
+        "behind backward: %.0f %% (1 - exposed wait / all-reduce alone)\n",
+        mb, 1e3 * alone, mb * 1.048576e-3 / alone, 100 * std::max(0.0, 1 - over.exposed / alone));
   }
-  std::printf("{\"bench\": \"dist\", \"model\": \"%s\", \"ranks\": %d, \"batch_per_rank\": %d, "
-              "\"step_ms_1\": %.3f, \"step_ms_overlapped\": %.3f, \"step_ms_blocking\": %.3f, "
-              "\"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, \"efficiency_overlapped\": %.4f, "
-              "\"efficiency_blocking\": %.4f, \"grad_mib\": %.3f}\n",
-              o.model.c_str(), W, o.batch, 1e3 * one.step, 1e3 * over.step, 1e3 * block.step,
-              1e3 * alone, 1e3 * over.exposed, one.step / over.step, one.step / block.step, mb);
+  std::printf(
+      "{\"bench\": \"dist\", \"model\": \"%s\", \"ranks\": %d, \"batch_per_rank\": %d, "
+      "\"step_ms_1\": %.3f, \"step_ms_overlapped\": %.3f, \"step_ms_blocking\": %.3f, "
+      "\"allreduce_ms\": %.3f, \"exposed_ms\": %.3f, \"efficiency_overlapped\": %.4f, "
+      "\"efficiency_blocking\": %.4f, \"grad_mib\": %.3f}\n",
+      o.model.c_str(), W, o.batch, 1e3 * one.step, 1e3 * over.step, 1e3 * block.step, 1e3 * alone,
+      1e3 * over.exposed, one.step / over.step, one.step / block.step, mb);
   return 0;
 }
 

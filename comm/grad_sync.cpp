@@ -14,8 +14,8 @@ GradSync::GradSync(ParamStore& store, Communicator& comm, double bucket_mb)
   // From the last parameter backwards; a bucket ends where the parameter after it begins.
   size_t end = arena_bytes;
   for (size_t i = params.size(); i-- > 0;) {
-    const bool open = !buckets_.empty() && buckets_.back().first_param == i + 1 &&
-                      buckets_.back().bytes < limit;
+    const bool open =
+        !buckets_.empty() && buckets_.back().first_param == i + 1 && buckets_.back().bytes < limit;
     if (open) {
       Bucket& b = buckets_.back();
       b.first_param = i;
@@ -48,8 +48,8 @@ void GradSync::launch_ready() {
   const Tensor& arena = store_.grad_arena();
   while (next_ < buckets_.size() && pending_[next_] == 0) {
     const Bucket& b = buckets_[next_];
-    comm_.all_reduce_sum_async(arena.view(b.offset, {static_cast<int64_t>(b.bytes / 4)},
-                                          DType::f32));
+    comm_.all_reduce_sum_async(
+        arena.view(b.offset, {static_cast<int64_t>(b.bytes / 4)}, DType::f32));
     ++next_;
   }
 }

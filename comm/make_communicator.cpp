@@ -56,8 +56,9 @@ std::string resolve_backend(const DistConfig& cfg, const Device& device, const L
       throw_input_error("dist.backend mpi reduces host memory; the device is ", device.str(),
                         " (use dist.backend nccl or auto, or run.device cpu)");
     if (!env.under_mpirun)
-      throw_input_error("dist.backend mpi: this process was not started by mpirun "
-                        "(run `mpirun -np N qforge ...`, or use dist.backend auto)");
+      throw_input_error(
+          "dist.backend mpi: this process was not started by mpirun "
+          "(run `mpirun -np N qforge ...`, or use dist.backend auto)");
     return b;
   }
   if (b == "nccl") {
@@ -75,14 +76,16 @@ std::unique_ptr<Communicator> make_communicator(const DistConfig& cfg, DeviceCon
   if (backend == "local") return std::make_unique<LocalCommunicator>();
   if (backend == "mpi") {
     if (!mpi_built())
-      throw_input_error("dist.backend mpi: this qforge was built without MPI (install Open MPI, "
-                        "libopenmpi-dev, and configure with -DQF_WITH_MPI=ON)");
+      throw_input_error(
+          "dist.backend mpi: this qforge was built without MPI (install Open MPI, "
+          "libopenmpi-dev, and configure with -DQF_WITH_MPI=ON)");
     QF_CHECK(mpi_running(), "MPI is not initialised (main() holds an MpiSession)");
     return make_mpi_communicator(cfg);
   }
   if (!nccl_built())
-    throw_input_error("dist.backend nccl: this qforge was built without NCCL (needs the CUDA "
-                      "backend, NCCL under /usr/local/cuda and MPI)");
+    throw_input_error(
+        "dist.backend nccl: this qforge was built without NCCL (needs the CUDA "
+        "backend, NCCL under /usr/local/cuda and MPI)");
   QF_CHECK(env.world_size == 1 || mpi_running(),
            "MPI is not initialised (main() holds an MpiSession)");
   return make_nccl_communicator(cfg, ctx, env);

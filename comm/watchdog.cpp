@@ -40,7 +40,9 @@ CollectiveWatchdog::Scope::Scope(CollectiveWatchdog& w, int slot, const char* wh
   w_.since_ns_[slot_].store(now_ns());
 }
 
-CollectiveWatchdog::Scope::~Scope() { w_.since_ns_[slot_].store(0); }
+CollectiveWatchdog::Scope::~Scope() {
+  w_.since_ns_[slot_].store(0);
+}
 
 void CollectiveWatchdog::run() {
   const auto period = std::chrono::duration<double>(std::min(1.0, timeout_s_ / 4));

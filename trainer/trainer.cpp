@@ -151,11 +151,11 @@ void Trainer::train_epoch(TrainResult& result) {
     const int64_t done = state_.batch_in_epoch;
     const bool log_point = done % std::max(1, s_.train.log_every) == 0 || done == steps;
     if (world == 1 || log_point) shown = sum_over_ranks(acc, s_.comm);
-    const std::string line = s_.phase + " epoch " + std::to_string(epoch + 1) + "/" +
-                             std::to_string(s_.train.epochs) + " step " + std::to_string(done) +
-                             "/" + std::to_string(steps) + " loss " + fmt("%.4f", shown.mean_loss()) +
-                             " top1 " + fmt("%.2f%%", shown.top1_pct()) + " lr " + fmt("%.5g", lr) +
-                             " " + fmt("%.0f", ips) + " img/s";
+    const std::string line =
+        s_.phase + " epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s_.train.epochs) +
+        " step " + std::to_string(done) + "/" + std::to_string(steps) + " loss " +
+        fmt("%.4f", shown.mean_loss()) + " top1 " + fmt("%.2f%%", shown.top1_pct()) + " lr " +
+        fmt("%.5g", lr) + " " + fmt("%.0f", ips) + " img/s";
     if (s_.console.tty()) {
       const double eta = (steps - done) * batch * world / std::max(ips, 1e-9);
       s_.console.progress(line + " ETA " + format_duration(eta));

@@ -37,9 +37,12 @@ MPI_Datatype mpi_type(const Tensor& t, const char* what) {
   QF_CHECK(t.device().is_cpu(), what, " on the MPI backend needs a host tensor, got ",
            t.device().str());
   switch (t.dtype()) {
-    case DType::f32: return MPI_FLOAT;
-    case DType::f64: return MPI_DOUBLE;
-    default: QF_CHECK(false, what, " reduces f32 or f64 tensors, got ", dtype_name(t.dtype()));
+    case DType::f32:
+      return MPI_FLOAT;
+    case DType::f64:
+      return MPI_DOUBLE;
+    default:
+      QF_CHECK(false, what, " reduces f32 or f64 tensors, got ", dtype_name(t.dtype()));
   }
   return MPI_DATATYPE_NULL;
 }
@@ -49,8 +52,7 @@ void all_reduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, MPI_Comm co
   MPI_Type_size(type, &size);
   for (int64_t i = 0; i < n; i += kMaxCount) {
     const int count = static_cast<int>(std::min(kMaxCount, n - i));
-    QF_MPI(MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(data) + i * size, count, type, op,
-                         comm));
+    QF_MPI(MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(data) + i * size, count, type, op, comm));
   }
 }
 
@@ -63,8 +65,8 @@ class MpiCommunicator final : public Communicator {
     QF_MPI(MPI_Comm_set_errhandler(async_.comm, MPI_ERRORS_RETURN));
     QF_MPI(MPI_Comm_rank(comm_, &rank_));
     QF_MPI(MPI_Comm_size(comm_, &size_));
-    watchdog_ = std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s,
-                                                     [] { abort_job(4); });
+    watchdog_ =
+        std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s, [] { abort_job(4); });
     async_.watchdog = watchdog_.get();
     async_.thread = std::thread([this] { async_.run(); });
   }
@@ -151,7 +153,7 @@ class MpiCommunicator final : public Communicator {
     mutable std::mutex mu;
     std::condition_variable work, done;
     std::deque<Tensor> queue;
-    int in_flight = 0;  // queued or being reduced
+    int in_flight = 0;              // queued or being reduced
     std::atomic<bool> stop{false};  // written under mu
     std::exception_ptr error;
     AsyncCommStats stats;

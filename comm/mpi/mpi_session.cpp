@@ -1,11 +1,12 @@
 // MPI initialisation and the job-wide abort (contract in comm/mpi_session.h).
+#include "comm/mpi_session.h"
+
 #include <mpi.h>
 
 #include <cstdio>
 #include <cstdlib>
 
 #include "comm/make_communicator.h"
-#include "comm/mpi_session.h"
 #include "nn/error.h"
 
 namespace qf {
@@ -27,7 +28,9 @@ MpiSession::~MpiSession() {
   if (initialised_ && mpi_running()) MPI_Finalize();
 }
 
-bool mpi_built() { return true; }
+bool mpi_built() {
+  return true;
+}
 
 bool mpi_running() {
   int init = 0, fin = 0;

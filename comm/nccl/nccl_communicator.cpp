@@ -29,19 +29,19 @@
 #include "comm/mpi_session.h"
 #include "comm/watchdog.h"
 
-#define QF_CUDA(call)                                                                        \
-  do {                                                                                       \
-    const cudaError_t qf_cuda_rc_ = (call);                                                  \
-    if (qf_cuda_rc_ != cudaSuccess)                                                          \
-      throw ::qf::InternalError(::qf::str_cat(__FILE__, ":", __LINE__, ": ", #call,          \
+#define QF_CUDA(call)                                                                         \
+  do {                                                                                        \
+    const cudaError_t qf_cuda_rc_ = (call);                                                   \
+    if (qf_cuda_rc_ != cudaSuccess)                                                           \
+      throw ::qf::InternalError(::qf::str_cat(__FILE__, ":", __LINE__, ": ", #call,           \
                                               " failed: ", cudaGetErrorString(qf_cuda_rc_))); \
   } while (0)
 
-#define QF_NCCL(call)                                                                        \
-  do {                                                                                       \
-    const ncclResult_t qf_nccl_rc_ = (call);                                                 \
-    if (qf_nccl_rc_ != ncclSuccess)                                                          \
-      throw ::qf::InternalError(::qf::str_cat(__FILE__, ":", __LINE__, ": ", #call,          \
+#define QF_NCCL(call)                                                                         \
+  do {                                                                                        \
+    const ncclResult_t qf_nccl_rc_ = (call);                                                  \
+    if (qf_nccl_rc_ != ncclSuccess)                                                           \
+      throw ::qf::InternalError(::qf::str_cat(__FILE__, ":", __LINE__, ": ", #call,           \
                                               " failed: ", ncclGetErrorString(qf_nccl_rc_))); \
   } while (0)
 
@@ -52,9 +52,12 @@ ncclDataType_t nccl_type(const Tensor& t, const char* what) {
   QF_CHECK(t.device().is_cuda(), what, " on the NCCL backend needs a GPU tensor, got ",
            t.device().str());
   switch (t.dtype()) {
-    case DType::f32: return ncclFloat32;
-    case DType::f64: return ncclFloat64;
-    default: QF_CHECK(false, what, " reduces f32 or f64 tensors, got ", dtype_name(t.dtype()));
+    case DType::f32:
+      return ncclFloat32;
+    case DType::f64:
+      return ncclFloat64;
+    default:
+      QF_CHECK(false, what, " reduces f32 or f64 tensors, got ", dtype_name(t.dtype()));
   }
   return ncclFloat32;
 }
@@ -71,8 +74,8 @@ class NcclCommunicator final : public Communicator {
       QF_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &mpi_));
       QF_MPI(MPI_Comm_set_errhandler(mpi_, MPI_ERRORS_RETURN));
     }
-    watchdog_ = std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s,
-                                                     [this] { abort_all(4); });
+    watchdog_ =
+        std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s, [this] { abort_all(4); });
     ncclUniqueId ids[2];
     if (rank_ == 0) {
       QF_NCCL(ncclGetUniqueId(&ids[0]));
@@ -189,7 +192,9 @@ class NcclCommunicator final : public Communicator {
 
 }  // namespace
 
-bool nccl_built() { return true; }
+bool nccl_built() {
+  return true;
+}
 
 std::unique_ptr<Communicator> make_nccl_communicator(const DistConfig& cfg, DeviceContext& ctx,
                                                      const LaunchEnv& env) {

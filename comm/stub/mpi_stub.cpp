@@ -19,9 +19,13 @@ MpiSession::MpiSession() {
 
 MpiSession::~MpiSession() = default;
 
-bool mpi_built() { return false; }
+bool mpi_built() {
+  return false;
+}
 
-bool mpi_running() { return false; }
+bool mpi_running() {
+  return false;
+}
 
 void abort_job(int exit_code) {
   std::fflush(stdout);

@@ -4,12 +4,15 @@
 
 namespace qf {
 
-bool nccl_built() { return false; }
+bool nccl_built() {
+  return false;
+}
 
 std::unique_ptr<Communicator> make_nccl_communicator(const DistConfig&, DeviceContext&,
                                                      const LaunchEnv&) {
-  throw_input_error("dist.backend nccl: this qforge was built without NCCL (it needs the CUDA "
-                    "backend, NCCL under /usr/local/cuda and MPI)");
+  throw_input_error(
+      "dist.backend nccl: this qforge was built without NCCL (it needs the CUDA "
+      "backend, NCCL under /usr/local/cuda and MPI)");
 }
 
 }  // namespace qf

@@ -63,8 +63,11 @@ std::vector<TensorDesc> infer(const Node& node, std::span<const TensorDesc> in) 
 class BatchNormRef final : public Kernel {
  public:
   explicit BatchNormRef(const KernelSetup& s)
-      : name_(s.node.name), g_(bn_geom(s.node, s.in)), comm_(bn_sync_comm(s, g_)),
-        mean_(g_.C), istd_(g_.C) {
+      : name_(s.node.name),
+        g_(bn_geom(s.node, s.in)),
+        comm_(bn_sync_comm(s, g_)),
+        mean_(g_.C),
+        istd_(g_.C) {
     if (comm_) sums_ = Tensor::empty({2 * g_.C + 1}, DType::f64);
   }
 
@@ -106,7 +109,10 @@ class BatchNormRef final : public Kernel {
       for (int64_t ch = 0; ch < C && batch_; ++ch) {
         mean[ch] /= count;
         T s = 0;
-        for (int64_t i = 0; i < M; ++i) s += (x[i * C + ch] - mean[ch]) * (x[i * C + ch] - mean[ch]);
+        for (int64_t i = 0; i < M; ++i) {
+          const T d = x[i * C + ch] - mean[ch];
+          s += d * d;
+        }
         q[ch] = s;
       }
       if (sync) {

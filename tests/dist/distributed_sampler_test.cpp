@@ -1,11 +1,11 @@
 // DistributedSampler: ranks' shares partition the epoch's order, every rank sees the same order,
 // and W ranks with batch B step through exactly the batches of one process with batch W·B.
+#include "data/distributed_sampler.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
-
-#include "data/distributed_sampler.h"
 
 namespace qf {
 namespace {

@@ -1,10 +1,11 @@
 // GradSync: buckets tile the gradient arena, start in bucket order while backward is still
 // running, and after finish() the arena holds the sum the communicator produced.
+#include "comm/grad_sync.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "comm/grad_sync.h"
 #include "models/builder.h"
 #include "models/registry.h"
 
@@ -65,7 +66,8 @@ Graph small_graph() {
 
 void feed(Executor& ex) {
   Tensor img = Tensor::empty({4, 1, 8, 8}, DType::f32);
-  for (int64_t i = 0; i < img.numel(); ++i) img.data<float>()[i] = static_cast<float>((i * 37 % 19) / 19.0 - 0.4);
+  for (int64_t i = 0; i < img.numel(); ++i)
+    img.data<float>()[i] = static_cast<float>((i * 37 % 19) / 19.0 - 0.4);
   Tensor label = Tensor::empty({4}, DType::i32);
   for (int i = 0; i < 4; ++i) label.data<int32_t>()[i] = i % 3;
   ex.set_input("image", img);
@@ -126,8 +128,8 @@ TEST(GradSync, StartsBucketsInOrderDuringBackwardAndSums) {
     ASSERT_EQ(comm.starts.size(), sync.buckets().size());
     for (size_t k = 0; k < comm.starts.size(); ++k) {
       const auto& b = sync.buckets()[k];
-      EXPECT_EQ(comm.starts[k].data,
-                static_cast<const char*>(store.grad_arena().raw()) + b.offset) << k;
+      EXPECT_EQ(comm.starts[k].data, static_cast<const char*>(store.grad_arena().raw()) + b.offset)
+          << k;
       EXPECT_EQ(comm.starts[k].bytes, b.bytes);
       // Every parameter gets a gradient here, so every bucket starts inside backward.
       EXPECT_TRUE(comm.starts[k].during_backward) << "bucket " << k;

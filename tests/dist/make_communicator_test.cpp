@@ -1,9 +1,10 @@
 // Which backend a run gets, and what a launch looks like from Open MPI's environment.
+#include "comm/make_communicator.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "comm/make_communicator.h"
 #include "comm/mpi_session.h"
 
 namespace qf {

@@ -20,7 +20,8 @@ TEST(MpiComm, SumAndMaxInFloatAndDouble) {
   c.all_reduce_sum(d);
   c.all_reduce_max(m);
   const double ranks = W * (W - 1) / 2.0;  // sum of r
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(f.data<float>()[i], static_cast<float>(ranks + 0.5 * i * W));
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_EQ(f.data<float>()[i], static_cast<float>(ranks + 0.5 * i * W));
   for (int i = 0; i < 7; ++i)
     EXPECT_NEAR(d.data<double>()[i], W * (W + 1) / 2.0 * 1e-3 * (i + 1), 1e-15);
   for (int i = 0; i < 9; ++i) EXPECT_EQ(m.data<float>()[i], 100.f + i);

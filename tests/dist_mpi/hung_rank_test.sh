@@ -15,7 +15,8 @@ echo "exit code $rc after $elapsed s"
 fail=0
 [ "$rc" -ne 0 ] || { echo "FAIL: the job ended with exit code 0"; fail=1; }
 [ "$rc" -ne 124 ] || { echo "FAIL: the job hung until the test's own timeout"; fail=1; }
-grep -q "rank 0 of 2: all_reduce_sum has waited" "$log" || { echo "FAIL: no watchdog message"; fail=1; }
+grep -q "rank 0 of 2: all_reduce_sum has waited" "$log" ||
+  { echo "FAIL: no watchdog message"; fail=1; }
 grep -q "must not" "$log" && { echo "FAIL: a collective returned without its peer"; fail=1; }
 [ "$(echo "$elapsed < 30" | bc)" -eq 1 ] || { echo "FAIL: took $elapsed s"; fail=1; }
 rm -f "$log"

@@ -14,7 +14,9 @@ namespace {
 std::unique_ptr<Communicator> g_world;
 }
 
-Communicator& world() { return *g_world; }
+Communicator& world() {
+  return *g_world;
+}
 
 bool all_ranks(bool ok) {
   double bad = ok ? 0 : 1;

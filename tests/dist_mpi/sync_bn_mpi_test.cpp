@@ -67,15 +67,14 @@ TEST(SyncBatchNorm, RanksEqualOneBatchNormOverAllSamples) {
     const Shape full_shape{W * B, C, 4, 3};
     Tensor x = random_tensor(full_shape, 40 + C, 2.0, 5.0);  // mean far from 0
     const Tensor dy = random_tensor(full_shape, 50 + C, -1, 1);
-    const std::vector<Tensor> params = {random_tensor({C}, 41, 0.5, 1.5),
-                                        random_tensor({C}, 42, -0.5, 0.5),
-                                        random_tensor({C}, 43, -0.2, 0.2),
-                                        random_tensor({C}, 44, 0.5, 1.0)};
+    const std::vector<Tensor> params = {
+        random_tensor({C}, 41, 0.5, 1.5), random_tensor({C}, 42, -0.5, 0.5),
+        random_tensor({C}, 43, -0.2, 0.2), random_tensor({C}, 44, 0.5, 1.0)};
     // One batch_norm over all W * B samples, in double.
     std::vector<Tensor> full_in = {x};
     full_in.insert(full_in.end(), params.begin(), params.end());
-    const BnRun full = run_bn(def.kernels[static_cast<int>(KernelKind::cpu_ref)], true, full_in,
-                              dy, nullptr, false);
+    const BnRun full = run_bn(def.kernels[static_cast<int>(KernelKind::cpu_ref)], true, full_in, dy,
+                              nullptr, false);
     const Tensor y_mine = sample_slice(full.y, r * B, (r + 1) * B);
     const Tensor dx_mine = sample_slice(full.dx, r * B, (r + 1) * B);
     std::vector<Tensor> mine_in = {sample_slice(x, r * B, (r + 1) * B)};
@@ -98,8 +97,8 @@ TEST(SyncBatchNorm, RanksEqualOneBatchNormOverAllSamples) {
         {"loops f32", make_batch_norm_loops, false, DType::f32, 1e-5}};
     for (const Variant& v : variants) {
       SCOPED_TRACE(v.name);
-      const BnRun d = run_bn(v.f, v.reference, cast_all(mine_in, v.dtype), to_dtype(dy_mine, v.dtype),
-                             &c, true);
+      const BnRun d = run_bn(v.f, v.reference, cast_all(mine_in, v.dtype),
+                             to_dtype(dy_mine, v.dtype), &c, true);
       EXPECT_LE(max_rel_diff(d.y, y_mine), v.tol);
       EXPECT_LE(max_rel_diff(d.rmean, full.rmean), v.tol);
       EXPECT_LE(max_rel_diff(d.rvar, full.rvar), v.tol);

@@ -6,7 +6,11 @@
 // counts every test sample once and agrees with one process.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 
 #include "models/builder.h"
 #include "models/registry.h"
@@ -59,28 +63,52 @@ struct Trained {
   int64_t steps = 0;
 };
 
-Trained train(Communicator& comm, int64_t batch, bool sync_bn, int64_t steps, uint64_t init_seed) {
-  Graph g = test_graph(sync_bn);
+struct RunOptions {
+  int64_t batch = 6;
+  bool sync_bn = true;
+  int64_t steps = 6;
+  uint64_t init_seed = 7;
+  std::string checkpoint_dir;       // rank 0 writes checkpoints here
+  int64_t stop_after = 0;           // stop (with a checkpoint) after this step
+  const Checkpoint* resume = nullptr;
+  bool load_resume_weights = true;  // this rank loads the checkpoint's weights itself
+};
+
+Trained train(Communicator& comm, const RunOptions& o) {
+  Graph g = test_graph(o.sync_bn);
   CpuContext ctx(1);
-  ParamStore store(g, ctx, init_seed);
+  ParamStore store(g, ctx, o.init_seed);
+  if (o.resume && o.load_resume_weights) store.load_state_dict(o.resume->model);
   Console console(false, false);
   StripeDataset data(400);
   TrainerSetup s{g, store, ctx, comm, console, data, nullptr};
   s.train.epochs = 1;
-  s.train.steps_per_epoch = steps;
+  s.train.steps_per_epoch = o.steps;
   s.train.seed = 5;
   s.train.eval_each_epoch = false;
+  s.train.stop_after_steps = o.stop_after;
   s.optimizer.lr = 0.05;
   s.optimizer.momentum = 0.9;
   s.optimizer.weight_decay = 1e-4;
-  s.loader.batch_size = batch;
+  s.loader.batch_size = o.batch;
   s.loader.workers = 0;
   s.loader.drop_last = true;
-  s.dist.sync_bn = sync_bn;
+  s.dist.sync_bn = o.sync_bn;
   s.dist.bucket_mb = 0.002;  // a few buckets for this small model
+  s.checkpoint_dir = o.checkpoint_dir;
   Trainer t(s);
+  if (o.resume) t.resume(*o.resume);
   const TrainResult r = t.fit();
   return {store.state_dict(), r.steps};
+}
+
+Trained train(Communicator& comm, int64_t batch, bool sync_bn, int64_t steps, uint64_t init_seed) {
+  RunOptions o;
+  o.batch = batch;
+  o.sync_bn = sync_bn;
+  o.steps = steps;
+  o.init_seed = init_seed;
+  return train(comm, o);
 }
 
 // max |a - b| / max |b| over a tensor.
@@ -121,10 +149,11 @@ TEST(DistributedTraining, RanksWithSyncBnEqualOneProcessWithTheWholeBatch) {
   ParamStore initial(g, ctx, 7);
   EXPECT_GT(rel_diff(dist.state.at("conv1.weight"), initial.state_dict().at("conv1.weight")), 1e-3);
   if (c.rank() == 0)
-    std::printf("%d ranks x batch %lld vs 1 x %lld, %lld steps: largest relative difference %.2e "
-                "(%s)\n",
-                W, static_cast<long long>(kBatch), static_cast<long long>(kBatch * W),
-                static_cast<long long>(kSteps), worst, worst_name.c_str());
+    std::printf(
+        "%d ranks x batch %lld vs 1 x %lld, %lld steps: largest relative difference %.2e "
+        "(%s)\n",
+        W, static_cast<long long>(kBatch), static_cast<long long>(kBatch * W),
+        static_cast<long long>(kSteps), worst, worst_name.c_str());
 }
 
 TEST(DistributedTraining, WithoutSyncBnTheRanksStatisticsDiffer) {
@@ -137,6 +166,40 @@ TEST(DistributedTraining, WithoutSyncBnTheRanksStatisticsDiffer) {
   EXPECT_TRUE(same_on_all_ranks(dist.state.at("conv1.weight")));
   EXPECT_FALSE(same_on_all_ranks(dist.state.at("bn1.running_mean")));
   EXPECT_GT(rel_diff(dist.state.at("bn2.running_var"), one.state.at("bn2.running_var")), 1e-3);
+}
+
+TEST(DistributedTraining, ResumeOnRanksContinuesBitForBit) {
+  Communicator& c = world();
+  const Trained whole = train(c, kBatch, true, kSteps, 7);
+  // The same run stopped after 3 steps with a checkpoint (rank 0 writes it) and resumed. Rank 1
+  // and up resume with other weights and scaled momentum: the broadcasts on resume must fix both.
+  Tensor pid = Tensor::empty({1}, DType::i64);
+  pid.data<int64_t>()[0] = static_cast<int64_t>(getpid());
+  c.broadcast(pid, 0);
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("qforge_dist_resume_" + std::to_string(pid.data<int64_t>()[0])))
+                              .string();
+  RunOptions first;
+  first.checkpoint_dir = dir;
+  first.stop_after = 3;
+  EXPECT_EQ(train(c, first).steps, 3);
+  c.barrier();
+  Checkpoint ckpt = load_checkpoint(dir);
+  if (c.rank() != 0)
+    for (auto& [name, t] : ckpt.optimizer)
+      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] *= 3.f;
+  RunOptions second;
+  second.resume = &ckpt;
+  second.load_resume_weights = c.rank() == 0;
+  second.init_seed = 7 + 1000 * c.rank();
+  const Trained resumed = train(c, second);
+  EXPECT_EQ(resumed.steps, kSteps);
+  for (const auto& [name, t] : whole.state) {
+    const Tensor& r = resumed.state.at(name);
+    EXPECT_EQ(std::memcmp(r.raw(), t.raw(), t.nbytes()), 0) << name;
+  }
+  c.barrier();
+  if (c.rank() == 0) std::filesystem::remove_all(dir);
 }
 
 TEST(DistributedTraining, ShardedEvaluationCountsEverySampleOnce) {
