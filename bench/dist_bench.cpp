@@ -119,6 +119,28 @@ Figures run(const Options& o, const Graph& g, Communicator& comm, Sync sync) {
   return f;
 }
 
+// Small all-reduces as SyncBatchNorm and scale synchronisation issue them (64 doubles), with the
+// last rank arriving `late_us` after the others (it computes meanwhile): the median time rank 0
+// spends per collective beyond that lateness, for MPI's own blocking MPI_Allreduce and for the
+// communicator's (non-blocking, waiting politely).
+double small_collective_us(Communicator& comm, bool native, double late_us, int iters) {
+  std::vector<double> buf(64, 1.0), t;
+  for (int i = 0; i < iters + 3; ++i) {
+    comm.barrier();
+    const auto t0 = Clock::now();
+    if (comm.rank() == comm.size() - 1) {
+      volatile double x = 0;
+      while (since(t0) * 1e6 < late_us) x = x + 1;
+    }
+    if (native)
+      MPI_Allreduce(MPI_IN_PLACE, buf.data(), 64, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    else
+      comm.all_reduce_sum_host(buf.data(), 64);
+    if (i >= 3) t.push_back(since(t0) * 1e6 - late_us);
+  }
+  return median(t);
+}
+
 double all_reduce_alone(const Graph& g, Communicator& comm, int reps) {
   CpuContext ctx(1);
   ParamStore store(g, ctx, 1);
@@ -180,6 +202,11 @@ int main_impl(int argc, char** argv) {
   const Figures over = W > 1 ? run(o, g, *comm, Sync::overlapped) : one;
   const Figures block = W > 1 ? run(o, g, *comm, Sync::blocking) : one;
   const double alone = W > 1 ? all_reduce_alone(g, *comm, 10) : 0;
+  double small[2][2] = {};  // [native][late]
+  if (W > 1)
+    for (int late = 0; late < 2; ++late)
+      for (int native = 0; native < 2; ++native)
+        small[native][late] = small_collective_us(*comm, native, late ? 2000 : 0, 30);
   if (!root) return 0;
 
   CpuContext ctx(1);
@@ -206,6 +233,10 @@ int main_impl(int argc, char** argv) {
         "  all-reduce of %.2f MiB alone: %.2f ms (%.2f GB/s algorithm bandwidth); hidden "
         "behind backward: %.0f %% (1 - exposed wait / all-reduce alone)\n",
         mb, 1e3 * alone, mb * 1.048576e-3 / alone, 100 * std::max(0.0, 1 - over.exposed / alone));
+    std::printf("  small all-reduce (64 doubles) on rank 0, beyond the last rank's lateness: "
+                "together %.0f us (MPI_Allreduce %.0f us), last rank 2 ms late %.0f us "
+                "(MPI_Allreduce %.0f us)\n",
+                small[0][0], small[1][0], small[0][1], small[1][1]);
   }
   std::printf(
       "{\"bench\": \"dist\", \"model\": \"%s\", \"ranks\": %d, \"batch_per_rank\": %d, "

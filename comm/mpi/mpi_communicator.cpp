@@ -4,10 +4,17 @@
 // for the gradient buckets, which a communication thread reduces with MPI_Iallreduce while the
 // training thread goes on with backward (MPI_THREAD_MULTIPLE; collectives on different
 // communicators never match each other, so the two streams of collectives may interleave
-// freely). The communication thread drives MPI's progress by testing its request, yielding the
-// core between tests and sleeping 20 us after the first few, so that with one core per rank it
-// does not take the core from the backward it overlaps. Buckets are reduced one at a time in the
-// order they were started.
+// freely). Buckets are reduced one at a time in the order they were started.
+//
+// Every collective, blocking ones included, is started non-blocking and waited for by testing its
+// request: in a tight loop for the first 50 us (the ranks usually arrive together), then yielding
+// the core, then sleeping 20 us between tests. A rank waiting for a late peer so leaves the core
+// to the work it overlaps and to the peer itself; MPI's own blocking wait spins (or yields, when
+// oversubscribed) and starves them. Measured on the shared 2-core machine under load
+// (bench/dist_bench, bench/RESULTS.md): a 0.24 MB gradient all-reduce right after backward took
+// 46 ms with MPI_Allreduce and 10 ms this way (0.05-0.09 ms when both ranks arrive together);
+// a 64-double all-reduce whose last rank comes 2 ms late cost the others 20 ms beyond those 2 ms
+// with MPI_Allreduce and 5 ms this way; arriving together, 1 us and 2 us.
 //
 // Every blocking call and every bucket runs under the CollectiveWatchdog: a collective waiting
 // longer than dist.timeout_s prints which rank waited in what and aborts the job.
@@ -47,13 +54,38 @@ MPI_Datatype mpi_type(const Tensor& t, const char* what) {
   return MPI_DATATYPE_NULL;
 }
 
-void all_reduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
+// Waits for `req`, driving MPI's progress, without holding the core for long (see the header):
+// tests in a tight loop for 50 us, yielding between tests until 250 us, then sleeping 20 us
+// between tests. Returns false, leaving the request pending, when `stop` becomes true first.
+bool wait_politely(MPI_Request& req, const std::atomic<bool>* stop = nullptr) {
+  const auto start = Clock::now();
+  int finished = 0;
+  for (;;) {
+    QF_MPI(MPI_Test(&req, &finished, MPI_STATUS_IGNORE));
+    if (finished) return true;
+    if (stop && stop->load()) return false;
+    const auto waited = Clock::now() - start;
+    if (waited < std::chrono::microseconds(50)) continue;
+    if (waited < std::chrono::microseconds(250))
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+// In-place all-reduce of n elements, in chunks of at most kMaxCount. False when stopped.
+bool all_reduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, MPI_Comm comm,
+                const std::atomic<bool>* stop = nullptr) {
   int size = 0;
   MPI_Type_size(type, &size);
   for (int64_t i = 0; i < n; i += kMaxCount) {
     const int count = static_cast<int>(std::min(kMaxCount, n - i));
-    QF_MPI(MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(data) + i * size, count, type, op, comm));
+    MPI_Request req;
+    QF_MPI(MPI_Iallreduce(MPI_IN_PLACE, static_cast<char*>(data) + i * size, count, type, op, comm,
+                          &req));
+    if (!wait_politely(req, stop)) return false;
   }
+  return true;
 }
 
 class MpiCommunicator final : public Communicator {
@@ -106,12 +138,16 @@ class MpiCommunicator final : public Communicator {
     const int64_t n = static_cast<int64_t>(t.nbytes());
     for (int64_t i = 0; i < n; i += kMaxCount) {
       const int count = static_cast<int>(std::min(kMaxCount, n - i));
-      QF_MPI(MPI_Bcast(static_cast<char*>(t.raw()) + i, count, MPI_BYTE, root, comm_));
+      MPI_Request req;
+      QF_MPI(MPI_Ibcast(static_cast<char*>(t.raw()) + i, count, MPI_BYTE, root, comm_, &req));
+      wait_politely(req);
     }
   }
   void barrier() override {
     CollectiveWatchdog::Scope w(*watchdog_, 0, "barrier");
-    QF_MPI(MPI_Barrier(comm_));
+    MPI_Request req;
+    QF_MPI(MPI_Ibarrier(comm_, &req));
+    wait_politely(req);
   }
   void all_reduce_sum_host(double* data, size_t n) override {
     CollectiveWatchdog::Scope w(*watchdog_, 0, "all_reduce_sum_host");
@@ -190,24 +226,7 @@ class MpiCommunicator final : public Communicator {
     // False when asked to stop before the sum completed.
     bool reduce(const Tensor& t) {
       CollectiveWatchdog::Scope w(*watchdog, 1, "a gradient all-reduce");
-      float* p = t.data<float>();
-      const int64_t n = t.numel();
-      for (int64_t i = 0; i < n; i += kMaxCount) {
-        const int count = static_cast<int>(std::min(kMaxCount, n - i));
-        MPI_Request req;
-        QF_MPI(MPI_Iallreduce(MPI_IN_PLACE, p + i, count, MPI_FLOAT, MPI_SUM, comm, &req));
-        int finished = 0;
-        for (int polls = 0;; ++polls) {
-          QF_MPI(MPI_Test(&req, &finished, MPI_STATUS_IGNORE));
-          if (finished) break;
-          if (stop.load()) return false;
-          if (polls < 64)
-            std::this_thread::yield();
-          else
-            std::this_thread::sleep_for(std::chrono::microseconds(20));
-        }
-      }
-      return true;
+      return all_reduce(t.raw(), t.numel(), MPI_FLOAT, MPI_SUM, comm, &stop);
     }
   };
 
