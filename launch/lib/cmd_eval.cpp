@@ -25,7 +25,8 @@ int cmd_eval(const Args& args) {
   auto ctx = open_device(c.run, console);
   const auto comm_ptr = open_communicator(c.dist, *ctx);
   Communicator& comm = *comm_ptr;
-  const auto test_data = open_dataset(c.data, "test");
+  const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
+  check_dataset_fits_model(*test_data, c.model);
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
   ParamStore store(g, *ctx, c.train.seed);

@@ -27,8 +27,10 @@ int cmd_train(const Args& args) {
   Console console = Console::for_rank(launch_env().world_rank);
   // Everything the user named is opened and checked before anything is printed or written, so
   // bad input ends with exactly one line.
-  const auto train_data = open_dataset(c.data, "train");
-  const auto test_data = open_dataset(c.data, "test");
+  const auto train_data = open_dataset(c.data, "train", c.model.num_classes);
+  const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
+  check_dataset_fits_model(*train_data, c.model);
+  check_dataset_fits_model(*test_data, c.model);
   Console quiet(false, false);
   auto ctx = open_device(c.run, quiet);
   const auto comm_ptr = open_communicator(c.dist, *ctx);

@@ -17,11 +17,28 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
 
   s.add("data.root", &c.data.root,
         "dataset folder (default: Debian's Fashion-MNIST, /usr/share/datasets/fashion-mnist)");
-  s.add("data.format", &c.data.format, "dataset layout", {"idx"});
+  s.add("data.format", &c.data.format,
+        "dataset layout: idx (MNIST files) or imagelist (ImageNet: train/ val/ and list files)",
+        {"idx", "imagelist"});
   s.add("data.batch_size", &c.data.batch_size, "training batch per rank", 1, 1 << 20);
   s.add("data.eval_batch_size", &c.data.eval_batch_size, "evaluation batch", 1, 1 << 20);
   s.add("data.workers", &c.data.workers, "loader threads (0: load on the training thread)", 0, 256);
   s.add("data.prefetch", &c.data.prefetch, "batches prepared ahead", 1, 64);
+  s.add("data.train_list", &c.data.train_list,
+        "imagelist: training list ('path label' lines), relative to data.root");
+  s.add("data.val_list", &c.data.val_list,
+        "imagelist: validation list ('path label' lines), relative to data.root");
+  s.add("data.crop_size", &c.data.crop_size,
+        "imagelist: side of the square crop fed to the model (= model.image_size)", 1, 4096);
+  s.add("data.resize_short", &c.data.resize_short,
+        "imagelist: evaluation resizes the short side to this before the center crop", 1, 8192);
+  s.add("data.interpolation", &c.data.interpolation,
+        "imagelist: resampling (bilinear: OpenCV INTER_LINEAR; area: INTER_AREA, antialiased)",
+        {"bilinear", "area"});
+  s.add("data.skip_bad", &c.data.skip_bad,
+        "imagelist: skip bad list lines and replace unreadable images, with warnings");
+  s.add("data.check_files", &c.data.check_files,
+        "imagelist: check at start that every listed image exists (one stat per line)");
 
   s.add("optimizer.type", &c.optimizer.type, "optimizer", {"momentum"});
   s.add("optimizer.lr", &c.optimizer.lr, "base learning rate", 0.0, inf, true);
@@ -83,6 +100,9 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.alias("seed", "train.seed");
 
   s.check([&c] {
+    if (c.data.format == "imagelist" && c.data.resize_short < c.data.crop_size)
+      throw_input_error("data.resize_short: ", c.data.resize_short, " is smaller than data.crop_size (",
+                        c.data.crop_size, "); allowed: resize_short >= crop_size");
     if (c.schedule.type == "piecewise" && c.schedule.milestones.empty())
       throw_input_error("schedule.milestones: piecewise needs at least one milestone epoch");
     if (c.schedule.warmup_epochs >= c.train.epochs && c.schedule.warmup_epochs > 0)

@@ -14,11 +14,19 @@ namespace qf {
 
 struct DataConfig {
   std::string root;         // empty: Debian's Fashion-MNIST (/usr/share/datasets/fashion-mnist)
-  std::string format = "idx";  // idx (MNIST-style files)
+  std::string format = "idx";  // idx (MNIST-style files) | imagelist (ImageNet layout, OpenCV)
   int batch_size = 64;
   int eval_batch_size = 250;
   int workers = 2;
   int prefetch = 4;
+  // imagelist only (data/image_list.h)
+  std::string train_list = "train_list.txt";  // relative paths are inside root
+  std::string val_list = "val_list.txt";
+  int crop_size = 224;
+  int resize_short = 256;
+  std::string interpolation = "bilinear";  // bilinear | area
+  bool skip_bad = false;
+  bool check_files = false;
 };
 
 struct RunSection {

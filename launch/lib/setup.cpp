@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/image_list.h"
 #include "data/mnist.h"
 #include "io/atomic_file.h"
 #include "trainer/checkpoint.h"
@@ -64,9 +65,41 @@ std::string dist_summary(const Communicator& comm, const DistConfig& dist, int s
   return line;
 }
 
-std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split) {
+std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split,
+                                      int num_classes) {
+  if (data.format == "imagelist") {
+    if (data.root.empty())
+      throw_input_error("data.root: data.format = imagelist needs the dataset folder, e.g. "
+                        "--data.root /data/ILSVRC2012 (with train/, val/, train_list.txt, "
+                        "val_list.txt)");
+    ImageListOptions o;
+    o.root = data.root;
+    o.train = split == "train";
+    o.list = o.train ? data.train_list : data.val_list;
+    o.split_dir = o.train ? "train" : "val";
+    o.num_classes = num_classes;
+    o.crop_size = data.crop_size;
+    o.resize_short = data.resize_short;
+    o.interpolation = data.interpolation == "area" ? Interpolation::area : Interpolation::bilinear;
+    o.skip_bad = data.skip_bad;
+    o.check_files = data.check_files;
+    return open_image_list(o);
+  }
   const std::string root = data.root.empty() ? MnistDataset::default_root() : data.root;
   return std::make_unique<MnistDataset>(root, split, Normalize{});
+}
+
+void check_dataset_fits_model(const Dataset& data, const ModelConfig& model) {
+  const Shape s = data.sample_shape();
+  const Shape want = {model.in_channels, model.image_size, model.image_size};
+  if (s != want)
+    throw_input_error("data: ", data.describe(), " gives samples of ", s[0], "x", s[1], "x", s[2],
+                      " (CxHxW) but the model takes ", want[0], "x", want[1], "x", want[2],
+                      " (model.in_channels, model.image_size; for image lists data.crop_size = "
+                      "model.image_size)");
+  if (data.num_classes() > model.num_classes)
+    throw_input_error("model.num_classes: ", model.num_classes, " is fewer than the ",
+                      data.num_classes(), " classes of ", data.describe());
 }
 
 std::string run_directory(const RunConfig& c) {

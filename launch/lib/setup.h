@@ -23,8 +23,16 @@ std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceCo
 // One log line: ranks, backend, bucket size, SyncBatchNorm (on `synced_bn` nodes), timeout.
 std::string dist_summary(const Communicator& comm, const DistConfig& dist, int synced_bn);
 
-// The training or test split ("train" / "test") of the configured dataset.
-std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split);
+// The training or test split ("train" / "test") of the configured dataset: MNIST idx files, or an
+// image list (data.format = imagelist: train_list / val_list, the training split with random
+// crops and flips, the test split with resize + center crop). `num_classes` is the model's: image
+// list labels must lie below it.
+std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split,
+                                      int num_classes);
+
+// InputError unless the dataset's samples are what the model takes: (in_channels, image_size,
+// image_size) and labels below num_classes.
+void check_dataset_fits_model(const Dataset& data, const ModelConfig& model);
 
 // run.out, or runs/<model name> by default.
 std::string run_directory(const RunConfig& c);
