@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "comm/state_sync.h"
 #include "models/builder.h"
 #include "models/registry.h"
 #include "nn/ops/batch_norm.h"
@@ -166,6 +167,26 @@ TEST(DistributedTraining, WithoutSyncBnTheRanksStatisticsDiffer) {
   EXPECT_TRUE(same_on_all_ranks(dist.state.at("conv1.weight")));
   EXPECT_FALSE(same_on_all_ranks(dist.state.at("bn1.running_mean")));
   EXPECT_GT(rel_diff(dist.state.at("bn2.running_var"), one.state.at("bn2.running_var")), 1e-3);
+}
+
+TEST(DistributedTraining, BufferDriftMeasuresPerRankState) {
+  Communicator& c = world();
+  Graph g = test_graph(false);
+  CpuContext ctx(1);
+  ParamStore store(g, ctx, 1);
+  // Identical buffers: no drift.
+  const BufferDrift none = buffer_drift(store, c, ".running_var");
+  EXPECT_EQ(none.buffers, 2);
+  EXPECT_EQ(none.relative, 0);
+  // Rank r scales bn2's running variance by 1 + r / 4: spread (W-1)/4 / (1 + (W-1)/4).
+  const ParamEntry* e = store.find("bn2.running_var");
+  ASSERT_TRUE(e);
+  for (int64_t i = 0; i < e->data.numel(); ++i)
+    e->data.data<float>()[i] *= static_cast<float>(1 + c.rank() / 4.0);
+  const BufferDrift d = buffer_drift(store, c, ".running_var");
+  const double w = (c.size() - 1) / 4.0;
+  EXPECT_NEAR(d.relative, w / (1 + w), 1e-6);
+  if (c.size() > 1) EXPECT_EQ(d.worst, "bn2.running_var");
 }
 
 TEST(DistributedTraining, ResumeOnRanksContinuesBitForBit) {
