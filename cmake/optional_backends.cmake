@@ -21,6 +21,38 @@ if(NOT QF_HAVE_CUDA)
   target_sources(qforge_core PRIVATE nn/kernels/cuda_stub/cuda_stub.cpp)
 endif()
 
+# MPI (comm/mpi: the MPI communicator and MPI start-up). Without it, comm/stub runs one process.
+if(QF_WITH_MPI)
+  find_package(MPI COMPONENTS CXX)
+endif()
+if(QF_WITH_MPI AND MPI_CXX_FOUND)
+  set(QF_HAVE_MPI ON)
+  file(GLOB QF_MPI_SOURCES CONFIGURE_DEPENDS comm/mpi/*.cpp)
+  target_sources(qforge_core PRIVATE ${QF_MPI_SOURCES})
+  target_link_libraries(qforge_core PUBLIC MPI::MPI_CXX)
+  target_compile_definitions(qforge_core PUBLIC QF_HAVE_MPI)
+else()
+  target_sources(qforge_core PRIVATE comm/stub/mpi_stub.cpp)
+endif()
+
+# NCCL (comm/nccl: the GPU communicator) needs the CUDA backend, NCCL (under /usr/local/cuda on
+# these machines) and MPI, which carries NCCL's unique id between ranks.
+if(QF_HAVE_CUDA AND QF_HAVE_MPI)
+  find_package(CUDAToolkit)
+  find_path(QF_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  find_library(QF_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+  if(CUDAToolkit_FOUND AND QF_NCCL_INCLUDE_DIR AND QF_NCCL_LIBRARY)
+    set(QF_HAVE_NCCL ON)
+    target_sources(qforge_core PRIVATE comm/nccl/nccl_communicator.cpp)
+    target_include_directories(qforge_core PRIVATE ${QF_NCCL_INCLUDE_DIR})
+    target_link_libraries(qforge_core PUBLIC ${QF_NCCL_LIBRARY} CUDA::cudart)
+    target_compile_definitions(qforge_core PUBLIC QF_HAVE_NCCL)
+  endif()
+endif()
+if(NOT QF_HAVE_NCCL)
+  target_sources(qforge_core PRIVATE comm/stub/nccl_stub.cpp)
+endif()
+
 # OpenCV (the image-list / ImageNet dataset under data/opencv, the ImageNet-like dataset writer
 # under tools/). Without it data/opencv_stub says so when data.format = imagelist is asked for.
 if(QF_WITH_OPENCV)

@@ -1,11 +1,19 @@
 // The qforge command: `qforge <command> [--config FILE.ini] [--section.key value ...]`.
 // Bad input ends with one line on stderr and exit code 2; nothing half-written is left behind
 // (every output file is written to a temporary name and renamed).
+//
+// Under `mpirun -np N qforge ...` MPI is initialised here (MpiSession) and every rank runs the
+// command. A rank that fails prints its message with its rank and ends the whole job
+// (abort_job → MPI_Abort, so mpirun stops the other ranks) instead of leaving them waiting in a
+// collective.
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 
+#include "comm/make_communicator.h"
+#include "comm/mpi_session.h"
 #include "launch/lib/commands.h"
 #include "nn/error.h"
 
@@ -37,6 +45,24 @@ void usage(FILE* out) {
                     "--optimizer.lr 0.01.\n`qforge <command> --help` lists the keys.\n");
 }
 
+// " (rank R of N)" under mpirun with several ranks, else "".
+std::string rank_tag() {
+  try {
+    const qf::LaunchEnv env = qf::launch_env();
+    if (env.world_size > 1)
+      return " (rank " + std::to_string(env.world_rank) + " of " + std::to_string(env.world_size) +
+             ")";
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
+// After a failure: one process returns the code; a rank of a job ends the whole job.
+int fail(int code) {
+  if (!rank_tag().empty()) qf::abort_job(code);
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,14 +74,17 @@ int main(int argc, char** argv) {
   qf::Args args(argv + 2, argv + argc);
   for (const Command& c : kCommands) {
     if (name != c.name) continue;
+    std::unique_ptr<qf::MpiSession> mpi;
     try {
+      mpi = std::make_unique<qf::MpiSession>();
       return c.run(args);
     } catch (const qf::InputError& e) {
-      std::fprintf(stderr, "qforge %s: error: %s\n", c.name, e.what());
-      return 2;
+      std::fprintf(stderr, "qforge %s: error%s: %s\n", c.name, rank_tag().c_str(), e.what());
+      return fail(2);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "qforge %s: internal error: %s\n", c.name, e.what());
-      return 3;
+      std::fprintf(stderr, "qforge %s: internal error%s: %s\n", c.name, rank_tag().c_str(),
+                   e.what());
+      return fail(3);
     }
   }
   std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, qat, export, ptq, ptq-dynamic, bench, infer)\n",

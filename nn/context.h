@@ -85,4 +85,8 @@ std::unique_ptr<DeviceContext> make_context(const Device& device, int cpu_thread
 // True when this build has CUDA and at least one GPU answers.
 bool cuda_available();
 
+// The cudaStream_t a CUDA context queues its kernels on (NCCL collectives join it, comm/nccl/);
+// null for any other context. Defined by the CUDA backend (and by the no-CUDA stub).
+void* cuda_stream_of(DeviceContext& ctx);
+
 }  // namespace qf

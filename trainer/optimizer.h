@@ -30,6 +30,8 @@ class SgdMomentum {
   // Velocity per parameter name, for checkpoints ("<name>.momentum").
   TensorMap state_dict() const;
   void load_state_dict(const TensorMap& state);
+  // The velocity arena (laid out like the parameter arena; broadcast on a distributed resume).
+  const Tensor& velocity() const { return velocity_; }
 
  private:
   ParamStore& store_;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "comm/state_sync.h"
+
 namespace qf {
 namespace {
 
@@ -25,6 +27,20 @@ float read_scalar(DeviceContext& ctx, const Tensor& t) {
   return host.data<float>()[0];
 }
 
+// Counts over all ranks (collective: every rank calls it at the same points).
+TopK sum_over_ranks(const TopK& a, Communicator& comm) {
+  if (comm.size() == 1) return a;
+  double v[4] = {static_cast<double>(a.top1), static_cast<double>(a.top5),
+                 static_cast<double>(a.count), a.loss_sum};
+  comm.all_reduce_sum_host(v, 4);
+  TopK r;
+  r.top1 = static_cast<int64_t>(v[0]);
+  r.top5 = static_cast<int64_t>(v[1]);
+  r.count = static_cast<int64_t>(v[2]);
+  r.loss_sum = v[3];
+  return r;
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
@@ -33,21 +49,30 @@ Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
   loss_ = s_.graph.value_id("loss");
   state_.seed = s_.train.seed;
   optimizer_ = std::make_unique<SgdMomentum>(s_.store, s_.optimizer);
-  sampler_ = std::make_unique<ShuffleSampler>(s_.train_data.size(), s_.train.seed);
+  sampler_ = std::make_unique<DistributedSampler>(s_.train_data.size(), true, s_.train.seed,
+                                                  s_.comm.rank(), s_.comm.size(), ShardTail::drop);
   LoaderOptions lo = s_.loader;
   lo.seed = s_.train.seed;
   loader_ = std::make_unique<DataLoader>(s_.train_data, *sampler_, lo);
   if (loader_->batches_per_epoch() < 1)
-    throw_input_error("data.batch_size: ", lo.batch_size, " is larger than the training set (",
-                      s_.train_data.size(), " samples) with drop_last");
+    throw_input_error("data.batch_size: ", lo.batch_size, " per rank is larger than the ",
+                      "training set's share of each of the ", s_.comm.size(), " rank(s) (",
+                      sampler_->samples_per_rank(), " samples) with drop_last");
+  if (s_.comm.size() > 1) {
+    broadcast_model_state(s_.store, s_.comm);
+    grad_sync_ = std::make_unique<GradSync>(s_.store, s_.comm, s_.dist.bucket_mb);
+  }
   rebuild();
 }
 
 Trainer::~Trainer() = default;
 
 void Trainer::rebuild() {
-  exec_ = std::make_unique<Executor>(s_.graph, s_.store, s_.ctx, ExecOptions{});
+  ExecOptions o;
+  if (s_.comm.size() > 1 && (s_.sync_scales || s_.dist.sync_bn)) o.comm = &s_.comm;
+  exec_ = std::make_unique<Executor>(s_.graph, s_.store, s_.ctx, o);
   exec_->prepare(s_.loader.batch_size);
+  if (grad_sync_) grad_sync_->attach(*exec_);
   evaluator_ = std::make_unique<Evaluator>(s_.graph, s_.store, s_.ctx, s_.comm);
 }
 
@@ -55,6 +80,10 @@ void Trainer::resume(const Checkpoint& ckpt) {
   if (ckpt.optimizer.empty())
     throw_input_error("checkpoint has no optimizer state; use --init to start from its weights");
   optimizer_->load_state_dict(ckpt.optimizer);
+  if (s_.comm.size() > 1) {
+    broadcast_model_state(s_.store, s_.comm);
+    s_.comm.broadcast(optimizer_->velocity(), 0);
+  }
   state_ = ckpt.state;
   if (state_.seed != s_.train.seed)
     throw_input_error("train.seed: the checkpoint was trained with seed ", state_.seed,
@@ -64,7 +93,9 @@ void Trainer::resume(const Checkpoint& ckpt) {
 EvalResult Trainer::evaluate(const Dataset& data) {
   LoaderOptions lo = s_.loader;
   lo.batch_size = s_.train.eval_batch_size;
-  return evaluator_->run(data, lo);
+  const DistributedSampler shard(data.size(), false, 0, s_.comm.rank(), s_.comm.size(),
+                                 ShardTail::uneven);
+  return evaluator_->run(data, shard, lo);
 }
 
 void Trainer::save(const std::string& why) {
@@ -85,7 +116,7 @@ void Trainer::train_epoch(TrainResult& result) {
   loader_->start_epoch(epoch, state_.batch_in_epoch);
   const int world = s_.comm.size();
   const int64_t batch = s_.loader.batch_size;
-  TopK acc;
+  TopK acc, shown;  // this rank's counts; the ones last logged (all ranks')
   Batch b;
   const auto t_epoch = Clock::now();
   int64_t images = 0;
@@ -97,7 +128,7 @@ void Trainer::train_epoch(TrainResult& result) {
     exec_->set_input("label", b.labels);
     exec_->forward(Mode::train, StepInfo{state_.global_step, state_.seed});
     exec_->backward();
-    if (world > 1) s_.comm.all_reduce_sum(s_.store.grad_arena());
+    if (grad_sync_) grad_sync_->finish();
     optimizer_->step(lr, 1.f / static_cast<float>(world));
     const float loss = read_scalar(s_.ctx, exec_->tensor(loss_));
     if (!std::isfinite(loss))
@@ -118,21 +149,22 @@ void Trainer::train_epoch(TrainResult& result) {
     const double elapsed = seconds_since(t_epoch);
     const double ips = images / std::max(elapsed, 1e-9);
     const int64_t done = state_.batch_in_epoch;
-    const std::string line = s_.phase + " epoch " + std::to_string(epoch + 1) + "/" +
-                             std::to_string(s_.train.epochs) + " step " + std::to_string(done) +
-                             "/" + std::to_string(steps) + " loss " + fmt("%.4f", acc.mean_loss()) +
-                             " top1 " + fmt("%.2f%%", acc.top1_pct()) + " lr " + fmt("%.5g", lr) +
-                             " " + fmt("%.0f", ips) + " img/s";
+    const bool log_point = done % std::max(1, s_.train.log_every) == 0 || done == steps;
+    if (world == 1 || log_point) shown = sum_over_ranks(acc, s_.comm);
+    const std::string line =
+        s_.phase + " epoch " + std::to_string(epoch + 1) + "/" + std::to_string(s_.train.epochs) +
+        " step " + std::to_string(done) + "/" + std::to_string(steps) + " loss " +
+        fmt("%.4f", shown.mean_loss()) + " top1 " + fmt("%.2f%%", shown.top1_pct()) + " lr " +
+        fmt("%.5g", lr) + " " + fmt("%.0f", ips) + " img/s";
     if (s_.console.tty()) {
       const double eta = (steps - done) * batch * world / std::max(ips, 1e-9);
       s_.console.progress(line + " ETA " + format_duration(eta));
-    } else if (done % std::max(1, s_.train.log_every) == 0 || done == steps) {
+    } else if (log_point) {
       s_.console.info(line);
     }
-    if (s_.metrics && s_.comm.is_root() &&
-        (done % std::max(1, s_.train.log_every) == 0 || done == steps))
+    if (s_.metrics && s_.comm.is_root() && log_point)
       s_.metrics->write({{"phase", s_.phase}, {"epoch", epoch + 1}, {"step", state_.global_step},
-                         {"loss", acc.mean_loss()}, {"top1", acc.top1_pct()}, {"lr", lr},
+                         {"loss", shown.mean_loss()}, {"top1", shown.top1_pct()}, {"lr", lr},
                          {"images_per_sec", ips}});
     const bool stop = s_.train.stop_after_steps > 0 &&
                       state_.global_step >= s_.train.stop_after_steps;
@@ -146,8 +178,9 @@ void Trainer::train_epoch(TrainResult& result) {
     }
   }
   s_.console.end_progress();
-  result.train_loss = acc.mean_loss();
-  result.train_top1 = acc.top1_pct();
+  const TopK all = sum_over_ranks(acc, s_.comm);
+  result.train_loss = all.mean_loss();
+  result.train_top1 = all.top1_pct();
 }
 
 TrainResult Trainer::fit() {

@@ -3,6 +3,14 @@
 // and takes an optimizer step at the scheduled learning rate; per epoch it evaluates and writes a
 // checkpoint. Progress goes to the console (rank 0) and to the JSON-lines metrics log.
 //
+// Data parallel (comm.size() = W > 1): parameters and buffers are broadcast from rank 0 when the
+// trainer is made and on resume; each rank takes its DistributedSampler share of every epoch's
+// order (data/distributed_sampler.h) with the per-rank batch; gradients are summed in buckets
+// during backward (comm/grad_sync.h) and the optimizer divides by W; kernels that must agree
+// across ranks (quantizer scales with sync_scales, batch_norm nodes marked sync) get the
+// communicator. So W ranks with batch B take the steps of one process with batch W·B. Logged
+// loss and accuracy are summed over ranks at each log line; only rank 0 prints and writes files.
+//
 // Determinism: the batch order depends only on (seed, epoch), dropout masks on (seed, step), and
 // the optimizer and every buffer are checkpointed, so a run resumed from a mid-epoch checkpoint
 // ends with the same weights as an uninterrupted one (same device and thread count).
@@ -13,6 +21,9 @@
 #include <memory>
 
 #include "comm/communicator.h"
+#include "comm/grad_sync.h"
+#include "comm/make_communicator.h"
+#include "data/distributed_sampler.h"
 #include "data/loader.h"
 #include "nn/executor.h"
 #include "trainer/checkpoint.h"
@@ -60,6 +71,8 @@ struct TrainerSetup {
   std::string checkpoint_dir;   // empty: no checkpoints
   nlohmann::json config_json;   // the resolved configuration, saved with checkpoints
   std::string phase = "train";  // tag in log lines and metrics ("train", "qat")
+  DistConfig dist;              // bucket size, sync_bn (several ranks)
+  bool sync_scales = true;      // quantizer scales from the batch max over all ranks
 };
 
 class Trainer {
@@ -79,6 +92,7 @@ class Trainer {
 
   const TrainState& state() const { return state_; }
   Executor& executor() { return *exec_; }
+  const GradSync* grad_sync() const { return grad_sync_.get(); }  // null in one process
 
  private:
   void train_epoch(TrainResult& result);
@@ -88,7 +102,8 @@ class Trainer {
   std::unique_ptr<Executor> exec_;
   std::unique_ptr<Evaluator> evaluator_;
   std::unique_ptr<SgdMomentum> optimizer_;
-  std::unique_ptr<ShuffleSampler> sampler_;
+  std::unique_ptr<DistributedSampler> sampler_;
+  std::unique_ptr<GradSync> grad_sync_;
   std::unique_ptr<DataLoader> loader_;
   TrainState state_;
   std::vector<std::function<void(int64_t)>> epoch_hooks_;

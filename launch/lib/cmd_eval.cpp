@@ -3,7 +3,8 @@
 // quant_aware pass, so the simulated int8 model is what gets evaluated), FP32 weights (--init
 // FILE.safetensors or FILE.onnx with --model NAME), or an ONNX model (--model FILE.onnx, FP32 or
 // QDQ int8). QDQ models run on the int8 engine (quant/int8_lowering.h: int8 convolutions and
-// matmuls, int32 accumulation) unless --int8 false.
+// matmuls, int32 accumulation) unless --int8 false. Under mpirun the ranks split the test set of
+// a checkpoint evaluation and sum counts.
 #include <optional>
 
 #include "launch/lib/commands.h"
@@ -12,18 +13,20 @@
 #include "launch/lib/onnx_weights.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
+#include "data/distributed_sampler.h"
 #include "trainer/evaluator.h"
 
 namespace qf {
 namespace {
 
-void report(const RunConfig& c, const std::string& what, const EvalResult& r, Console& console) {
+void report(const RunConfig& c, const std::string& what, const EvalResult& r, Console& console,
+            bool root) {
   char line[512];
   std::snprintf(line, sizeof line, "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
                 what.c_str(), r.top1, r.top5, r.loss, static_cast<long long>(r.count),
                 r.images_per_sec);
   console.info(line);
-  if (!c.run.metrics_out.empty())
+  if (!c.run.metrics_out.empty() && root)
     write_json_file(c.run.metrics_out, {{"top1", r.top1},
                                         {"top5", r.top5},
                                         {"loss", r.loss},
@@ -47,7 +50,7 @@ int eval_onnx(const std::string& file, ConfigSchema& schema, RunConfig& c, const
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
   Evaluator evaluator(m.graph, store, *ctx, comm);
-  report(c, file, evaluator.run(*test_data, lo), console);
+  report(c, file, evaluator.run(*test_data, lo), console, true);
   return 0;
 }
 
@@ -80,9 +83,10 @@ int cmd_eval(const Args& in_args) {
   apply_model_form(schema, c);
   schema.validate();
 
-  LocalCommunicator comm;
-  Console console = Console::for_rank(comm.rank());
+  Console console = Console::for_rank(launch_env().world_rank);
   auto ctx = open_device(c.run, console);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
+  Communicator& comm = *comm_ptr;
   const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
   check_dataset_fits_model(*test_data, c.model);
   Graph g = build_model(c.model);
@@ -100,7 +104,9 @@ int cmd_eval(const Args& in_args) {
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
   Evaluator evaluator(g, store, *ctx, comm);
-  report(c, c.run.init, evaluator.run(*test_data, lo), console);
+  const DistributedSampler shard(test_data->size(), false, 0, comm.rank(), comm.size(),
+                                 ShardTail::uneven);
+  report(c, c.run.init, evaluator.run(*test_data, shard, lo), console, comm.is_root());
   return 0;
 }
 

@@ -1,10 +1,12 @@
 // qforge train: builds the model, optionally loads --init weights or --resume's checkpoint, trains
 // with the configured schedule, evaluates each epoch, checkpoints into <run>/checkpoint.
+// Under `mpirun -np N` every rank runs this; rank 0 alone prints and writes the run directory.
 #include <filesystem>
 
 #include "io/atomic_file.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/setup.h"
+#include "nn/ops/batch_norm.h"
 
 namespace qf {
 
@@ -22,8 +24,7 @@ int cmd_train(const Args& args) {
   apply_model_form(schema, c);
   schema.validate();
 
-  LocalCommunicator comm;
-  Console console = Console::for_rank(comm.rank());
+  Console console = Console::for_rank(launch_env().world_rank);
   // Everything the user named is opened and checked before anything is printed or written, so
   // bad input ends with exactly one line.
   const auto train_data = open_dataset(c.data, "train", c.model.num_classes);
@@ -32,9 +33,12 @@ int cmd_train(const Args& args) {
   check_dataset_fits_model(*test_data, c.model);
   Console quiet(false, false);
   auto ctx = open_device(c.run, quiet);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
+  Communicator& comm = *comm_ptr;
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
+  const int synced_bn = c.dist.sync_bn && comm.size() > 1 ? mark_sync_batch_norm(g) : 0;
   ParamStore store(g, *ctx, c.train.seed);
   if (!c.run.init.empty() && !c.run.resume.empty())
     throw_input_error("--init and --resume exclude each other (resume continues a run; init starts "
@@ -43,11 +47,14 @@ int cmd_train(const Args& args) {
   if (!c.run.resume.empty()) store.load_state_dict(resume.model);
   console.info("qforge train: resolved configuration\n" + schema.to_ini());
   console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
+  if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
 
   const std::string dir = run_directory(c);
-  std::filesystem::create_directories(dir);
-  write_text_file_atomically(dir + "/config.ini", schema.to_ini());
-  MetricsLog metrics(dir + "/metrics.jsonl");
+  if (comm.is_root()) {
+    std::filesystem::create_directories(dir);
+    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
+  }
+  MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
 
   TrainerSetup setup{g, store, *ctx, comm, console, *train_data, test_data.get()};
   setup.train = c.train;
@@ -61,6 +68,7 @@ int cmd_train(const Args& args) {
   setup.metrics = &metrics;
   setup.checkpoint_dir = dir + "/checkpoint";
   setup.config_json = schema.to_json();
+  setup.dist = c.dist;
   Trainer trainer(setup);
   if (!c.run.resume.empty()) {
     trainer.resume(resume);

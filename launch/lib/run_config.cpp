@@ -77,6 +77,17 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("run.resume", &c.run.resume, "checkpoint directory to continue training from");
   s.add("run.metrics_out", &c.run.metrics_out, "write the final metrics to this JSON file");
 
+  s.add("dist.backend", &c.dist.backend,
+        "collectives between ranks: auto (nccl on GPUs, mpi on the CPU, local for one process)",
+        {"auto", "local", "mpi", "nccl"});
+  s.add("dist.bucket_mb", &c.dist.bucket_mb,
+        "gradient all-reduce bucket size in MiB (started as backward produces them)", 0.0, 4096.0,
+        true);
+  s.add("dist.sync_bn", &c.dist.sync_bn,
+        "SyncBatchNorm: batch statistics over all ranks' samples (several ranks)");
+  s.add("dist.timeout_s", &c.dist.timeout_s,
+        "a collective waiting longer than this ends the job (0: wait forever)", 0.0, inf);
+
   s.alias("model", "model.name");
   s.alias("device", "run.device");
   s.alias("threads", "run.threads");

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "comm/make_communicator.h"
 #include "data/loader.h"
 #include "launch/lib/config_schema.h"
 #include "models/registry.h"
@@ -45,6 +46,7 @@ struct RunConfig {
   ScheduleConfig schedule;
   TrainConfig train;
   RunSection run;
+  DistConfig dist;
 };
 
 // Binds every key of `c` (with aliases such as --model, --device, --metrics-out) to `schema`.

@@ -1,5 +1,9 @@
 #include "launch/lib/setup.h"
 
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 
 #include "data/image_list.h"
@@ -10,21 +14,55 @@
 
 namespace qf {
 
+namespace {
+
+// CPU threads for run.threads 0: every core this process may use, shared with the other ranks on
+// the node unless mpirun bound the process to its own cores already.
+int default_threads(const LaunchEnv& env) {
+  const int usable = omp_get_num_procs();  // the process's affinity mask
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (env.local_size <= 1 || usable < online) return usable;
+  return std::max(1, usable / env.local_size);
+}
+
+}  // namespace
+
 std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& console) {
-  if (run.device == "auto") {
-    if (cuda_available()) {
-      console.info("device: cuda:0 (a GPU is usable)");
-      return make_context(Device::cuda(0), run.threads);
+  const LaunchEnv env = launch_env();
+  const int threads = run.threads > 0 ? run.threads : default_threads(env);
+  if (run.device == "auto" || (run.device == "cuda" && env.under_mpirun)) {
+    if (run.device == "cuda" || cuda_available()) {
+      const Device d = Device::cuda(env.local_rank);
+      console.info("device: " + d.str() +
+                   (env.under_mpirun ? " (each rank uses cuda:<its local rank>)"
+                                     : " (a GPU is usable)"));
+      return make_context(d, threads);
     }
-    auto ctx = make_context(Device::cpu(), run.threads);
+    auto ctx = make_context(Device::cpu(), threads);
     console.info("device: cpu, " + std::to_string(dynamic_cast<CpuContext&>(*ctx).threads()) +
                  " threads (no usable GPU)");
     return ctx;
   }
   const Device d = parse_device(run.device);
-  auto ctx = make_context(d, run.threads);
+  auto ctx = make_context(d, threads);
   console.info("device: " + d.str());
   return ctx;
+}
+
+std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceContext& ctx) {
+  return make_communicator(dist, ctx);
+}
+
+std::string dist_summary(const Communicator& comm, const DistConfig& dist, int synced_bn) {
+  char line[240];
+  std::snprintf(line, sizeof line,
+                "dist: %d ranks over %s, gradient buckets of %g MiB, SyncBatchNorm %s, collective "
+                "timeout %g s",
+                comm.size(), comm.backend().c_str(), dist.bucket_mb,
+                synced_bn ? ("on " + std::to_string(synced_bn) + " batch_norm nodes").c_str()
+                          : "off",
+                dist.timeout_s);
+  return line;
 }
 
 std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string& split,

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "comm/make_communicator.h"
 #include "data/dataset.h"
 #include "launch/lib/run_config.h"
 #include "nn/context.h"
@@ -12,8 +13,15 @@
 
 namespace qf {
 
-// "auto" means the first GPU when one is usable, else the CPU; the choice is said once.
+// "auto" means a GPU when one is usable, else the CPU; the choice is said once. Under mpirun each
+// rank takes the GPU of its local rank ("auto" and "cuda"; "cuda:N" is taken as given), and on
+// the CPU run.threads 0 shares the cores among the node's ranks.
 std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& console);
+
+// The communicator of this run (comm/make_communicator.h).
+std::unique_ptr<Communicator> open_communicator(const DistConfig& dist, DeviceContext& ctx);
+// One log line: ranks, backend, bucket size, SyncBatchNorm (on `synced_bn` nodes), timeout.
+std::string dist_summary(const Communicator& comm, const DistConfig& dist, int synced_bn);
 
 // The training or test split ("train" / "test") of the configured dataset: MNIST idx files, or an
 // image list (data.format = imagelist: train_list / val_list, the training split with random

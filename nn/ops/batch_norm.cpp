@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "comm/communicator.h"
 #include "nn/ops/op_util.h"
 
 namespace qf {
@@ -12,7 +13,7 @@ BnGeom bn_geom(const Node& node, std::span<const TensorDesc> in) {
   const Shape& x = in[0].shape;
   if (x.size() != 4 && x.size() != 2)
     shape_error(node, str_cat("input must be (N, C, H, W) or (N, C), got ", shape_str(x)));
-  BnGeom g{x[0], x[1], x.size() == 4 ? x[2] * x[3] : 1, 0, 0, false};
+  BnGeom g{x[0], x[1], x.size() == 4 ? x[2] * x[3] : 1, 0, 0, false, false};
   static const char* names[] = {"input", "gamma", "beta", "running_mean", "running_var"};
   for (int i = 1; i < 5; ++i) {
     if (in[i].shape != Shape{g.C})
@@ -31,7 +32,25 @@ BnGeom bn_geom(const Node& node, std::span<const TensorDesc> in) {
   if (frozen != 0 && frozen != 1)
     shape_error(node, str_cat("use_running_stats must be 0 or 1, got ", frozen));
   g.use_running_stats = frozen == 1;
+  const int64_t sync = node.attrs.get_int("sync", 0);
+  if (sync != 0 && sync != 1) shape_error(node, str_cat("sync must be 0 or 1, got ", sync));
+  g.sync = sync == 1;
   return g;
+}
+
+Communicator* bn_sync_comm(const KernelSetup& s, const BnGeom& g) {
+  const bool sync = g.sync && s.training && !g.use_running_stats && s.comm && s.comm->size() > 1;
+  return sync ? s.comm : nullptr;
+}
+
+int mark_sync_batch_norm(Graph& g) {
+  int n = 0;
+  for (Node& node : g.nodes())
+    if (node.op == "batch_norm") {
+      node.attrs.set("sync", int64_t{1});
+      ++n;
+    }
+  return n;
 }
 
 namespace {
@@ -44,12 +63,19 @@ std::vector<TensorDesc> infer(const Node& node, std::span<const TensorDesc> in) 
 class BatchNormRef final : public Kernel {
  public:
   explicit BatchNormRef(const KernelSetup& s)
-      : name_(s.node.name), g_(bn_geom(s.node, s.in)), mean_(g_.C), istd_(g_.C) {}
+      : name_(s.node.name),
+        g_(bn_geom(s.node, s.in)),
+        comm_(bn_sync_comm(s, g_)),
+        mean_(g_.C),
+        istd_(g_.C) {
+    if (comm_) sums_ = Tensor::empty({2 * g_.C + 1}, DType::f64);
+  }
 
   void forward(const ForwardCall& c) override {
     batch_ = c.mode == Mode::train && !g_.use_running_stats;
+    const bool sync = batch_ && comm_;
     const int64_t M = g_.count(), C = g_.C;
-    if (batch_ && M < 2)
+    if (batch_ && !sync && M < 2)
       throw_input_error("node '", name_, "' (batch_norm): training needs more than one value per ",
                         "channel, input has ", M);
     dispatch_real(c.in[0]->dtype(), [&](auto t) {
@@ -61,26 +87,57 @@ class BatchNormRef final : public Kernel {
       T* rvar = c.in[4]->data<T>();
       T* y = c.out[0]->data<T>();
       const T eps = static_cast<T>(g_.epsilon), mom = static_cast<T>(g_.momentum);
+      // Per channel: the count, the mean and sum (x - mean)^2, over this rank or over all ranks.
+      std::vector<T> mean(C), q(C);
+      T count = static_cast<T>(M);
+      for (int64_t ch = 0; ch < C && batch_; ++ch) {
+        T s = 0;
+        for (int64_t i = 0; i < M; ++i) s += x[i * C + ch];
+        mean[ch] = s;
+      }
+      if (sync) {  // sum x and the count over ranks
+        double* buf = sums_.data<double>();
+        for (int64_t ch = 0; ch < C; ++ch) buf[ch] = static_cast<double>(mean[ch]);
+        buf[C] = static_cast<double>(M);
+        comm_->all_reduce_sum(sums_.view(0, {C + 1}, DType::f64));
+        count = static_cast<T>(buf[C]);
+        if (count < 2)
+          throw_input_error("node '", name_, "' (batch_norm): training needs more than one value ",
+                            "per channel over all ranks, has ", buf[C]);
+        for (int64_t ch = 0; ch < C; ++ch) mean[ch] = static_cast<T>(buf[ch]);
+      }
+      for (int64_t ch = 0; ch < C && batch_; ++ch) {
+        mean[ch] /= count;
+        T s = 0;
+        for (int64_t i = 0; i < M; ++i) {
+          const T d = x[i * C + ch] - mean[ch];
+          s += d * d;
+        }
+        q[ch] = s;
+      }
+      if (sync) {
+        double* buf = sums_.data<double>();
+        for (int64_t ch = 0; ch < C; ++ch) buf[ch] = static_cast<double>(q[ch]);
+        comm_->all_reduce_sum(sums_.view(0, {C}, DType::f64));
+        for (int64_t ch = 0; ch < C; ++ch) q[ch] = static_cast<T>(buf[ch]);
+      }
+      count_ = static_cast<double>(count);
       for (int64_t ch = 0; ch < C; ++ch) {
-        T mean, var;
+        T m, var;
         if (batch_) {
-          T s = 0;
-          for (int64_t i = 0; i < M; ++i) s += x[i * C + ch];
-          mean = s / static_cast<T>(M);
-          T q = 0;
-          for (int64_t i = 0; i < M; ++i) q += (x[i * C + ch] - mean) * (x[i * C + ch] - mean);
-          var = q / static_cast<T>(M);
-          rmean[ch] = (T(1) - mom) * rmean[ch] + mom * mean;
-          rvar[ch] = (T(1) - mom) * rvar[ch] + mom * q / static_cast<T>(M - 1);
+          m = mean[ch];
+          var = q[ch] / count;
+          rmean[ch] = (T(1) - mom) * rmean[ch] + mom * m;
+          rvar[ch] = (T(1) - mom) * rvar[ch] + mom * q[ch] / (count - T(1));
         } else {
-          mean = rmean[ch];
+          m = rmean[ch];
           var = rvar[ch];
         }
         const T istd = T(1) / std::sqrt(var + eps);
-        mean_[ch] = static_cast<double>(mean);
+        mean_[ch] = static_cast<double>(m);
         istd_[ch] = static_cast<double>(istd);
         for (int64_t i = 0; i < M; ++i)
-          y[i * C + ch] = gamma[ch] * (x[i * C + ch] - mean) * istd + beta[ch];
+          y[i * C + ch] = gamma[ch] * (x[i * C + ch] - m) * istd + beta[ch];
       }
     });
   }
@@ -95,21 +152,37 @@ class BatchNormRef final : public Kernel {
       T* dx = mut_ptr<T>(c.grad_in[0]);
       T* dgamma = mut_ptr<T>(c.grad_in[1]);
       T* dbeta = mut_ptr<T>(c.grad_in[2]);
+      std::vector<T> sdy(C), sdyx(C);
       for (int64_t ch = 0; ch < C; ++ch) {
         const T mean = static_cast<T>(mean_[ch]), istd = static_cast<T>(istd_[ch]);
-        T sdy = 0, sdyx = 0;
         for (int64_t i = 0; i < M; ++i) {
-          sdy += dy[i * C + ch];
-          sdyx += dy[i * C + ch] * (x[i * C + ch] - mean) * istd;
+          sdy[ch] += dy[i * C + ch];
+          sdyx[ch] += dy[i * C + ch] * (x[i * C + ch] - mean) * istd;
         }
-        if (dgamma) dgamma[ch] = sdyx;
-        if (dbeta) dbeta[ch] = sdy;
-        if (!dx) continue;
+        if (dgamma) dgamma[ch] = sdyx[ch];  // this rank's sums (see the header)
+        if (dbeta) dbeta[ch] = sdy[ch];
+      }
+      if (!dx) return;
+      if (batch_ && comm_) {
+        double* buf = sums_.data<double>();
+        for (int64_t ch = 0; ch < C; ++ch) {
+          buf[ch] = static_cast<double>(sdy[ch]);
+          buf[C + ch] = static_cast<double>(sdyx[ch]);
+        }
+        comm_->all_reduce_sum(sums_.view(0, {2 * C}, DType::f64));
+        for (int64_t ch = 0; ch < C; ++ch) {
+          sdy[ch] = static_cast<T>(buf[ch]);
+          sdyx[ch] = static_cast<T>(buf[C + ch]);
+        }
+      }
+      const T count = static_cast<T>(count_);
+      for (int64_t ch = 0; ch < C; ++ch) {
+        const T mean = static_cast<T>(mean_[ch]), istd = static_cast<T>(istd_[ch]);
         const T k = gamma[ch] * istd;
         for (int64_t i = 0; i < M; ++i) {
           const T d = dy[i * C + ch];
-          dx[i * C + ch] = batch_ ? k * (d - sdy / static_cast<T>(M) -
-                                         (x[i * C + ch] - mean) * istd * sdyx / static_cast<T>(M))
+          dx[i * C + ch] = batch_ ? k * (d - sdy[ch] / count -
+                                         (x[i * C + ch] - mean) * istd * sdyx[ch] / count)
                                   : k * d;
         }
       }
@@ -119,7 +192,10 @@ class BatchNormRef final : public Kernel {
  private:
   std::string name_;
   BnGeom g_;
+  Communicator* comm_;               // SyncBatchNorm's ranks, or null
+  Tensor sums_;                      // f64 buffer for the cross-rank sums
   std::vector<double> mean_, istd_;  // statistics of the last forward
+  double count_ = 0;                 // values per channel they came from (all ranks with sync)
   bool batch_ = false;               // the last forward normalised with batch statistics
 };
 

@@ -8,6 +8,8 @@ void register_cuda_kernels(OpRegistry&) {}
 
 bool cuda_available() { return false; }
 
+void* cuda_stream_of(DeviceContext&) { return nullptr; }
+
 std::unique_ptr<DeviceContext> make_cuda_context(const Device& device) {
   throw_input_error("device ", device.str(),
                     ": this qforge was built without CUDA (configure with the CUDA toolkit "
