@@ -9,20 +9,28 @@
 namespace qf {
 
 std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& console) {
+  ContextOptions o;
+  o.cpu_threads = run.threads;
+  o.tf32 = run.cuda_tf32;
+  o.cuda_graphs = run.cuda_graphs;
+  auto gpu_line = [&](const Device& d) {
+    return "device: " + d.str() + ", " + cuda_status() + (o.tf32 ? ", TF32 on" : ", TF32 off") +
+           (o.cuda_graphs ? ", CUDA graphs on" : ", CUDA graphs off");
+  };
   if (run.device == "auto") {
     if (cuda_available()) {
-      console.info("device: cuda:0 (a GPU is usable)");
-      return make_context(Device::cuda(0), run.threads);
+      console.info(gpu_line(Device::cuda(0)));
+      return make_context(Device::cuda(0), o);
     }
-    auto ctx = make_context(Device::cpu(), run.threads);
+    auto ctx = make_context(Device::cpu(), o);
     console.info("device: cpu, " +
-                 std::to_string(dynamic_cast<CpuContext&>(*ctx).threads()) +
-                 " threads (no usable GPU)");
+                 std::to_string(dynamic_cast<CpuContext&>(*ctx).threads()) + " threads (" +
+                 cuda_status() + ")");
     return ctx;
   }
   const Device d = parse_device(run.device);
-  auto ctx = make_context(d, run.threads);
-  console.info("device: " + d.str());
+  auto ctx = make_context(d, o);
+  console.info(d.is_cuda() ? gpu_line(d) : "device: " + d.str());
   return ctx;
 }
 
