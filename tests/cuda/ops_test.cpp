@@ -108,7 +108,7 @@ OpCase binary(const char* op, Shape a, Shape b, uint64_t seed) {
   OpCase c;
   c.op = op;
   c.inputs = {random_tensor(a, seed), random_tensor(b, seed + 1)};
-  c.cuda_tol = 1e-5;
+  c.cuda_tol = 1e-4;  // gradients of broadcast operands are sums of up to 3200 terms
   return c;
 }
 
