@@ -1,6 +1,9 @@
 #include "nn/executor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
+#include <sstream>
 
 #include "nn/op_registry.h"
 
@@ -361,21 +364,79 @@ void Executor::forward(Mode mode, const StepInfo& step) {
   QF_CHECK(batch_ > 0, "forward before prepare");
   QF_CHECK(mode == Mode::eval || options_.training, "train-mode forward on an inference executor");
   void* ws = workspace_.defined() ? workspace_.raw() : nullptr;
+  if (profile_) {
+    fwd_seconds_.resize(plans_.size(), 0.0);
+    ++profiled_steps_;
+  }
   for (size_t i = 0; i < plans_.size(); ++i) {
     NodePlan* p = plans_[i].get();
     if (!p) continue;
+    if (!profile_) {
+      p->kernel->forward(ForwardCall{p->in, p->out, mode, step, ws});
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     p->kernel->forward(ForwardCall{p->in, p->out, mode, step, ws});
+    ctx_.synchronize();
+    fwd_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+}
+
+void Executor::reset_profile() {
+  fwd_seconds_.assign(plans_.size(), 0.0);
+  bwd_seconds_.assign(plans_.size(), 0.0);
+  profiled_steps_ = 0;
+}
+
+std::string Executor::profile_report() const {
+  struct Acc {
+    double fwd = 0, bwd = 0;
+    int nodes = 0;
+  };
+  std::map<std::string, Acc> by_op;
+  double total = 0;
+  for (size_t i = 0; i < plans_.size(); ++i) {
+    if (!plans_[i]) continue;
+    Acc& a = by_op[graph_.nodes()[i].op];
+    a.fwd += i < fwd_seconds_.size() ? fwd_seconds_[i] : 0;
+    a.bwd += i < bwd_seconds_.size() ? bwd_seconds_[i] : 0;
+    ++a.nodes;
+  }
+  std::vector<std::pair<std::string, Acc>> rows(by_op.begin(), by_op.end());
+  for (auto& [k, a] : rows) total += a.fwd + a.bwd;
+  std::sort(rows.begin(), rows.end(),
+            [](auto& x, auto& y) { return x.second.fwd + x.second.bwd > y.second.fwd + y.second.bwd; });
+  const double steps = static_cast<double>(std::max<int64_t>(profiled_steps_, 1));
+  std::ostringstream os;
+  os << "op                      nodes   fwd ms/step   bwd ms/step   share\n";
+  char line[160];
+  for (auto& [op, a] : rows) {
+    std::snprintf(line, sizeof line, "%-22s %6d %13.3f %13.3f %6.1f%%\n", op.c_str(), a.nodes,
+                  1e3 * a.fwd / steps, 1e3 * a.bwd / steps,
+                  total > 0 ? 100.0 * (a.fwd + a.bwd) / total : 0.0);
+    os << line;
+  }
+  std::snprintf(line, sizeof line, "total %.3f ms/step over %lld steps\n", 1e3 * total / steps,
+                static_cast<long long>(profiled_steps_));
+  os << line;
+  return os.str();
 }
 
 void Executor::backward() {
   QF_CHECK(options_.training && batch_ > 0, "backward needs a prepared training executor");
   void* ws = workspace_.defined() ? workspace_.raw() : nullptr;
+  if (profile_) bwd_seconds_.resize(plans_.size(), 0.0);
   for (size_t i = plans_.size(); i-- > 0;) {
     NodePlan* p = plans_[i].get();
     if (!p || !p->backward) continue;
+    const auto t0 = std::chrono::steady_clock::now();
     p->kernel->backward(BackwardCall{p->in, p->out, p->grad_out, p->grad_in, ws});
     for (auto& [dst, src] : p->sums) ctx_.add_inplace(*dst, *src);
+    if (profile_) {
+      ctx_.synchronize();
+      bwd_seconds_[i] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     if (grad_ready_)
       for (size_t pi : p->ready_params) grad_ready_(pi);
   }

@@ -59,6 +59,13 @@ class Executor {
     grad_ready_ = std::move(hook);
   }
 
+  // Per-op timing: when enabled, forward/backward time of every node is accumulated (the device is
+  // synchronised around each node, so enable it only to look, not while measuring throughput).
+  void enable_profiling(bool on) { profile_ = on; }
+  // Time per op type (forward, backward, calls), most expensive first.
+  std::string profile_report() const;
+  void reset_profile();
+
   const Graph& graph() const { return graph_; }
   ParamStore& store() { return store_; }
   DeviceContext& context() { return ctx_; }
@@ -87,6 +94,9 @@ class Executor {
   Tensor workspace_;
   Tensor loss_seed_;                 // holds 1.0: d loss / d loss
   std::function<void(size_t)> grad_ready_;
+  bool profile_ = false;
+  std::vector<double> fwd_seconds_, bwd_seconds_;  // by node
+  int64_t profiled_steps_ = 0;
 };
 
 }  // namespace qf

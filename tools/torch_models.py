@@ -53,8 +53,9 @@ class LeNet(nn.Module):
         return self.fc(torch.flatten(self.features(x), 1))
 
 
-def build(name, num_classes, in_channels, image_size, scale=1.0):
-    """The named model: qforge's own definitions first, then torchvision's."""
+def build(name, num_classes, in_channels, image_size, scale=1.0, form="imagenet"):
+    """The named model as qforge builds it in the given form ("small" or "imagenet"): qforge's
+    own definitions first, then torchvision's."""
     if name == "mobilenet_v1":
         return MobileNetV1(num_classes, in_channels, scale)
     if name == "lenet":

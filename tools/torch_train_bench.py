@@ -24,6 +24,8 @@ def main():
     p.add_argument("--channels", type=int, default=1)
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--form", default="imagenet", choices=["small", "imagenet"],
+                   help="qforge's model form (small-input models adapt strides)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=10, help="steps per timing window")
     p.add_argument("--windows", type=int, default=5)
@@ -32,7 +34,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = torch_models.build(a.model, a.classes, a.channels, a.size, a.scale)
+    model = torch_models.build(a.model, a.classes, a.channels, a.size, a.scale, a.form)
     model.train()
     if a.qat:
         import torch.ao.quantization as tq

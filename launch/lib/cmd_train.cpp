@@ -24,10 +24,12 @@ int cmd_train(const Args& args) {
 
   LocalCommunicator comm;
   Console console = Console::for_rank(comm.rank());
-  console.info("qforge train: resolved configuration\n" + schema.to_ini());
-  auto ctx = open_device(c.run, console);
+  // Everything the user named is opened and checked before anything is printed or written, so
+  // bad input ends with exactly one line.
   const auto train_data = open_dataset(c.data, "train");
   const auto test_data = open_dataset(c.data, "test");
+  Console quiet(false, false);
+  auto ctx = open_device(c.run, quiet);
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
@@ -35,8 +37,10 @@ int cmd_train(const Args& args) {
   if (!c.run.init.empty() && !c.run.resume.empty())
     throw_input_error("--init and --resume exclude each other (resume continues a run; init starts "
                       "a new one from weights)");
-  if (!c.run.init.empty()) load_initial_weights(store, c.run.init, console, false);
+  if (!c.run.init.empty()) load_initial_weights(store, c.run.init, quiet, false);
   if (!c.run.resume.empty()) store.load_state_dict(resume.model);
+  console.info("qforge train: resolved configuration\n" + schema.to_ini());
+  console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
 
   const std::string dir = run_directory(c);
   std::filesystem::create_directories(dir);

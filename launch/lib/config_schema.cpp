@@ -312,7 +312,15 @@ std::vector<std::string> ConfigSchema::parse_args(const std::vector<std::string>
       }
       continue;
     }
-    const std::string value = o.value.empty() ? "" : o.value[0];
+    std::string value = o.value.empty() ? "" : o.value[0];
+    if (o.value.empty()) {  // `--flag` alone: booleans mean true, everything else needs a value
+      auto a = aliases_.find(o.string_key);
+      const std::string key = a == aliases_.end() ? o.string_key : a->second;
+      auto e = entries_.find(key);
+      if (e == entries_.end() || e->second.kind != "true/false")
+        throw_input_error("--", o.string_key, " needs a value");
+      value = "true";
+    }
     if (o.string_key == "config") {
       load_ini(value);
       continue;

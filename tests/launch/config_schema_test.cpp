@@ -45,6 +45,19 @@ TEST(ConfigSchema, IniThenCommandLineOverrides) {
   EXPECT_FALSE(s.was_set("optimizer.weight_decay"));
 }
 
+TEST(ConfigSchema, BooleanFlagWithoutValueMeansTrue) {
+  ConfigSchema s;
+  RunConfig c;
+  bind_run_config(s, c);
+  s.parse_args({"--optimizer.nesterov", "--lr", "0.2"});
+  EXPECT_TRUE(c.optimizer.nesterov);
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.2);
+  s.parse_args({"--optimizer.nesterov=false"});
+  EXPECT_FALSE(c.optimizer.nesterov);
+  const std::string e = error_of([&] { s.parse_args({"--optimizer.lr"}); });
+  EXPECT_NE(e.find("optimizer.lr"), std::string::npos) << e;  // a value is required
+}
+
 TEST(ConfigSchema, UnknownKeyListsValidKeys) {
   ConfigSchema s;
   RunConfig c;

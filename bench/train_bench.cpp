@@ -1,0 +1,178 @@
+// Training throughput of qforge beside PyTorch, measured in one run.
+//
+// For each row (model, input form, batch) it trains on synthetic data — forward, cross-entropy,
+// backward, SGD-momentum step — and reports the median images/s over several timing windows, then
+// runs the same model and step in PyTorch eager (tools/torch_train_bench.py under /usr/bin/python3,
+// same thread count) and prints the ratio.
+//
+//   qforge_train_bench [--rows mobilenet_v1:small:64,mobilenet_v1:imagenet:16] [--threads 2]
+//                      [--steps 10] [--windows 5] [--no-peer]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "models/registry.h"
+#include "nn/executor.h"
+#include "trainer/optimizer.h"
+
+namespace {
+
+struct Row {
+  std::string model, form;
+  int batch;
+};
+
+struct Options {
+  std::vector<Row> rows{{"mobilenet_v1", "small", 64}, {"mobilenet_v1", "imagenet", 16}};
+  int threads = 2;
+  int steps = 10;
+  int windows = 5;
+  bool peer = true;
+  bool profile = false;
+};
+
+qf::ModelConfig model_config(const Row& r) {
+  qf::ModelConfig c;
+  c.name = r.model;
+  if (r.form == "imagenet") {
+    c.num_classes = 1000;
+    c.in_channels = 3;
+    c.image_size = 224;
+  }
+  return c;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double qforge_images_per_sec(const Row& r, const Options& o) {
+  const qf::ModelConfig mc = model_config(r);
+  qf::Graph g = qf::build_model(mc);
+  qf::add_classification_loss(g, g.outputs()[0], 0.0);
+  qf::CpuContext ctx(o.threads);
+  qf::ParamStore store(g, ctx, 1);
+  qf::Executor ex(g, store, ctx);
+  ex.prepare(r.batch);
+  qf::OptimizerConfig oc;
+  oc.weight_decay = 4e-5;
+  qf::SgdMomentum opt(store, oc);
+  std::mt19937 gen(0);
+  std::normal_distribution<float> nd;
+  qf::Tensor x = qf::Tensor::empty({r.batch, mc.in_channels, mc.image_size, mc.image_size},
+                                   qf::DType::f32);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = nd(gen);
+  qf::Tensor y = qf::Tensor::empty({r.batch}, qf::DType::i32);
+  for (int i = 0; i < r.batch; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(gen() % mc.num_classes);
+  int64_t step = 0;
+  auto train_step = [&] {
+    ex.set_input("image", x);
+    ex.set_input("label", y);
+    ex.forward(qf::Mode::train, {step++, 1});
+    ex.backward();
+    opt.step(0.01);
+  };
+  for (int i = 0; i < 3; ++i) train_step();
+  std::vector<double> rates;
+  for (int w = 0; w < o.windows; ++w) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o.steps; ++i) train_step();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rates.push_back(r.batch * o.steps / s);
+  }
+  if (o.profile) {
+    ex.enable_profiling(true);
+    for (int i = 0; i < o.steps; ++i) train_step();
+    std::printf("profile of %s %s batch %d:\n%s", r.model.c_str(), r.form.c_str(), r.batch,
+                ex.profile_report().c_str());
+  }
+  return median(rates);
+}
+
+double peer_images_per_sec(const Row& r, const Options& o) {
+  const qf::ModelConfig mc = model_config(r);
+  std::ostringstream cmd;
+  cmd << "OMP_NUM_THREADS=" << o.threads << " /usr/bin/python3 " << QF_SOURCE_DIR
+      << "/tools/torch_train_bench.py --model " << r.model << " --form " << r.form << " --batch "
+      << r.batch << " --size " << mc.image_size << " --channels " << mc.in_channels
+      << " --classes " << mc.num_classes << " --threads " << o.threads << " --steps " << o.steps
+      << " --windows " << o.windows << " 2>/dev/null";
+  FILE* p = popen(cmd.str().c_str(), "r");
+  if (!p) return 0;
+  std::string out;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  if (pclose(p) != 0 || out.empty()) return 0;
+  try {
+    return nlohmann::json::parse(out.substr(out.rfind('{'))).at("images_per_sec").get<double>();
+  } catch (...) {
+    return 0;
+  }
+}
+
+std::vector<Row> parse_rows(const std::string& s) {
+  std::vector<Row> rows;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    Row r;
+    std::stringstream is(item);
+    std::string batch;
+    std::getline(is, r.model, ':');
+    std::getline(is, r.form, ':');
+    std::getline(is, batch, ':');
+    r.batch = std::stoi(batch);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--rows") o.rows = parse_rows(next());
+    else if (a == "--threads") o.threads = std::stoi(next());
+    else if (a == "--steps") o.steps = std::stoi(next());
+    else if (a == "--windows") o.windows = std::stoi(next());
+    else if (a == "--no-peer") o.peer = false;
+    else if (a == "--profile") o.profile = true;
+    else {
+      std::fprintf(stderr, "usage: %s [--rows model:form:batch,...] [--threads N] [--steps N] "
+                           "[--windows N] [--no-peer]\n", argv[0]);
+      return 2;
+    }
+  }
+  std::printf("FP32 training throughput, %d threads, median of %d windows x %d steps\n",
+              o.threads, o.windows, o.steps);
+  std::printf("%-20s %-9s %6s %14s %14s %8s\n", "model", "form", "batch", "qforge img/s",
+              "pytorch img/s", "ratio");
+  for (const Row& r : o.rows) {
+    const double ours = qforge_images_per_sec(r, o);
+    const double peer = o.peer ? peer_images_per_sec(r, o) : 0;
+    if (peer > 0)
+      std::printf("%-20s %-9s %6d %14.1f %14.1f %7.2fx\n", r.model.c_str(), r.form.c_str(),
+                  r.batch, ours, peer, ours / peer);
+    else
+      std::printf("%-20s %-9s %6d %14.1f %14s %8s\n", r.model.c_str(), r.form.c_str(), r.batch,
+                  ours, "n/a", "");
+    std::fflush(stdout);
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("peak RSS (qforge process): %.0f MiB\n", ru.ru_maxrss / 1024.0);
+  return 0;
+}
