@@ -127,4 +127,16 @@ void crop_nhwc(const float* xp, float* x, int64_t N, int64_t H, int64_t W, int64
 void kcrs_to_krsc(const float* src, float* dst, int K, int C, int RS, cudaStream_t s);
 void krsc_to_kcrs(const float* src, float* dst, int K, int C, int RS, cudaStream_t s);
 
+// --- fake quantization (fake_quant.cu; formulas in its header comment) --------------------------
+// *out = max |x| (the call zeroes it first).
+void abs_max(const float* x, int64_t n, float* out, cudaStream_t s);
+// y = quantize-dequantize of x with the per-tensor threshold *scale (device memory).
+void fake_quant_dequant(const float* x, float* y, int64_t n, const float* scale, int bits,
+                        int round_type, cudaStream_t s);
+// Per channel, one launch: x viewed as (outer, channels, inner); scale[c] = max |x| over channel
+// c, then y = quantize-dequantize of channel c with scale[c].
+void channel_fake_quant_dequant(const float* x, float* y, int64_t outer, int64_t channels,
+                                int64_t inner, float* scale, int bits, int round_type,
+                                cudaStream_t s);
+
 }  // namespace qf::cuda
