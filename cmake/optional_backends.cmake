@@ -22,6 +22,7 @@ if(QF_WITH_CUDA AND CMAKE_CUDA_COMPILER AND QF_CUDA_SOURCES)
     set(CMAKE_CUDA_ARCHITECTURES 90-real 90-virtual)
   endif()
   enable_language(CUDA)
+  set(QF_CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}" CACHE INTERNAL "CUDA targets of the build")
   # CMake 3.25 predates nvcc's C++20 support in its tables; the backend is C++20 like the rest.
   if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
     set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
