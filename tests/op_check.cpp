@@ -104,12 +104,14 @@ double max_rel_diff(const Tensor& a, const Tensor& b) {
 }
 
 DeviceContext& test_cuda_context(bool tf32) {
-  static std::unique_ptr<DeviceContext> ctx[2];
-  auto& c = ctx[tf32 ? 1 : 0];
+  // Never destroyed: at process exit the CUDA runtime may be gone before static destructors run,
+  // and cuDNN / cuBLAS handles must not be destroyed after it.
+  static DeviceContext* ctx[2] = {nullptr, nullptr};
+  DeviceContext*& c = ctx[tf32 ? 1 : 0];
   if (!c) {
     ContextOptions o;
     o.tf32 = tf32;
-    c = make_context(Device::cuda(0), o);
+    c = make_context(Device::cuda(0), o).release();
   }
   return *c;
 }

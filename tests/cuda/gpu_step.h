@@ -54,11 +54,13 @@ inline double max_diff(const std::map<std::string, Tensor>& a,
 }
 
 // Runs `steps` training steps (forward, backward, SGD at lr 0.05 with momentum 0.9) of graph `g`
-// on `ctx` from the store's seed-`seed` initialisation, through a StepGraph when `recorded`,
-// eagerly otherwise; returns the host state after the last step and the last loss.
+// on `ctx` from the store's seed-5 initialisation, through the context's StepGraph when
+// `recorded`, eagerly otherwise; returns the host state after the last step, the last loss and
+// whether the step ran as replays of a recording.
 inline std::map<std::string, Tensor> train_steps(const Graph& g, DeviceContext& ctx, int64_t batch,
                                                  const Shape& chw, int classes, int steps,
-                                                 bool recorded, float* last_loss = nullptr) {
+                                                 bool recorded, float* last_loss = nullptr,
+                                                 bool* was_recorded = nullptr) {
   ParamStore store(g, ctx, 5);
   Executor ex(g, store, ctx, ExecOptions{});
   ex.prepare(batch);
@@ -81,6 +83,7 @@ inline std::map<std::string, Tensor> train_steps(const Graph& g, DeviceContext& 
     sg->run(StepValues{StepInfo{s, 9}, 0.05 * (1.0 - 0.1 * s)});
   }
   ctx.synchronize();
+  if (was_recorded) *was_recorded = sg->recorded();
   if (last_loss) {
     Tensor l = Tensor::empty({}, DType::f32);
     ctx.copy(l, ex.tensor("loss"));

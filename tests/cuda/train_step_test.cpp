@@ -57,7 +57,9 @@ TEST(CudaTrainStep, RecordedStepsEqualEagerSteps) {
   const Graph g = dropout_graph();
   DeviceContext& gpu = test_cuda_context();
   const auto eager = train_steps(g, gpu, 8, {3, 12, 12}, 5, 5, false);
-  const auto recorded = train_steps(g, gpu, 8, {3, 12, 12}, 5, 5, true);
+  bool was_recorded = false;
+  const auto recorded = train_steps(g, gpu, 8, {3, 12, 12}, 5, 5, true, nullptr, &was_recorded);
+  EXPECT_TRUE(was_recorded) << "steps 2 to 5 must run as replays of a CUDA graph";
   std::string worst;
   EXPECT_LE(max_diff(recorded, eager, "", &worst), 1e-6) << worst;
   // And the same five steps on the CPU (identical dropout masks on both devices).
