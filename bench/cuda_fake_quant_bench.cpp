@@ -86,9 +86,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string("0"); };
-    if (a == "--elements") n = std::stoll(next());
-    else if (a == "--reps") reps = std::stoi(next());
-    else if (a == "--bits") bits = std::stoi(next());
+    if (a == "--elements")
+      n = std::stoll(next());
+    else if (a == "--reps")
+      reps = std::stoi(next());
+    else if (a == "--bits")
+      bits = std::stoi(next());
     else {
       std::fprintf(stderr, "usage: %s [--elements N] [--reps N] [--bits B]\n", argv[0]);
       return 2;
@@ -139,7 +142,8 @@ int main(int argc, char** argv) {
     for (int64_t c = 0; c < ch; ++c) {
       float m = 0;
       for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(hx[c * inner + i]));
-      for (int64_t i = 0; i < inner; ++i) want[c * inner + i] = host_qdq(hx[c * inner + i], m, bits, 1);
+      for (int64_t i = 0; i < inner; ++i)
+        want[c * inner + i] = host_qdq(hx[c * inner + i], m, bits, 1);
     }
     std::printf("check per-channel (%lld channels): max rel diff %.2e\n",
                 static_cast<long long>(ch), check(hy, want));
@@ -147,9 +151,8 @@ int main(int argc, char** argv) {
 
   // Timing.
   const double gb = 1e-9 * static_cast<double>(bytes);
-  const double copy_ms = median_ms(s, reps, [&] {
-    QF_CUDA_CHECK(cudaMemcpyAsync(y, x, bytes, cudaMemcpyDeviceToDevice, s));
-  });
+  const double copy_ms = median_ms(
+      s, reps, [&] { QF_CUDA_CHECK(cudaMemcpyAsync(y, x, bytes, cudaMemcpyDeviceToDevice, s)); });
   const double copy_bw = 2 * gb / (copy_ms * 1e-3);
   std::printf("\n%lld float32 elements (%.0f MiB), median of %d runs, %d-bit\n",
               static_cast<long long>(n), bytes / 1048576.0, reps, bits);
@@ -157,8 +160,8 @@ int main(int argc, char** argv) {
               "GB/s (moved)", "vs copy");
   auto row = [&](const char* name, double ms, double min_bytes_gb, double moved_gb) {
     const double bw = min_bytes_gb / (ms * 1e-3), mv = moved_gb / (ms * 1e-3);
-    std::printf("%-34s %9.3f %12.1f %7.1f%% %12.1f %7.1f%%\n", name, ms, bw, 100 * bw / copy_bw,
-                mv, 100 * mv / copy_bw);
+    std::printf("%-34s %9.3f %12.1f %7.1f%% %12.1f %7.1f%%\n", name, ms, bw, 100 * bw / copy_bw, mv,
+                100 * mv / copy_bw);
   };
   row("device-to-device copy", copy_ms, 2 * gb, 2 * gb);
   for (int rt : {1, 0}) {
@@ -169,9 +172,8 @@ int main(int argc, char** argv) {
     row(rt == 1 ? "per-tensor (ties away)" : "per-tensor (ties to even)", ms, 2 * gb, 3 * gb);
   }
   for (int64_t ch : channel_counts) {
-    const double ms = median_ms(s, reps, [&] {
-      channel_fake_quant_dequant(x, y, 1, ch, n / ch, scale, bits, 1, s);
-    });
+    const double ms = median_ms(
+        s, reps, [&] { channel_fake_quant_dequant(x, y, 1, ch, n / ch, scale, bits, 1, s); });
     const std::string name = "per-channel, " + std::to_string(ch) + " channels";
     row(name.c_str(), ms, 2 * gb, 2 * gb);
   }

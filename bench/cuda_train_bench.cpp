@@ -131,8 +131,7 @@ double peer_images_per_sec(const Row& r, const Options& o, const std::string& mo
   // The peer runs without this process's LD_LIBRARY_PATH (qforge's carried libraries).
   cmd << "env -u LD_LIBRARY_PATH " << o.python << " " << o.peer_script << " --model " << r.model
       << " --batch " << r.batch << " --mode " << mode << " --steps " << o.steps << " --windows "
-      << o.windows << " --format " << o.peer_format << (o.tf32 ? " --tf32" : "")
-      << " 2>/dev/null";
+      << o.windows << " --format " << o.peer_format << (o.tf32 ? " --tf32" : "") << " 2>/dev/null";
   FILE* p = popen(cmd.str().c_str(), "r");
   if (!p) return 0;
   std::string out;
@@ -152,7 +151,8 @@ std::vector<Row> parse_rows(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ',')) {
     const size_t colon = item.find(':');
-    if (colon == std::string::npos) throw qf::InputError("--rows: expected model:batch, got " + item);
+    if (colon == std::string::npos)
+      throw qf::InputError("--rows: expected model:batch, got " + item);
     rows.push_back({item.substr(0, colon), std::stoi(item.substr(colon + 1))});
   }
   return rows;
@@ -166,23 +166,36 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-      if (a == "--rows") o.rows = parse_rows(next());
-      else if (a == "--steps") o.steps = std::stoi(next());
-      else if (a == "--windows") o.windows = std::stoi(next());
-      else if (a == "--tf32") o.tf32 = next() != "off";
-      else if (a == "--eager") o.eager = true;
-      else if (a == "--h2d") o.h2d = true;
-      else if (a == "--profile") o.profile = true;
-      else if (a == "--no-peer") o.peer = false;
-      else if (a == "--python") o.python = next();
-      else if (a == "--peer-format") o.peer_format = next();
-      else if (a == "--peer-script") o.peer_script = next();
-      else throw qf::InputError("unknown argument " + a);
+      if (a == "--rows")
+        o.rows = parse_rows(next());
+      else if (a == "--steps")
+        o.steps = std::stoi(next());
+      else if (a == "--windows")
+        o.windows = std::stoi(next());
+      else if (a == "--tf32")
+        o.tf32 = next() != "off";
+      else if (a == "--eager")
+        o.eager = true;
+      else if (a == "--h2d")
+        o.h2d = true;
+      else if (a == "--profile")
+        o.profile = true;
+      else if (a == "--no-peer")
+        o.peer = false;
+      else if (a == "--python")
+        o.python = next();
+      else if (a == "--peer-format")
+        o.peer_format = next();
+      else if (a == "--peer-script")
+        o.peer_script = next();
+      else
+        throw qf::InputError("unknown argument " + a);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\nusage: %s [--rows model:batch,...] [--steps N] [--windows N] "
-                         "[--tf32 on|off] [--eager] [--h2d] [--profile] [--no-peer] "
-                         "[--python PY] [--peer-format nchw|nhwc] [--peer-script PATH]\n",
+    std::fprintf(stderr,
+                 "%s\nusage: %s [--rows model:batch,...] [--steps N] [--windows N] "
+                 "[--tf32 on|off] [--eager] [--h2d] [--profile] [--no-peer] "
+                 "[--python PY] [--peer-format nchw|nhwc] [--peer-script PATH]\n",
                  e.what(), argv[0]);
     return 2;
   }
@@ -190,12 +203,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", qf::cuda_status().c_str());
     return 1;
   }
-  std::printf("GPU: %s\nFP32 training, 3x224x224, 1000 classes, TF32 %s, %s, batch %s, median of "
-              "%d windows x %d steps\n",
-              qf::cuda_status().c_str(), o.tf32 ? "on" : "off",
-              o.eager ? "eager launches" : "step recorded as a CUDA graph",
-              o.h2d ? "copied from pinned memory each step" : "resident on the GPU", o.windows,
-              o.steps);
+  std::printf(
+      "GPU: %s\nFP32 training, 3x224x224, 1000 classes, TF32 %s, %s, batch %s, median of "
+      "%d windows x %d steps\n",
+      qf::cuda_status().c_str(), o.tf32 ? "on" : "off",
+      o.eager ? "eager launches" : "step recorded as a CUDA graph",
+      o.h2d ? "copied from pinned memory each step" : "resident on the GPU", o.windows, o.steps);
   std::printf("%-14s %6s %14s %10s %16s %8s\n", "model", "batch", "qforge img/s", "peak MiB",
               "pytorch img/s", "ratio");
   for (const Row& r : o.rows) {
@@ -207,12 +220,11 @@ int main(int argc, char** argv) {
       continue;
     }
     const double peer = o.peer ? peer_images_per_sec(r, o, "fp32") : 0;
-    std::printf("%-14s %6d %14.1f %10.0f %16s %8s%s\n", r.model.c_str(), r.batch,
-                ours.images_per_sec, ours.peak_mib,
-                peer > 0 ? std::to_string(static_cast<int>(peer + 0.5)).c_str() : "n/a",
-                peer > 0 ? (std::to_string(ours.images_per_sec / peer).substr(0, 4) + "x").c_str()
-                         : "",
-                ours.recorded || o.eager ? "" : "  (not recorded)");
+    std::printf(
+        "%-14s %6d %14.1f %10.0f %16s %8s%s\n", r.model.c_str(), r.batch, ours.images_per_sec,
+        ours.peak_mib, peer > 0 ? std::to_string(static_cast<int>(peer + 0.5)).c_str() : "n/a",
+        peer > 0 ? (std::to_string(ours.images_per_sec / peer).substr(0, 4) + "x").c_str() : "",
+        ours.recorded || o.eager ? "" : "  (not recorded)");
     std::fflush(stdout);
   }
   return 0;

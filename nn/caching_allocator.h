@@ -42,8 +42,8 @@ class CachingAllocator final : public Allocator {
   struct Stats {
     int64_t raw_allocations = 0;  // calls to the backing allocator that succeeded
     int64_t raw_frees = 0;
-    size_t reserved_bytes = 0;    // held from the backing allocator (in use + cached)
-    size_t in_use_bytes = 0;      // handed out (rounded sizes)
+    size_t reserved_bytes = 0;  // held from the backing allocator (in use + cached)
+    size_t in_use_bytes = 0;    // handed out (rounded sizes)
     size_t peak_in_use_bytes = 0;
   };
 
@@ -66,8 +66,8 @@ class CachingAllocator final : public Allocator {
 
   std::unique_ptr<RawAllocator> raw_;
   mutable std::mutex mu_;
-  std::multimap<size_t, void*> free_;           // size -> block
-  std::unordered_map<void*, size_t> in_use_;    // block -> size
+  std::multimap<size_t, void*> free_;         // size -> block
+  std::unordered_map<void*, size_t> in_use_;  // block -> size
   Stats stats_;
 };
 

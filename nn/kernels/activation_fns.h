@@ -18,39 +18,57 @@
 namespace qf::act {
 
 struct Relu {
-  template <class T> QF_HOST_DEVICE static T f(T x, T, T) { return x > T(0) ? x : T(0); }
-  template <class T> QF_HOST_DEVICE static T df(T x, T, T, T) { return x > T(0) ? T(1) : T(0); }
+  template <class T>
+  QF_HOST_DEVICE static T f(T x, T, T) {
+    return x > T(0) ? x : T(0);
+  }
+  template <class T>
+  QF_HOST_DEVICE static T df(T x, T, T, T) {
+    return x > T(0) ? T(1) : T(0);
+  }
 };
 struct Relu6 {
-  template <class T> QF_HOST_DEVICE static T f(T x, T, T) {
+  template <class T>
+  QF_HOST_DEVICE static T f(T x, T, T) {
     return x < T(0) ? T(0) : (x > T(6) ? T(6) : x);
   }
-  template <class T> QF_HOST_DEVICE static T df(T x, T, T, T) {
+  template <class T>
+  QF_HOST_DEVICE static T df(T x, T, T, T) {
     return x > T(0) && x < T(6) ? T(1) : T(0);
   }
 };
 struct HardSigmoid {
-  template <class T> QF_HOST_DEVICE static T f(T x, T alpha, T beta) {
+  template <class T>
+  QF_HOST_DEVICE static T f(T x, T alpha, T beta) {
     const T v = alpha * x + beta;
     return v < T(0) ? T(0) : (v > T(1) ? T(1) : v);
   }
-  template <class T> QF_HOST_DEVICE static T df(T x, T, T alpha, T beta) {
+  template <class T>
+  QF_HOST_DEVICE static T df(T x, T, T alpha, T beta) {
     const T v = alpha * x + beta;
     return v > T(0) && v < T(1) ? alpha : T(0);
   }
 };
 struct HardSwish {
-  template <class T> QF_HOST_DEVICE static T f(T x, T, T) {
+  template <class T>
+  QF_HOST_DEVICE static T f(T x, T, T) {
     const T r = x + T(3);
     return x * (r < T(0) ? T(0) : (r > T(6) ? T(6) : r)) / T(6);
   }
-  template <class T> QF_HOST_DEVICE static T df(T x, T, T, T) {
+  template <class T>
+  QF_HOST_DEVICE static T df(T x, T, T, T) {
     return x < T(-3) ? T(0) : (x <= T(3) ? (T(2) * x + T(3)) / T(6) : T(1));
   }
 };
 struct Sigmoid {
-  template <class T> QF_HOST_DEVICE static T f(T x, T, T) { return T(1) / (T(1) + std::exp(-x)); }
-  template <class T> QF_HOST_DEVICE static T df(T, T y, T, T) { return y * (T(1) - y); }
+  template <class T>
+  QF_HOST_DEVICE static T f(T x, T, T) {
+    return T(1) / (T(1) + std::exp(-x));
+  }
+  template <class T>
+  QF_HOST_DEVICE static T df(T, T y, T, T) {
+    return y * (T(1) - y);
+  }
 };
 
 }  // namespace qf::act

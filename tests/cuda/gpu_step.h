@@ -22,7 +22,8 @@ inline HostBatch make_batch(int64_t n, const Shape& chw, int classes, uint64_t s
   b.images = random_tensor({n, chw[0], chw[1], chw[2]}, seed, -1, 1, DType::f32);
   b.labels = Tensor::empty({n}, DType::i32);
   for (int64_t i = 0; i < n; ++i)
-    b.labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7 + static_cast<int64_t>(seed)) % classes);
+    b.labels.data<int32_t>()[i] =
+        static_cast<int32_t>((i * 7 + static_cast<int64_t>(seed)) % classes);
   return b;
 }
 

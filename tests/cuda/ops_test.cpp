@@ -27,18 +27,18 @@ TEST(CudaOps, Conv2d) {
   QF_SKIP_WITHOUT_GPU();
   // 3x3 dense (KRSC weight copy), pointwise, depthwise, strided with bias, dilated grouped,
   // asymmetric padding (explicitly padded input), the MobileNet stem (C = 3).
-  check_cuda_matches_ref(conv_case({4, 16, 14, 14}, {32, 16, 3, 3}, true, {1, 1}, {1, 1, 1, 1},
-                                   {1, 1}, 1, 1));
-  check_cuda_matches_ref(conv_case({4, 32, 14, 14}, {64, 32, 1, 1}, false, {1, 1}, {0, 0, 0, 0},
-                                   {1, 1}, 1, 2));
-  check_cuda_matches_ref(conv_case({3, 32, 9, 9}, {32, 1, 3, 3}, false, {2, 2}, {1, 1, 1, 1},
-                                   {1, 1}, 32, 3));
-  check_cuda_matches_ref(conv_case({2, 8, 10, 11}, {12, 4, 3, 2}, true, {2, 1}, {1, 0, 1, 0},
-                                   {2, 1}, 2, 4));
-  check_cuda_matches_ref(conv_case({2, 6, 9, 8}, {5, 6, 3, 3}, true, {2, 2}, {0, 1, 1, 0},
-                                   {1, 1}, 1, 5));
-  check_cuda_matches_ref(conv_case({2, 3, 28, 28}, {8, 3, 3, 3}, false, {2, 2}, {1, 1, 1, 1},
-                                   {1, 1}, 1, 6));
+  check_cuda_matches_ref(
+      conv_case({4, 16, 14, 14}, {32, 16, 3, 3}, true, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, 1));
+  check_cuda_matches_ref(
+      conv_case({4, 32, 14, 14}, {64, 32, 1, 1}, false, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, 2));
+  check_cuda_matches_ref(
+      conv_case({3, 32, 9, 9}, {32, 1, 3, 3}, false, {2, 2}, {1, 1, 1, 1}, {1, 1}, 32, 3));
+  check_cuda_matches_ref(
+      conv_case({2, 8, 10, 11}, {12, 4, 3, 2}, true, {2, 1}, {1, 0, 1, 0}, {2, 1}, 2, 4));
+  check_cuda_matches_ref(
+      conv_case({2, 6, 9, 8}, {5, 6, 3, 3}, true, {2, 2}, {0, 1, 1, 0}, {1, 1}, 1, 5));
+  check_cuda_matches_ref(
+      conv_case({2, 3, 28, 28}, {8, 3, 3, 3}, false, {2, 2}, {1, 1, 1, 1}, {1, 1}, 1, 6));
   OpCase eval = conv_case({2, 8, 7, 7}, {8, 8, 3, 3}, true, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, 7);
   eval.mode = Mode::eval;
   check_cuda_matches_ref(eval);
@@ -70,12 +70,12 @@ OpCase bn_case(Shape x, int64_t frozen, Mode mode, uint64_t seed) {
 
 TEST(CudaOps, BatchNorm) {
   QF_SKIP_WITHOUT_GPU();
-  check_cuda_matches_ref(bn_case({8, 32, 7, 7}, 0, Mode::train, 1));    // cuDNN, batch stats
-  check_cuda_matches_ref(bn_case({4, 70, 5, 3}, 0, Mode::train, 2));    // C not a multiple of 32
-  check_cuda_matches_ref(bn_case({64, 48}, 0, Mode::train, 3));         // 2-D: own kernels
-  check_cuda_matches_ref(bn_case({8, 16, 6, 6}, 1, Mode::train, 4));    // frozen statistics
-  check_cuda_matches_ref(bn_case({8, 16, 6, 6}, 0, Mode::eval, 5));     // eval
-  check_cuda_matches_ref(bn_case({2, 8, 128, 128}, 0, Mode::train, 6)); // many row chunks
+  check_cuda_matches_ref(bn_case({8, 32, 7, 7}, 0, Mode::train, 1));     // cuDNN, batch stats
+  check_cuda_matches_ref(bn_case({4, 70, 5, 3}, 0, Mode::train, 2));     // C not a multiple of 32
+  check_cuda_matches_ref(bn_case({64, 48}, 0, Mode::train, 3));          // 2-D: own kernels
+  check_cuda_matches_ref(bn_case({8, 16, 6, 6}, 1, Mode::train, 4));     // frozen statistics
+  check_cuda_matches_ref(bn_case({8, 16, 6, 6}, 0, Mode::eval, 5));      // eval
+  check_cuda_matches_ref(bn_case({2, 8, 128, 128}, 0, Mode::train, 6));  // many row chunks
 }
 
 TEST(CudaOps, BatchNormRejectsOneValuePerChannel) {
@@ -86,9 +86,11 @@ TEST(CudaOps, BatchNormRejectsOneValuePerChannel) {
 
 TEST(CudaOps, Activations) {
   QF_SKIP_WITHOUT_GPU();
-  const std::vector<std::pair<const char*, std::vector<double>>> ops = {
-      {"relu", {0}}, {"relu6", {0, 6}}, {"hardsigmoid", {-3, 3}}, {"hardswish", {-3, 3}},
-      {"sigmoid", {}}};
+  const std::vector<std::pair<const char*, std::vector<double>>> ops = {{"relu", {0}},
+                                                                        {"relu6", {0, 6}},
+                                                                        {"hardsigmoid", {-3, 3}},
+                                                                        {"hardswish", {-3, 3}},
+                                                                        {"sigmoid", {}}};
   for (const auto& [op, kinks] : ops) {
     OpCase c;
     c.op = op;
@@ -136,9 +138,12 @@ OpCase pool_case(const char* op, Shape x, I k, I s, I pads, int64_t ceil_mode, u
 
 TEST(CudaOps, Pooling) {
   QF_SKIP_WITHOUT_GPU();
-  check_cuda_matches_ref(pool_case("max_pool2d", {4, 64, 28, 28}, {3, 3}, {2, 2}, {1, 1, 1, 1}, 0, 1));
-  check_cuda_matches_ref(pool_case("max_pool2d", {2, 5, 9, 10}, {3, 2}, {2, 3}, {1, 0, 2, 1}, 1, 2));
-  check_cuda_matches_ref(pool_case("avg_pool2d", {2, 70, 9, 11}, {3, 3}, {2, 2}, {1, 2, 0, 1}, 1, 3));
+  check_cuda_matches_ref(
+      pool_case("max_pool2d", {4, 64, 28, 28}, {3, 3}, {2, 2}, {1, 1, 1, 1}, 0, 1));
+  check_cuda_matches_ref(
+      pool_case("max_pool2d", {2, 5, 9, 10}, {3, 2}, {2, 3}, {1, 0, 2, 1}, 1, 2));
+  check_cuda_matches_ref(
+      pool_case("avg_pool2d", {2, 70, 9, 11}, {3, 3}, {2, 2}, {1, 2, 0, 1}, 1, 3));
   OpCase inc = pool_case("avg_pool2d", {2, 3, 5, 5}, {3, 3}, {2, 2}, {1, 1, 1, 1}, 1, 4);
   inc.attrs.set("count_include_pad", int64_t{1});
   check_cuda_matches_ref(inc);
@@ -242,12 +247,13 @@ TEST(CudaOps, QuantizeAndDequantizeLinear) {
   OpCase dq;
   dq.op = "dequantize_linear";
   dq.attrs = {{"axis", int64_t{0}}};
-  dq.inputs = {tensor_i(DType::i32, {-1000, 7, 250, 3}), Tensor::from({4}, {0.1f, 0.2f, 0.3f, 0.4f}),
-               tensor_i(DType::i32, {1, 2, 3, 4})};
+  dq.inputs = {tensor_i(DType::i32, {-1000, 7, 250, 3}),
+               Tensor::from({4}, {0.1f, 0.2f, 0.3f, 0.4f}), tensor_i(DType::i32, {1, 2, 3, 4})};
   dq.cuda_tol = 0;
   dq.mode = Mode::eval;
   check_cuda_matches_ref(dq);
-  dq.inputs = {tensor_i(DType::u8, {0, 128, 255}), Tensor::from({1}, {0.5f}), tensor_i(DType::u8, {128})};
+  dq.inputs = {tensor_i(DType::u8, {0, 128, 255}), Tensor::from({1}, {0.5f}),
+               tensor_i(DType::u8, {128})};
   dq.attrs = {};
   check_cuda_matches_ref(dq);
 }

@@ -46,8 +46,7 @@ TEST(DeviceOption, AutoSaysOnceWhichDeviceAndWhy) {
     EXPECT_NE(log.find("device: cuda:0, " + cuda_status()), std::string::npos) << log;
   } else {
     EXPECT_TRUE(ctx->device().is_cpu());
-    EXPECT_NE(log.find("device: cpu, 1 threads (" + cuda_status() + ")"), std::string::npos)
-        << log;
+    EXPECT_NE(log.find("device: cpu, 1 threads (" + cuda_status() + ")"), std::string::npos) << log;
   }
   EXPECT_EQ(log.find("device:"), log.rfind("device:")) << "said once: " << log;
 }

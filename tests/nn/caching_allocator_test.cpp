@@ -81,7 +81,7 @@ TEST(CachingAllocator, ReleasesTheCacheBeforeReportingOutOfMemory) {
   int live = 0;
   CachingAllocator a(std::make_unique<CountingBackend>(8 << 20, &live));
   void* p = a.allocate(6 << 20);
-  a.deallocate(p, 6 << 20);  // cached, 6 MiB of 8 held
+  a.deallocate(p, 6 << 20);       // cached, 6 MiB of 8 held
   void* q = a.allocate(3 << 20);  // class 4 MiB: does not fit beside the cached block
   EXPECT_EQ(a.stats().raw_frees, 1);
   EXPECT_EQ(live, 1);

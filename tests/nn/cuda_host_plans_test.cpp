@@ -2,10 +2,9 @@
 // every build: the SGD chunk table covers every parameter element exactly once with its own
 // multipliers, and the broadcast walk and reduce plans — run with the very index arithmetic the
 // GPU kernels use — reproduce the reference add / mul forward and gradients.
-#include "nn/kernels/cuda/host_plans.h"
-
 #include <gtest/gtest.h>
 
+#include "nn/kernels/cuda/host_plans.h"
 #include "tests/op_check.h"
 
 namespace qf::test {
@@ -71,8 +70,9 @@ Emulated emulate(bool mul, const Tensor& a, const Tensor& b, const Shape& y_shap
 
 TEST(CudaHostPlans, BroadcastWalkAndReducePlansMatchTheReference) {
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{4, 6, 5, 3}, {4, 6, 5, 3}}, {{4, 6, 5, 3}, {4, 6, 1, 1}}, {{4, 6, 5, 3}, {6, 1, 1}},
-      {{3, 5}, {5}},                {{2, 1, 4}, {3, 1}},          {{4, 8, 3, 3}, {1}},
+      {{4, 6, 5, 3}, {4, 6, 5, 3}}, {{4, 6, 5, 3}, {4, 6, 1, 1}},
+      {{4, 6, 5, 3}, {6, 1, 1}},    {{3, 5}, {5}},
+      {{2, 1, 4}, {3, 1}},          {{4, 8, 3, 3}, {1}},
       {{1, 6, 1, 3}, {2, 1, 5, 1}}, {{2, 3, 4, 5, 6}, {3, 1, 1, 6}}};
   uint64_t seed = 1;
   for (const char* op : {"add", "mul"})
@@ -85,8 +85,8 @@ TEST(CudaHostPlans, BroadcastWalkAndReducePlansMatchTheReference) {
       const OpRun probe = run_op(c, KernelKind::cpu_ref);
       const Tensor dy = random_tensor(probe.outputs[0].shape(), seed++, -1, 1, DType::f32);
       const OpRun ref = run_op(c, KernelKind::cpu_ref, {dy});
-      const Emulated e = emulate(std::string(op) == "mul", c.inputs[0], c.inputs[1],
-                                 probe.outputs[0].shape(), dy);
+      const Emulated e =
+          emulate(std::string(op) == "mul", c.inputs[0], c.inputs[1], probe.outputs[0].shape(), dy);
       const std::string what = std::string(op) + " " + shape_str(sa) + " " + shape_str(sb);
       EXPECT_LE(max_rel_diff(e.y, ref.outputs[0]), 1e-6) << what;
       EXPECT_LE(max_rel_diff(e.da, ref.grads[0]), 1e-5) << what;

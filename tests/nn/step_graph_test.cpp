@@ -16,7 +16,10 @@ TEST(StepGraph, CpuRunsEachStepEagerlyWithItsValues) {
   CpuContext ctx(1);
   std::vector<std::pair<int64_t, double>> seen;
   auto sg = ctx.make_step_graph(
-      [&](const StepValues& v) { seen.push_back({v.step.step, v.lr}); }, true);
+      [&](const StepValues& v) {
+        seen.push_back({v.step.step, v.lr});
+      },
+      true);
   for (int s = 0; s < 3; ++s) sg->run(StepValues{StepInfo{s, 7}, 0.1 * (s + 1)});
   EXPECT_FALSE(sg->recorded());
   ASSERT_EQ(seen.size(), 3u);

@@ -83,8 +83,8 @@ __global__ void stats_stage2(const float* __restrict__ partial, int chunks, int6
   istd[c] = is;
   scale[c] = gamma[c] * is;
   rmean[c] = (1.f - momentum) * rmean[c] + momentum * static_cast<float>(mu);
-  rvar[c] = (1.f - momentum) * rvar[c] +
-            momentum * static_cast<float>(m2 / static_cast<double>(M - 1));
+  rvar[c] =
+      (1.f - momentum) * rvar[c] + momentum * static_cast<float>(m2 / static_cast<double>(M - 1));
 }
 
 __global__ void running_kernel(int C, const float* __restrict__ gamma,
@@ -183,7 +183,9 @@ __global__ void dx_kernel(const float* __restrict__ x, const float* __restrict__
 dim3 stage1_grid(int C, int chunks) {
   return dim3(static_cast<unsigned>((C + kTile - 1) / kTile), static_cast<unsigned>(chunks));
 }
-unsigned per_channel_blocks(int C) { return static_cast<unsigned>((C + kThreads - 1) / kThreads); }
+unsigned per_channel_blocks(int C) {
+  return static_cast<unsigned>((C + kThreads - 1) / kThreads);
+}
 
 }  // namespace
 
@@ -197,8 +199,8 @@ int reduction_chunks(int64_t M, int C, int multiprocessors) {
 void column_sums(const float* x, float* out, int64_t M, int C, int chunks, float* partial,
                  cudaStream_t s) {
   if (C == 0) return;
-  sums_stage1<<<stage1_grid(C, chunks), dim3(kTile, kLanes), 0, s>>>(x, nullptr, nullptr, M, C,
-                                                                    1, partial);
+  sums_stage1<<<stage1_grid(C, chunks), dim3(kTile, kLanes), 0, s>>>(x, nullptr, nullptr, M, C, 1,
+                                                                     partial);
   QF_CUDA_CHECK_LAUNCH();
   column_stage2<<<per_channel_blocks(C), kThreads, 0, s>>>(partial, chunks, C, out);
   QF_CUDA_CHECK_LAUNCH();
@@ -209,9 +211,8 @@ void bn_batch_stats(const float* x, int64_t M, int C, int chunks, const float* g
                     float* istd, float* scale, float* partial, cudaStream_t s) {
   moments_stage1<<<stage1_grid(C, chunks), dim3(kTile, kLanes), 0, s>>>(x, M, C, partial);
   QF_CUDA_CHECK_LAUNCH();
-  stats_stage2<<<per_channel_blocks(C), kThreads, 0, s>>>(partial, chunks, M, C, gamma,
-                                                          running_mean, running_var, momentum,
-                                                          eps, mean, istd, scale);
+  stats_stage2<<<per_channel_blocks(C), kThreads, 0, s>>>(
+      partial, chunks, M, C, gamma, running_mean, running_var, momentum, eps, mean, istd, scale);
   QF_CUDA_CHECK_LAUNCH();
 }
 
@@ -234,15 +235,14 @@ void bn_apply(const float* x, float* y, int64_t M, int C, const float* mean, con
 void bn_backward(const float* x, const float* dy, float* dx, int64_t M, int C, int chunks,
                  const float* gamma, const float* mean, const float* istd, bool batch_stats,
                  float* dgamma, float* dbeta, float* partial, cudaStream_t s) {
-  sums_stage1<<<stage1_grid(C, chunks), dim3(kTile, kLanes), 0, s>>>(dy, x, mean, M, C, 2,
-                                                                    partial);
+  sums_stage1<<<stage1_grid(C, chunks), dim3(kTile, kLanes), 0, s>>>(dy, x, mean, M, C, 2, partial);
   QF_CUDA_CHECK_LAUNCH();
   bwd_stage2<<<per_channel_blocks(C), kThreads, 0, s>>>(partial, chunks, C, istd, dgamma, dbeta);
   QF_CUDA_CHECK_LAUNCH();
   if (!dx) return;
   const int64_t n = M * C;
-  dx_kernel<<<grid_for(n, 4), kThreads, 0, s>>>(x, dy, dx, n, C, 1.f / static_cast<float>(M),
-                                                gamma, mean, istd, dgamma, dbeta, batch_stats);
+  dx_kernel<<<grid_for(n, 4), kThreads, 0, s>>>(x, dy, dx, n, C, 1.f / static_cast<float>(M), gamma,
+                                                mean, istd, dgamma, dbeta, batch_stats);
   QF_CUDA_CHECK_LAUNCH();
 }
 

@@ -75,9 +75,8 @@ class BatchNormCuda final : public Kernel {
       QF_CUDNN_CHECK(cudnnBatchNormalizationBackwardEx(
           ctx_.cudnn(), CUDNN_BATCHNORM_SPATIAL, CUDNN_BATCHNORM_OPS_BN, &one, &zero, &one, &zero,
           x_desc_, c.in[0]->raw(), nullptr, nullptr, x_desc_, c.grad_out[0]->raw(), nullptr,
-          nullptr, x_desc_, dx, bn_desc_, c.in[1]->raw(), c.in[2]->raw(), dgamma, dbeta,
-          g_.epsilon, mean(), istd(), nullptr, c.workspace, workspace_, reserve_.raw(),
-          reserve_bytes_));
+          nullptr, x_desc_, dx, bn_desc_, c.in[1]->raw(), c.in[2]->raw(), dgamma, dbeta, g_.epsilon,
+          mean(), istd(), nullptr, c.workspace, workspace_, reserve_.raw(), reserve_bytes_));
       return;
     }
     bn_backward(in_f32(c.in[0]), in_f32(c.grad_out[0]), dx, M_, C_, chunks_, in_f32(c.in[1]),

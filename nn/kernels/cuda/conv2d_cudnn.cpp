@@ -81,8 +81,8 @@ class Conv2dCudnn final : public Kernel {
           cudnnSetConvolutionMathType(d, ctx_.tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
     }
     int n, k, oh, ow;
-    QF_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv_desc_[0], x_desc_, w_desc_, &n, &k,
-                                                         &oh, &ow));
+    QF_CUDNN_CHECK(
+        cudnnGetConvolution2dForwardOutputDim(conv_desc_[0], x_desc_, w_desc_, &n, &k, &oh, &ow));
     QF_CHECK(n == g_.N && k == g_.K && oh == g_.OH && ow == g_.OW, "cuDNN output ", n, "x", k, "x",
              oh, "x", ow, " differs from the op's shape for node '", s.node.name, "'");
 
@@ -108,8 +108,8 @@ class Conv2dCudnn final : public Kernel {
   }
 
   size_t workspace_bytes() const override {
-    return std::max({a_.fwd_ws, a_.has_backward ? a_.bwd_data_ws : 0,
-                     a_.has_backward ? a_.bwd_filter_ws : 0});
+    return std::max(
+        {a_.fwd_ws, a_.has_backward ? a_.bwd_data_ws : 0, a_.has_backward ? a_.bwd_filter_ws : 0});
   }
 
   void forward(const ForwardCall& c) override {
@@ -150,15 +150,15 @@ class Conv2dCudnn final : public Kernel {
                      as_int(g_.C / g_.groups), as_int(g_.R * g_.S), st);
     }
     if (has_bias_ && c.grad_in.size() > 2 && c.grad_in[2])
-      column_sums(in_f32(c.grad_out[0]), out_f32(c.grad_in[2]), g_.N * g_.OH * g_.OW,
-                  as_int(g_.K), chunks_, out_f32(&partial_), st);
+      column_sums(in_f32(c.grad_out[0]), out_f32(c.grad_in[2]), g_.N * g_.OH * g_.OW, as_int(g_.K),
+                  chunks_, out_f32(&partial_), st);
   }
 
  private:
   const void* x_for(const Tensor& x) {
     if (!explicit_pad_) return x.raw();
-    pad_nhwc(x.data<float>(), x_pad_.data<float>(), g_.N, g_.H, g_.W, g_.C, g_.pt, g_.pl, Hp_,
-             Wp_, ctx_.stream());
+    pad_nhwc(x.data<float>(), x_pad_.data<float>(), g_.N, g_.H, g_.W, g_.C, g_.pt, g_.pl, Hp_, Wp_,
+             ctx_.stream());
     return x_pad_.raw();
   }
   const void* w_for(const Tensor& w) {
@@ -185,8 +185,8 @@ class Conv2dCudnn final : public Kernel {
     cudnnHandle_t h = ctx_.cudnn();
     int n = 0;
     cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    QF_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(
-        h, x_desc_, w_desc_, conv_desc_[0], y_desc_, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, fwd));
+    QF_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, x_desc_, w_desc_, conv_desc_[0], y_desc_,
+                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, fwd));
     int i = pick(fwd, n, false);
     QF_CHECK(i >= 0, "cuDNN has no forward algorithm for convolution ", key);
     a_.fwd = fwd[i].algo;
@@ -194,9 +194,9 @@ class Conv2dCudnn final : public Kernel {
     a_.fwd_math = fwd[i].mathType;
     if (training) {
       cudnnConvolutionBwdDataAlgoPerf_t bd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-      QF_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
-          h, w_desc_, y_desc_, conv_desc_[1], x_desc_, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n,
-          bd));
+      QF_CUDNN_CHECK(
+          cudnnFindConvolutionBackwardDataAlgorithm(h, w_desc_, y_desc_, conv_desc_[1], x_desc_,
+                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, bd));
       i = pick(bd, n, true);
       QF_CHECK(i >= 0, "cuDNN has no backward-data algorithm for convolution ", key);
       a_.bwd_data = bd[i].algo;

@@ -21,29 +21,29 @@ const char* cudnn_last_error();
 
 }  // namespace qf::cuda
 
-#define QF_CUDA_CHECK(call)                                                                    \
-  do {                                                                                         \
-    const cudaError_t qf_e_ = (call);                                                          \
-    if (qf_e_ != cudaSuccess)                                                                  \
-      ::qf::cuda::throw_library_error("CUDA", static_cast<long>(qf_e_),                        \
-                                      cudaGetErrorString(qf_e_), #call, __FILE__, __LINE__);   \
+#define QF_CUDA_CHECK(call)                                                                        \
+  do {                                                                                             \
+    const cudaError_t qf_e_ = (call);                                                              \
+    if (qf_e_ != cudaSuccess)                                                                      \
+      ::qf::cuda::throw_library_error("CUDA", static_cast<long>(qf_e_), cudaGetErrorString(qf_e_), \
+                                      #call, __FILE__, __LINE__);                                  \
   } while (0)
 
 #define QF_CUDA_CHECK_LAUNCH() QF_CUDA_CHECK(cudaGetLastError())
 
-#define QF_CUDNN_CHECK(call)                                                                   \
-  do {                                                                                         \
-    const cudnnStatus_t qf_s_ = (call);                                                        \
-    if (qf_s_ != CUDNN_STATUS_SUCCESS)                                                         \
-      ::qf::cuda::throw_library_error("cuDNN", static_cast<long>(qf_s_),                       \
-                                      cudnnGetErrorString(qf_s_), #call, __FILE__, __LINE__);  \
+#define QF_CUDNN_CHECK(call)                                                                  \
+  do {                                                                                        \
+    const cudnnStatus_t qf_s_ = (call);                                                       \
+    if (qf_s_ != CUDNN_STATUS_SUCCESS)                                                        \
+      ::qf::cuda::throw_library_error("cuDNN", static_cast<long>(qf_s_),                      \
+                                      cudnnGetErrorString(qf_s_), #call, __FILE__, __LINE__); \
   } while (0)
 
-#define QF_CUBLAS_CHECK(call)                                                                  \
-  do {                                                                                         \
-    const cublasStatus_t qf_s_ = (call);                                                       \
-    if (qf_s_ != CUBLAS_STATUS_SUCCESS)                                                        \
-      ::qf::cuda::throw_library_error("cuBLAS", static_cast<long>(qf_s_),                      \
-                                      ::qf::cuda::cublas_status_name(qf_s_), #call, __FILE__,  \
-                                      __LINE__);                                               \
+#define QF_CUBLAS_CHECK(call)                                                                 \
+  do {                                                                                        \
+    const cublasStatus_t qf_s_ = (call);                                                      \
+    if (qf_s_ != CUBLAS_STATUS_SUCCESS)                                                       \
+      ::qf::cuda::throw_library_error("cuBLAS", static_cast<long>(qf_s_),                     \
+                                      ::qf::cuda::cublas_status_name(qf_s_), #call, __FILE__, \
+                                      __LINE__);                                              \
   } while (0)

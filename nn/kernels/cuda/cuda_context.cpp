@@ -24,16 +24,26 @@ void throw_library_error(const char* library, long code, const char* message, co
 
 const char* cublas_status_name(cublasStatus_t s) {
   switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+    case CUBLAS_STATUS_SUCCESS:
+      return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+      return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+      return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+      return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR:
+      return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+      return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+      return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR:
+      return "CUBLAS_STATUS_LICENSE_ERROR";
   }
   return "unknown cuBLAS status";
 }
@@ -47,7 +57,9 @@ const char* cudnn_last_error() {
 
 namespace {
 
-std::string mib(size_t b) { return str_cat(b >> 20, " MiB"); }
+std::string mib(size_t b) {
+  return str_cat(b >> 20, " MiB");
+}
 
 class DeviceMemory final : public RawAllocator {
  public:
@@ -120,10 +132,10 @@ const Discovery& discovery() {
     e = probe_kernels();
     if (e != cudaSuccess) {
       cudaGetLastError();
-      r.status = str_cat("no usable GPU: ", p.name, " has compute capability ", p.major, ".",
-                         p.minor, ", which this build's kernels do not cover (",
-                         cudaGetErrorString(e), "; rebuild with -DCMAKE_CUDA_ARCHITECTURES=",
-                         p.major, p.minor, ")");
+      r.status =
+          str_cat("no usable GPU: ", p.name, " has compute capability ", p.major, ".", p.minor,
+                  ", which this build's kernels do not cover (", cudaGetErrorString(e),
+                  "; rebuild with -DCMAKE_CUDA_ARCHITECTURES=", p.major, p.minor, ")");
       return r;
     }
     r.usable = true;
@@ -221,12 +233,13 @@ CudaContext::CudaContext(int device_index, const ContextOptions& options)
   blas_ = &cublas_lib();
   QF_CUBLAS_CHECK(blas_->create(&cublas_));
   QF_CUBLAS_CHECK(blas_->set_stream(cublas_, stream_));
-  QF_CUBLAS_CHECK(
-      blas_->set_math_mode(cublas_, options_.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  QF_CUBLAS_CHECK(blas_->set_math_mode(
+      cublas_, options_.tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   // A fixed workspace (NVIDIA's advice for Hopper: 32 MiB) so that cuBLAS never allocates while
   // a graph is recorded.
   cublas_workspace_ = empty({32 << 20}, DType::u8);
-  QF_CUBLAS_CHECK(blas_->set_workspace(cublas_, cublas_workspace_.raw(), cublas_workspace_.nbytes()));
+  QF_CUBLAS_CHECK(
+      blas_->set_workspace(cublas_, cublas_workspace_.raw(), cublas_workspace_.nbytes()));
   scalars_ = empty({static_cast<int64_t>(sizeof(StepScalars))}, DType::u8);
   dev_scalars_ = static_cast<StepScalars*>(scalars_.raw());
   QF_CUDA_CHECK(cudaMemsetAsync(dev_scalars_, 0, sizeof(StepScalars), stream_));
@@ -276,14 +289,17 @@ void CudaContext::add_inplace(const Tensor& dst, const Tensor& src) {
 void CudaContext::copy(const Tensor& dst, const Tensor& src) {
   QF_CHECK(dst.nbytes() == src.nbytes(), "copy of ", src.nbytes(), " bytes into ", dst.nbytes());
   const bool dh = dst.device().is_cpu(), sh = src.device().is_cpu();
-  if (!dh) QF_CHECK(dst.device() == device(), "copy into ", dst.device().str(), " on ", device().str());
-  if (!sh) QF_CHECK(src.device() == device(), "copy from ", src.device().str(), " on ", device().str());
+  if (!dh)
+    QF_CHECK(dst.device() == device(), "copy into ", dst.device().str(), " on ", device().str());
+  if (!sh)
+    QF_CHECK(src.device() == device(), "copy from ", src.device().str(), " on ", device().str());
   if (dst.raw() == src.raw() || src.nbytes() == 0) return;
   if (dh && sh) {
     std::memcpy(dst.raw(), src.raw(), src.nbytes());
   } else if (dh) {
     QF_CHECK(!capturing(), "a device-to-host copy while a CUDA graph is recorded");
-    QF_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToHost, stream_));
+    QF_CUDA_CHECK(
+        cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToHost, stream_));
     QF_CUDA_CHECK(cudaStreamSynchronize(stream_));
   } else {
     QF_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(),
@@ -291,7 +307,9 @@ void CudaContext::copy(const Tensor& dst, const Tensor& src) {
   }
 }
 
-void CudaContext::synchronize() { QF_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaContext::synchronize() {
+  QF_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 void CudaContext::publish(size_t offset, const void* src, size_t bytes) {
   char* dev = reinterpret_cast<char*>(dev_scalars_) + offset;
@@ -318,7 +336,9 @@ void CudaContext::publish_step(const StepInfo& s) {
   publish(offsetof(StepScalars, seed), &v.seed, sizeof v.seed + sizeof v.step);
 }
 
-void CudaContext::publish_lr(float lr) { publish(offsetof(StepScalars, lr), &lr, sizeof lr); }
+void CudaContext::publish_lr(float lr) {
+  publish(offsetof(StepScalars, lr), &lr, sizeof lr);
+}
 
 ConvAlgos* CudaContext::find_conv_algos(const std::string& key) {
   auto it = conv_algos_.find(key);
@@ -358,14 +378,14 @@ const CudaContext::SgdTable& CudaContext::sgd_table(std::span<const SgdSegment> 
 }
 
 void CudaContext::sgd_momentum_update(const SgdUpdate& u) {
-  QF_CHECK(u.param->device().is_cuda() && u.grad->device().is_cuda() &&
-               u.velocity->device().is_cuda(),
-           "SGD update of host tensors on ", device().str());
+  QF_CHECK(
+      u.param->device().is_cuda() && u.grad->device().is_cuda() && u.velocity->device().is_cuda(),
+      "SGD update of host tensors on ", device().str());
   const SgdTable& t = sgd_table(u.segments);
   publish_lr(u.lr);
   sgd_momentum(u.param->data<float>(), u.grad->data<float>(), u.velocity->data<float>(),
-               static_cast<const SgdChunk*>(t.chunks.raw()), t.num_chunks, dev_scalars_,
-               u.momentum, u.weight_decay, u.grad_scale, u.nesterov, stream_);
+               static_cast<const SgdChunk*>(t.chunks.raw()), t.num_chunks, dev_scalars_, u.momentum,
+               u.weight_decay, u.grad_scale, u.nesterov, stream_);
 }
 
 std::unique_ptr<StepGraph> CudaContext::make_step_graph(StepFn fn, bool capturable) {
@@ -381,9 +401,13 @@ CudaContext& cuda_context_of(DeviceContext& ctx) {
 
 }  // namespace cuda
 
-bool cuda_available() { return cuda::discovery().usable; }
+bool cuda_available() {
+  return cuda::discovery().usable;
+}
 
-std::string cuda_status() { return cuda::discovery().status; }
+std::string cuda_status() {
+  return cuda::discovery().status;
+}
 
 void* cuda_stream_of(DeviceContext& ctx) {
   auto* c = dynamic_cast<cuda::CudaContext*>(&ctx);

@@ -113,7 +113,7 @@ class CudaContext final : public DeviceContext {
   StepScalars* dev_scalars_ = nullptr;       // device
   StepScalars* recorded_scalars_ = nullptr;  // pinned host, read by recorded copies
   static constexpr int kRing = 64;
-  StepScalars* ring_ = nullptr;              // pinned host, kRing slots for eager publishes
+  StepScalars* ring_ = nullptr;  // pinned host, kRing slots for eager publishes
   cudaEvent_t ring_events_[kRing] = {};
   int ring_next_ = 0;
   std::map<std::string, ConvAlgos> conv_algos_;

@@ -12,7 +12,8 @@ namespace {
 template <bool Mul>
 __global__ void same_kernel(const float* __restrict__ a, const float* __restrict__ b,
                             float* __restrict__ y, int64_t n) {
-  for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] = Mul ? a[i] * b[i] : a[i] + b[i];
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    y[i] = Mul ? a[i] * b[i] : a[i] + b[i];
 }
 
 template <bool Mul>
@@ -94,9 +95,11 @@ void broadcast_backward(bool mul, const float* dy, const float* other, float* dx
   const bool per_block = numel_x < 16384 && p.r_total >= 256;
   if (per_block) {
     if (mul)
-      reduce_block_kernel<true><<<static_cast<unsigned>(numel_x), kThreads, 0, s>>>(dy, other, dx, p);
+      reduce_block_kernel<true>
+          <<<static_cast<unsigned>(numel_x), kThreads, 0, s>>>(dy, other, dx, p);
     else
-      reduce_block_kernel<false><<<static_cast<unsigned>(numel_x), kThreads, 0, s>>>(dy, other, dx, p);
+      reduce_block_kernel<false>
+          <<<static_cast<unsigned>(numel_x), kThreads, 0, s>>>(dy, other, dx, p);
   } else {
     if (mul)
       reduce_thread_kernel<true><<<grid_for(numel_x), kThreads, 0, s>>>(dy, other, dx, p, numel_x);

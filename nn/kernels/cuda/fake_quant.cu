@@ -22,7 +22,9 @@
 namespace qf::cuda {
 namespace {
 
-__device__ inline float inv_scale(float t) { return t <= 1e-30f ? 1.f / (t + 1e-6f) : 1.f / t; }
+__device__ inline float inv_scale(float t) {
+  return t <= 1e-30f ? 1.f / (t + 1e-6f) : 1.f / t;
+}
 
 __device__ inline float qdq(float x, float t, float bnt, float k, int round_type) {
   if (round_type == 0) {
@@ -99,7 +101,9 @@ __global__ void qdq_channel_kernel(const float* __restrict__ x, float* __restric
   }
 }
 
-float bnt_of(int bits) { return static_cast<float>((1 << (bits - 1)) - 1); }
+float bnt_of(int bits) {
+  return static_cast<float>((1 << (bits - 1)) - 1);
+}
 
 }  // namespace
 
@@ -122,8 +126,8 @@ void channel_fake_quant_dequant(const float* x, float* y, int64_t outer, int64_t
                                 cudaStream_t s) {
   if (channels == 0) return;
   const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(channels, 1 << 16));
-  qdq_channel_kernel<<<blocks, kThreads, 0, s>>>(x, y, outer, channels, inner, scale,
-                                                 bnt_of(bits), round_type);
+  qdq_channel_kernel<<<blocks, kThreads, 0, s>>>(x, y, outer, channels, inner, scale, bnt_of(bits),
+                                                 round_type);
   QF_CUDA_CHECK_LAUNCH();
 }
 

@@ -61,7 +61,9 @@ inline BroadcastWalk broadcast_walk(const Shape& a, const Shape& b, const Shape&
   std::vector<size_t> order(r);
   for (size_t i = 0; i < r; ++i) order[i] = i;
   if (r == 4) order = {0, 2, 3, 1};
-  struct Dim { int64_t extent, sa, sb; };
+  struct Dim {
+    int64_t extent, sa, sb;
+  };
   std::vector<Dim> dims;
   for (size_t i : order)
     if (y[i] != 1) dims.push_back({y[i], sa[i], sb[i]});

@@ -9,8 +9,12 @@
 
 namespace qf::cuda {
 
-inline const float* in_f32(const Tensor* t) { return t ? t->data<float>() : nullptr; }
-inline float* out_f32(const Tensor* t) { return t ? t->data<float>() : nullptr; }
+inline const float* in_f32(const Tensor* t) {
+  return t ? t->data<float>() : nullptr;
+}
+inline float* out_f32(const Tensor* t) {
+  return t ? t->data<float>() : nullptr;
+}
 
 // The GPU kernels compute in float32 (the double-precision reference kernels are CPU-only).
 inline void require_f32(const KernelSetup& s, std::initializer_list<int> inputs) {
@@ -23,8 +27,8 @@ inline void require_f32(const KernelSetup& s, std::initializer_list<int> inputs)
 // dst = src on the context's stream (no-op when they are the same memory).
 inline void device_copy(CudaContext& ctx, const Tensor& dst, const Tensor& src) {
   if (dst.raw() == src.raw()) return;
-  QF_CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToDevice,
-                                ctx.stream()));
+  QF_CUDA_CHECK(
+      cudaMemcpyAsync(dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDeviceToDevice, ctx.stream()));
 }
 
 // A float buffer of `n` elements on the device, owned by a kernel (allocated at its creation).

@@ -10,8 +10,8 @@
 namespace qf::cuda {
 namespace {
 
-__global__ void transpose_kernel(const float* __restrict__ src, float* __restrict__ dst,
-                                 int64_t N, int64_t rows, int64_t cols) {
+__global__ void transpose_kernel(const float* __restrict__ src, float* __restrict__ dst, int64_t N,
+                                 int64_t rows, int64_t cols) {
   const int64_t total = N * rows * cols;
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     // i indexes dst = (n, col, row): consecutive threads write consecutive rows.
@@ -49,8 +49,8 @@ __device__ float block_sum(float v, float* sh) {
 }
 
 // One block per row.
-__global__ void xent_rows(const float* __restrict__ z, const int32_t* __restrict__ labels, int64_t K,
-                          float on, float off, float* __restrict__ max_out,
+__global__ void xent_rows(const float* __restrict__ z, const int32_t* __restrict__ labels,
+                          int64_t K, float on, float off, float* __restrict__ max_out,
                           float* __restrict__ log_s_out, float* __restrict__ row_loss,
                           int32_t* __restrict__ bad) {
   __shared__ float sh[kThreads];
@@ -132,9 +132,8 @@ __global__ void dequantize_kernel(const Q* __restrict__ q, const float* __restri
 template <class Q>
 void launch_quantize(const float* x, const float* scale, const void* zp, void* q, int64_t n,
                      int64_t axis_len, int64_t inner, float lo, float hi, cudaStream_t s) {
-  quantize_kernel<Q><<<grid_for(n, 4), kThreads, 0, s>>>(x, scale, static_cast<const Q*>(zp),
-                                                         static_cast<Q*>(q), n, axis_len, inner,
-                                                         lo, hi);
+  quantize_kernel<Q><<<grid_for(n, 4), kThreads, 0, s>>>(
+      x, scale, static_cast<const Q*>(zp), static_cast<Q*>(q), n, axis_len, inner, lo, hi);
 }
 
 template <class Q>
@@ -220,8 +219,7 @@ void softmax_xent_forward(const float* z, const int32_t* labels, int64_t N, int6
 void softmax_xent_backward(const float* z, const int32_t* labels, const float* dloss, int64_t N,
                            int64_t K, float on, float off, const float* max, const float* log_s,
                            float* dz, cudaStream_t s) {
-  xent_bwd<<<grid_for(N * K, 2), kThreads, 0, s>>>(z, labels, dloss, N, K, on, off, max, log_s,
-                                                   dz);
+  xent_bwd<<<grid_for(N * K, 2), kThreads, 0, s>>>(z, labels, dloss, N, K, on, off, max, log_s, dz);
   QF_CUDA_CHECK_LAUNCH();
 }
 
@@ -230,8 +228,12 @@ void quantize_linear(const float* x, const float* scale, const void* zp, void* q
   const int64_t n = outer * axis_len * inner;
   if (n == 0) return;
   switch (qtype) {
-    case 0: launch_quantize<int8_t>(x, scale, zp, q, n, axis_len, inner, -128.f, 127.f, s); break;
-    case 1: launch_quantize<uint8_t>(x, scale, zp, q, n, axis_len, inner, 0.f, 255.f, s); break;
+    case 0:
+      launch_quantize<int8_t>(x, scale, zp, q, n, axis_len, inner, -128.f, 127.f, s);
+      break;
+    case 1:
+      launch_quantize<uint8_t>(x, scale, zp, q, n, axis_len, inner, 0.f, 255.f, s);
+      break;
     default:
       launch_quantize<int16_t>(x, scale, zp, q, n, axis_len, inner, -32768.f, 32767.f, s);
   }
@@ -243,10 +245,17 @@ void dequantize_linear(const void* q, const float* scale, const void* zp, float*
   const int64_t n = outer * axis_len * inner;
   if (n == 0) return;
   switch (qtype) {
-    case 0: launch_dequantize<int8_t>(q, scale, zp, x, n, axis_len, inner, s); break;
-    case 1: launch_dequantize<uint8_t>(q, scale, zp, x, n, axis_len, inner, s); break;
-    case 2: launch_dequantize<int16_t>(q, scale, zp, x, n, axis_len, inner, s); break;
-    default: launch_dequantize<int32_t>(q, scale, zp, x, n, axis_len, inner, s);
+    case 0:
+      launch_dequantize<int8_t>(q, scale, zp, x, n, axis_len, inner, s);
+      break;
+    case 1:
+      launch_dequantize<uint8_t>(q, scale, zp, x, n, axis_len, inner, s);
+      break;
+    case 2:
+      launch_dequantize<int16_t>(q, scale, zp, x, n, axis_len, inner, s);
+      break;
+    default:
+      launch_dequantize<int32_t>(q, scale, zp, x, n, axis_len, inner, s);
   }
   QF_CUDA_CHECK_LAUNCH();
 }

@@ -119,11 +119,16 @@ QdqGeom qdq_geom(const Node& node, const TensorDesc& x, const TensorDesc& scale)
 
 int qtype_of(DType t) {
   switch (t) {
-    case DType::i8: return 0;
-    case DType::u8: return 1;
-    case DType::i16: return 2;
-    case DType::i32: return 3;
-    default: QF_CHECK(false, "no quantized type ", dtype_name(t));
+    case DType::i8:
+      return 0;
+    case DType::u8:
+      return 1;
+    case DType::i16:
+      return 2;
+    case DType::i32:
+      return 3;
+    default:
+      QF_CHECK(false, "no quantized type ", dtype_name(t));
   }
   return 0;
 }
@@ -131,7 +136,8 @@ int qtype_of(DType t) {
 class QuantizeLinearCuda final : public Kernel {
  public:
   explicit QuantizeLinearCuda(const KernelSetup& s)
-      : ctx_(cuda_context_of(s.ctx)), g_(qdq_geom(s.node, s.in[0], s.in[1])),
+      : ctx_(cuda_context_of(s.ctx)),
+        g_(qdq_geom(s.node, s.in[0], s.in[1])),
         qtype_(qtype_of(s.out[0].dtype)) {}
   void forward(const ForwardCall& c) override {
     const Tensor* zp = c.in.size() > 2 ? c.in[2] : nullptr;
@@ -148,12 +154,13 @@ class QuantizeLinearCuda final : public Kernel {
 class DequantizeLinearCuda final : public Kernel {
  public:
   explicit DequantizeLinearCuda(const KernelSetup& s)
-      : ctx_(cuda_context_of(s.ctx)), g_(qdq_geom(s.node, s.in[0], s.in[1])),
+      : ctx_(cuda_context_of(s.ctx)),
+        g_(qdq_geom(s.node, s.in[0], s.in[1])),
         qtype_(qtype_of(s.in[0].dtype)) {}
   void forward(const ForwardCall& c) override {
     const Tensor* zp = c.in.size() > 2 ? c.in[2] : nullptr;
-    dequantize_linear(c.in[0]->raw(), in_f32(c.in[1]), zp ? zp->raw() : nullptr,
-                      out_f32(c.out[0]), qtype_, g_.outer, g_.axis_len, g_.inner, ctx_.stream());
+    dequantize_linear(c.in[0]->raw(), in_f32(c.in[1]), zp ? zp->raw() : nullptr, out_f32(c.out[0]),
+                      qtype_, g_.outer, g_.axis_len, g_.inner, ctx_.stream());
   }
 
  private:

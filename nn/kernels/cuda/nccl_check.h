@@ -6,10 +6,10 @@
 
 #include "nn/kernels/cuda/cuda_check.h"
 
-#define QF_NCCL_CHECK(call)                                                                    \
-  do {                                                                                         \
-    const ncclResult_t qf_r_ = (call);                                                         \
-    if (qf_r_ != ncclSuccess)                                                                  \
-      ::qf::cuda::throw_library_error("NCCL", static_cast<long>(qf_r_),                        \
-                                      ncclGetErrorString(qf_r_), #call, __FILE__, __LINE__);   \
+#define QF_NCCL_CHECK(call)                                                                        \
+  do {                                                                                             \
+    const ncclResult_t qf_r_ = (call);                                                             \
+    if (qf_r_ != ncclSuccess)                                                                      \
+      ::qf::cuda::throw_library_error("NCCL", static_cast<long>(qf_r_), ncclGetErrorString(qf_r_), \
+                                      #call, __FILE__, __LINE__);                                  \
   } while (0)

@@ -35,8 +35,7 @@ void launch_bwd(const float* x, const float* y, const float* dy, float* dx, int6
 __global__ void dropout_kernel(const float* __restrict__ a, float* __restrict__ b, int64_t n,
                                const StepScalars* __restrict__ scalars, uint64_t stream_id,
                                uint32_t threshold, float scale) {
-  const uint64_t key =
-      rng_key(scalars->seed, static_cast<uint64_t>(scalars->step), stream_id);
+  const uint64_t key = rng_key(scalars->seed, static_cast<uint64_t>(scalars->step), stream_id);
   for (int64_t i = global_thread(); i < n; i += grid_threads())
     b[i] = rng_keep(key, static_cast<uint64_t>(i), threshold) ? a[i] * scale : 0.f;
 }
@@ -47,11 +46,21 @@ void activation_forward(Activation a, float alpha, float beta, const float* x, f
                         cudaStream_t s) {
   if (n == 0) return;
   switch (a) {
-    case Activation::relu: launch_fwd<act::Relu>(x, y, n, alpha, beta, s); break;
-    case Activation::relu6: launch_fwd<act::Relu6>(x, y, n, alpha, beta, s); break;
-    case Activation::hardsigmoid: launch_fwd<act::HardSigmoid>(x, y, n, alpha, beta, s); break;
-    case Activation::hardswish: launch_fwd<act::HardSwish>(x, y, n, alpha, beta, s); break;
-    case Activation::sigmoid: launch_fwd<act::Sigmoid>(x, y, n, alpha, beta, s); break;
+    case Activation::relu:
+      launch_fwd<act::Relu>(x, y, n, alpha, beta, s);
+      break;
+    case Activation::relu6:
+      launch_fwd<act::Relu6>(x, y, n, alpha, beta, s);
+      break;
+    case Activation::hardsigmoid:
+      launch_fwd<act::HardSigmoid>(x, y, n, alpha, beta, s);
+      break;
+    case Activation::hardswish:
+      launch_fwd<act::HardSwish>(x, y, n, alpha, beta, s);
+      break;
+    case Activation::sigmoid:
+      launch_fwd<act::Sigmoid>(x, y, n, alpha, beta, s);
+      break;
   }
   QF_CUDA_CHECK_LAUNCH();
 }
@@ -60,13 +69,21 @@ void activation_backward(Activation a, float alpha, float beta, const float* x, 
                          const float* dy, float* dx, int64_t n, cudaStream_t s) {
   if (n == 0) return;
   switch (a) {
-    case Activation::relu: launch_bwd<act::Relu>(x, y, dy, dx, n, alpha, beta, s); break;
-    case Activation::relu6: launch_bwd<act::Relu6>(x, y, dy, dx, n, alpha, beta, s); break;
+    case Activation::relu:
+      launch_bwd<act::Relu>(x, y, dy, dx, n, alpha, beta, s);
+      break;
+    case Activation::relu6:
+      launch_bwd<act::Relu6>(x, y, dy, dx, n, alpha, beta, s);
+      break;
     case Activation::hardsigmoid:
       launch_bwd<act::HardSigmoid>(x, y, dy, dx, n, alpha, beta, s);
       break;
-    case Activation::hardswish: launch_bwd<act::HardSwish>(x, y, dy, dx, n, alpha, beta, s); break;
-    case Activation::sigmoid: launch_bwd<act::Sigmoid>(x, y, dy, dx, n, alpha, beta, s); break;
+    case Activation::hardswish:
+      launch_bwd<act::HardSwish>(x, y, dy, dx, n, alpha, beta, s);
+      break;
+    case Activation::sigmoid:
+      launch_bwd<act::Sigmoid>(x, y, dy, dx, n, alpha, beta, s);
+      break;
   }
   QF_CUDA_CHECK_LAUNCH();
 }
@@ -74,8 +91,7 @@ void activation_backward(Activation a, float alpha, float beta, const float* x, 
 void dropout_apply(const float* a, float* b, int64_t n, const StepScalars* scalars,
                    uint64_t stream_id, uint32_t threshold, float scale, cudaStream_t s) {
   if (n == 0) return;
-  dropout_kernel<<<grid_for(n, 4), kThreads, 0, s>>>(a, b, n, scalars, stream_id, threshold,
-                                                     scale);
+  dropout_kernel<<<grid_for(n, 4), kThreads, 0, s>>>(a, b, n, scalars, stream_id, threshold, scale);
   QF_CUDA_CHECK_LAUNCH();
 }
 

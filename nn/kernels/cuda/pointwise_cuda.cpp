@@ -22,9 +22,8 @@ class ActivationCuda final : public Kernel {
   }
   void backward(const BackwardCall& c) override {
     if (!c.grad_in[0]) return;
-    activation_backward(A, alpha_, beta_, in_f32(c.in[0]), in_f32(c.out[0]),
-                        in_f32(c.grad_out[0]), out_f32(c.grad_in[0]), c.in[0]->numel(),
-                        ctx_.stream());
+    activation_backward(A, alpha_, beta_, in_f32(c.in[0]), in_f32(c.out[0]), in_f32(c.grad_out[0]),
+                        out_f32(c.grad_in[0]), c.in[0]->numel(), ctx_.stream());
   }
 
  private:

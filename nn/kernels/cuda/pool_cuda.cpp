@@ -14,8 +14,9 @@ PoolDims dims_of(const PoolGeom& g) {
     QF_CHECK(v <= INT32_MAX, "pooling dimension ", v, " exceeds int32");
     return static_cast<int>(v);
   };
-  return {i(g.N),  i(g.C),  i(g.H),  i(g.W),  i(g.KH), i(g.KW), i(g.sh), i(g.sw),
-          i(g.pt), i(g.pl), i(g.pb), i(g.pr), i(g.OH), i(g.OW), g.count_include_pad};
+  return {i(g.N),  i(g.C),  i(g.H),  i(g.W),  i(g.KH),
+          i(g.KW), i(g.sh), i(g.sw), i(g.pt), i(g.pl),
+          i(g.pb), i(g.pr), i(g.OH), i(g.OW), g.count_include_pad};
 }
 
 class MaxPoolCuda final : public Kernel {
@@ -23,8 +24,7 @@ class MaxPoolCuda final : public Kernel {
   explicit MaxPoolCuda(const KernelSetup& s)
       : ctx_(cuda_context_of(s.ctx)), d_(dims_of(pool_geom(s.node, s.in[0], false))) {
     require_f32(s, {0});
-    if (s.training)
-      argmax_ = ctx_.empty({int64_t{d_.N} * d_.OH * d_.OW * d_.C}, DType::i32);
+    if (s.training) argmax_ = ctx_.empty({int64_t{d_.N} * d_.OH * d_.OW * d_.C}, DType::i32);
   }
   void forward(const ForwardCall& c) override {
     int32_t* am = c.mode == Mode::train && argmax_.defined() ? argmax_.data<int32_t>() : nullptr;
@@ -34,8 +34,8 @@ class MaxPoolCuda final : public Kernel {
   void backward(const BackwardCall& c) override {
     if (!c.grad_in[0]) return;
     QF_CHECK(have_argmax_, "max_pool2d backward without a training forward");
-    max_pool2d_backward(d_, argmax_.data<int32_t>(), in_f32(c.grad_out[0]),
-                        out_f32(c.grad_in[0]), ctx_.stream());
+    max_pool2d_backward(d_, argmax_.data<int32_t>(), in_f32(c.grad_out[0]), out_f32(c.grad_in[0]),
+                        ctx_.stream());
   }
 
  private:
