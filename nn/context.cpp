@@ -69,11 +69,19 @@ void CpuContext::sgd_momentum_update(const SgdUpdate& u) {
 
 namespace qf {
 
-std::unique_ptr<DeviceContext> make_cuda_context(const Device& device);  // nn/kernels/cuda*
+// nn/kernels/cuda/cuda_context.cpp, or nn/kernels/cuda_stub/cuda_stub.cpp in builds without CUDA.
+std::unique_ptr<DeviceContext> make_cuda_context(const Device& device,
+                                                 const ContextOptions& options);
+
+std::unique_ptr<DeviceContext> make_context(const Device& device, const ContextOptions& options) {
+  if (device.is_cpu()) return std::make_unique<CpuContext>(options.cpu_threads);
+  return make_cuda_context(device, options);
+}
 
 std::unique_ptr<DeviceContext> make_context(const Device& device, int cpu_threads) {
-  if (device.is_cpu()) return std::make_unique<CpuContext>(cpu_threads);
-  return make_cuda_context(device);
+  ContextOptions o;
+  o.cpu_threads = cpu_threads;
+  return make_context(device, o);
 }
 
 }  // namespace qf

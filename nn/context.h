@@ -8,6 +8,7 @@
 #include "nn/allocator.h"
 #include "nn/kernel.h"
 #include "nn/op_registry.h"
+#include "nn/step_graph.h"
 #include "nn/tensor.h"
 
 namespace qf {
@@ -49,6 +50,15 @@ class DeviceContext {
   virtual void sgd_momentum_update(const SgdUpdate& u) = 0;
 
   Tensor empty(const Shape& s, DType t) { return Tensor::empty(s, t, allocator()); }
+
+  // Host memory that copies to and from this device are fastest with (pinned on a GPU): batch
+  // buffers of the data loader come from here.
+  virtual Allocator& host_allocator() { return cpu_allocator(); }
+  // Runs training steps `fn`: eagerly, or — where the device can and `capturable` says every
+  // collective inside may be recorded — recorded once and replayed (CUDA graphs). See step_graph.h.
+  virtual std::unique_ptr<StepGraph> make_step_graph(StepFn fn, bool capturable) {
+    return std::make_unique<EagerStepGraph>(std::move(fn));
+  }
 };
 
 struct DnnlHandles;  // defined in nn/kernels/cpu/dnnl_util.h
@@ -78,12 +88,26 @@ class CpuContext final : public DeviceContext {
   std::unique_ptr<DnnlHandles> dnnl_;
 };
 
+// How a context runs (from the run configuration: run.threads, cuda.tf32, cuda.graphs).
+struct ContextOptions {
+  int cpu_threads = 0;      // CPU: threads (0: all cores)
+  bool tf32 = true;         // CUDA: TF32 tensor-core math in float32 convolutions and matmuls
+  bool cuda_graphs = true;  // CUDA: record the training step once as a CUDA graph and replay it
+};
+
 // The context for `device`: a CpuContext, or a CUDA context when built with CUDA and a GPU is
 // usable. Throws InputError when a CUDA device is asked for and none is usable.
+std::unique_ptr<DeviceContext> make_context(const Device& device, const ContextOptions& options);
 std::unique_ptr<DeviceContext> make_context(const Device& device, int cpu_threads);
 
-// True when this build has CUDA and at least one GPU answers.
+// True when this build has CUDA and at least one GPU answers and can run its kernels.
 bool cuda_available();
+// Why cuda_available() is false (one line), or the GPU's name when it is true.
+std::string cuda_status();
+
+// The cudaStream_t (as void*) that a CUDA context's kernels run on, for libraries that enqueue
+// on it (NCCL); null for any other context.
+void* cuda_stream_of(DeviceContext& ctx);
 
 // The cudaStream_t a CUDA context queues its kernels on (NCCL collectives join it, comm/nccl/);
 // null for any other context. Defined by the CUDA backend (and by the no-CUDA stub).

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 
 #include "nn/context.h"
@@ -75,6 +77,8 @@ double at(const Tensor& t, int64_t i) {
     case DType::f64: return t.data<double>()[i];
     case DType::i32: return t.data<int32_t>()[i];
     case DType::i8: return t.data<int8_t>()[i];
+    case DType::u8: return t.data<uint8_t>()[i];
+    case DType::i16: return t.data<int16_t>()[i];
     default: QF_CHECK(false, "unsupported dtype in comparison");
   }
   return 0;
@@ -90,13 +94,56 @@ double max_rel_diff(const Tensor& a, const Tensor& b) {
   double m = 0;
   for (int64_t i = 0; i < a.numel(); ++i) {
     const double x = at(a, i), y = at(b, i);
+    if (std::isnan(x) || std::isnan(y)) {  // an unwritten (poisoned) element, or a real NaN
+      if (std::isnan(x) && std::isnan(y)) continue;
+      return std::numeric_limits<double>::infinity();
+    }
     m = std::max(m, std::fabs(x - y) / (1.0 + std::fabs(y)));
   }
   return m;
 }
 
+DeviceContext& test_cuda_context(bool tf32) {
+  // Never destroyed: at process exit the CUDA runtime may be gone before static destructors run,
+  // and cuDNN / cuBLAS handles must not be destroyed after it.
+  static DeviceContext* ctx[2] = {nullptr, nullptr};
+  DeviceContext*& c = ctx[tf32 ? 1 : 0];
+  if (!c) {
+    ContextOptions o;
+    o.tf32 = tf32;
+    c = make_context(Device::cuda(0), o).release();
+  }
+  return *c;
+}
+
+namespace {
+
+// A device tensor of `shape` with every bit set.
+Tensor poisoned(DeviceContext& ctx, const Shape& shape, DType dtype) {
+  Tensor host = Tensor::empty(shape, dtype);
+  std::memset(host.raw(), 0xff, host.nbytes());
+  Tensor d = ctx.empty(shape, dtype);
+  ctx.copy(d, host);
+  return d;
+}
+
+Tensor to_host(DeviceContext& ctx, const Tensor& t) {
+  if (!t.defined()) return t;
+  Tensor h = Tensor::empty(t.shape(), t.dtype());
+  ctx.copy(h, t);
+  return h;
+}
+
+}  // namespace
+
 OpRun run_op(const OpCase& c, KernelKind kind, const std::vector<Tensor>& dy) {
+  if (kind == KernelKind::cuda) return run_op_on(c, test_cuda_context(), dy);
   CpuContext ctx(0, kind == KernelKind::cpu_ref);
+  return run_op_on(c, ctx, dy);
+}
+
+OpRun run_op_on(const OpCase& c, DeviceContext& ctx, const std::vector<Tensor>& dy) {
+  const KernelKind kind = ctx.kernel_kind();
   Node node;
   node.op = c.op;
   node.name = "op_under_test";
@@ -107,7 +154,12 @@ OpRun run_op(const OpCase& c, KernelKind kind, const std::vector<Tensor>& dy) {
     node.inputs.push_back(c.inputs[i].defined() ? static_cast<int>(i) : -1);
     in.push_back(c.inputs[i].defined() ? TensorDesc{c.inputs[i].shape(), c.inputs[i].dtype()}
                                        : TensorDesc{});
-    inputs.push_back(c.inputs[i].defined() ? c.inputs[i].clone() : Tensor());
+    Tensor t;
+    if (c.inputs[i].defined()) {
+      t = ctx.empty(c.inputs[i].shape(), c.inputs[i].dtype());
+      ctx.copy(t, c.inputs[i]);
+    }
+    inputs.push_back(t);
   }
   const std::vector<TensorDesc> out = infer_node(node, in);
   for (size_t i = 0; i < out.size(); ++i) node.outputs.push_back(static_cast<int>(100 + i));
@@ -117,29 +169,36 @@ OpRun run_op(const OpCase& c, KernelKind kind, const std::vector<Tensor>& dy) {
   QF_CHECK(f, "no ", kernel_kind_name(kind), " kernel for ", c.op);
   auto kernel = f(KernelSetup{node, in, out, ctx, !dy.empty() || c.mode == Mode::train});
 
-  OpRun r;
+  std::vector<Tensor> outputs;
   std::vector<const Tensor*> inp, outp;
   for (auto& t : inputs) inp.push_back(t.defined() ? &t : nullptr);
-  for (auto& d : out) r.outputs.push_back(Tensor::zeros(d.shape, d.dtype));
-  for (auto& t : r.outputs) outp.push_back(&t);
+  for (auto& d : out) outputs.push_back(poisoned(ctx, d.shape, d.dtype));
+  for (auto& t : outputs) outp.push_back(&t);
   Tensor ws;
-  if (kernel->workspace_bytes()) ws = Tensor::zeros({(int64_t)kernel->workspace_bytes()}, DType::u8);
+  if (kernel->workspace_bytes()) ws = ctx.empty({(int64_t)kernel->workspace_bytes()}, DType::u8);
   kernel->forward(ForwardCall{inp, outp, c.mode, c.step, ws.defined() ? ws.raw() : nullptr});
-  for (auto& t : inputs) r.state_after.push_back(t.defined() ? t.clone() : Tensor());
+  OpRun r;
+  for (auto& t : outputs) r.outputs.push_back(to_host(ctx, t));
+  for (auto& t : inputs) r.state_after.push_back(to_host(ctx, t));
   if (dy.empty()) return r;
 
+  std::vector<Tensor> dyd, grads(inputs.size());
+  for (auto& t : dy) {
+    dyd.push_back(ctx.empty(t.shape(), t.dtype()));
+    ctx.copy(dyd.back(), t);
+  }
   std::vector<const Tensor*> dyp, dxp;
-  for (auto& t : dy) dyp.push_back(&t);
-  r.grads.resize(inputs.size());
+  for (auto& t : dyd) dyp.push_back(&t);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined() || def.is_nondiff_input(static_cast<int>(i)) ||
         !is_real(inputs[i].dtype()))
       continue;
-    r.grads[i] = Tensor::zeros(inputs[i].shape(), inputs[i].dtype());
+    grads[i] = poisoned(ctx, inputs[i].shape(), inputs[i].dtype());
   }
-  for (auto& g : r.grads) dxp.push_back(g.defined() ? &g : nullptr);
+  for (auto& g : grads) dxp.push_back(g.defined() ? &g : nullptr);
   // Backward reads the inputs as they were given (state already updated is what forward saw last).
   kernel->backward(BackwardCall{inp, outp, dyp, dxp, ws.defined() ? ws.raw() : nullptr});
+  for (auto& g : grads) r.grads.push_back(to_host(ctx, g));
   return r;
 }
 
@@ -199,6 +258,35 @@ void check_fast_matches_ref(const OpCase& c) {
   for (size_t i = 0; i < ref.grads.size(); ++i)
     if (ref.grads[i].defined())
       EXPECT_LE(max_rel_diff(fast.grads[i], ref.grads[i]), c.fast_tol) << c.op << ": grad " << i;
+}
+
+void check_cuda_matches_ref(const OpCase& c) {
+  OpCase fc = c;
+  for (auto& t : fc.inputs)
+    if (t.defined() && is_real(t.dtype())) t = to_dtype(t, DType::f32);
+  const OpRun probe = run_op(fc, KernelKind::cpu_ref);
+  std::vector<Tensor> dy;
+  for (size_t i = 0; i < probe.outputs.size(); ++i)
+    dy.push_back(random_tensor(probe.outputs[i].shape(), 3000 + i, -1, 1, DType::f32));
+  const OpDef& def = op_registry().get(c.op);
+  bool any_grad = false;
+  for (size_t i = 0; i < fc.inputs.size(); ++i)
+    any_grad = any_grad || (fc.inputs[i].defined() && is_real(fc.inputs[i].dtype()) &&
+                            !def.is_nondiff_input(static_cast<int>(i)));
+  const bool train = c.mode == Mode::train && any_grad &&
+                     is_real(probe.outputs[0].dtype());
+  const OpRun ref = run_op(fc, KernelKind::cpu_ref, train ? dy : std::vector<Tensor>{});
+  const OpRun gpu = run_op(fc, KernelKind::cuda, train ? dy : std::vector<Tensor>{});
+  for (size_t i = 0; i < ref.outputs.size(); ++i)
+    EXPECT_LE(max_rel_diff(gpu.outputs[i], ref.outputs[i]), c.cuda_tol)
+        << c.op << ": output " << i;
+  for (size_t i = 0; i < ref.state_after.size(); ++i)
+    if (ref.state_after[i].defined() && is_real(ref.state_after[i].dtype()))
+      EXPECT_LE(max_rel_diff(gpu.state_after[i], ref.state_after[i]), c.cuda_tol)
+          << c.op << ": input/state " << i << " after forward";
+  for (size_t i = 0; i < ref.grads.size(); ++i)
+    if (ref.grads[i].defined())
+      EXPECT_LE(max_rel_diff(gpu.grads[i], ref.grads[i]), c.cuda_tol) << c.op << ": grad " << i;
 }
 
 }  // namespace qf::test

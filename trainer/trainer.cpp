@@ -53,6 +53,7 @@ Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
                                                   s_.comm.rank(), s_.comm.size(), ShardTail::drop);
   LoaderOptions lo = s_.loader;
   lo.seed = s_.train.seed;
+  if (!lo.allocator) lo.allocator = &s_.ctx.host_allocator();  // pinned memory on a GPU
   loader_ = std::make_unique<DataLoader>(s_.train_data, *sampler_, lo);
   if (loader_->batches_per_epoch() < 1)
     throw_input_error("data.batch_size: ", lo.batch_size, " per rank is larger than the ",
@@ -68,12 +69,25 @@ Trainer::Trainer(TrainerSetup setup) : s_(std::move(setup)) {
 Trainer::~Trainer() = default;
 
 void Trainer::rebuild() {
+  step_.reset();
   ExecOptions o;
   if (s_.comm.size() > 1 && (s_.sync_scales || s_.dist.sync_bn)) o.comm = &s_.comm;
   exec_ = std::make_unique<Executor>(s_.graph, s_.store, s_.ctx, o);
   exec_->prepare(s_.loader.batch_size);
   if (grad_sync_) grad_sync_->attach(*exec_);
   evaluator_ = std::make_unique<Evaluator>(s_.graph, s_.store, s_.ctx, s_.comm);
+  // One training step: forward, backward, gradient average, update. On a GPU it is recorded once
+  // as a CUDA graph and replayed, when every collective in it can be recorded (NCCL, or none).
+  const int world = s_.comm.size();
+  const bool capturable = world == 1 || s_.comm.backend() == "nccl";
+  step_ = s_.ctx.make_step_graph(
+      [this, world](const StepValues& v) {
+        exec_->forward(Mode::train, v.step);
+        exec_->backward();
+        if (grad_sync_) grad_sync_->finish();  // the buckets' sums, started during backward
+        optimizer_->step(v.lr, 1.f / static_cast<float>(world));
+      },
+      capturable);
 }
 
 void Trainer::resume(const Checkpoint& ckpt) {
@@ -126,10 +140,7 @@ void Trainer::train_epoch(TrainResult& result) {
     const auto t_step = Clock::now();
     exec_->set_input("image", b.images);
     exec_->set_input("label", b.labels);
-    exec_->forward(Mode::train, StepInfo{state_.global_step, state_.seed});
-    exec_->backward();
-    if (grad_sync_) grad_sync_->finish();
-    optimizer_->step(lr, 1.f / static_cast<float>(world));
+    step_->run(StepValues{StepInfo{state_.global_step, state_.seed}, lr});
     const float loss = read_scalar(s_.ctx, exec_->tensor(loss_));
     if (!std::isfinite(loss))
       throw_input_error("training diverged: loss is ", loss, " at epoch ", epoch + 1, " step ",

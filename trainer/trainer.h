@@ -100,6 +100,7 @@ class Trainer {
 
   TrainerSetup s_;
   std::unique_ptr<Executor> exec_;
+  std::unique_ptr<StepGraph> step_;  // runs exec_'s training step (recorded on a GPU)
   std::unique_ptr<Evaluator> evaluator_;
   std::unique_ptr<SgdMomentum> optimizer_;
   std::unique_ptr<DistributedSampler> sampler_;

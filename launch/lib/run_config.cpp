@@ -76,6 +76,10 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
         "weights to start from: checkpoint directory, .safetensors or FP32 .onnx file");
   s.add("run.resume", &c.run.resume, "checkpoint directory to continue training from");
   s.add("run.metrics_out", &c.run.metrics_out, "write the final metrics to this JSON file");
+  s.add("cuda.tf32", &c.run.cuda_tf32,
+        "GPU: TF32 tensor-core math in float32 convolutions and matrix products");
+  s.add("cuda.graphs", &c.run.cuda_graphs,
+        "GPU: record the training step once as a CUDA graph and replay it each step");
 
   s.add("dist.backend", &c.dist.backend,
         "collectives between ranks: auto (nccl on GPUs, mpi on the CPU, local for one process)",

@@ -36,6 +36,8 @@ struct RunSection {
   std::string init;             // weights to start from (checkpoint dir or .safetensors)
   std::string resume;           // checkpoint to continue training from
   std::string metrics_out;      // final metrics as JSON
+  bool cuda_tf32 = true;        // cuda.tf32: TF32 tensor cores in float32 conv / matmul
+  bool cuda_graphs = true;      // cuda.graphs: record the training step once, replay it
 };
 
 struct RunConfig {

@@ -29,23 +29,29 @@ int default_threads(const LaunchEnv& env) {
 
 std::unique_ptr<DeviceContext> open_device(const RunSection& run, Console& console) {
   const LaunchEnv env = launch_env();
-  const int threads = run.threads > 0 ? run.threads : default_threads(env);
+  ContextOptions o;
+  o.cpu_threads = run.threads > 0 ? run.threads : default_threads(env);
+  o.tf32 = run.cuda_tf32;
+  o.cuda_graphs = run.cuda_graphs;
+  auto gpu_line = [&](const Device& d) {
+    return "device: " + d.str() + ", " + cuda_status() + (o.tf32 ? ", TF32 on" : ", TF32 off") +
+           (o.cuda_graphs ? ", CUDA graphs on" : ", CUDA graphs off") +
+           (env.under_mpirun ? " (each rank uses cuda:<its local rank>)" : "");
+  };
   if (run.device == "auto" || (run.device == "cuda" && env.under_mpirun)) {
     if (run.device == "cuda" || cuda_available()) {
       const Device d = Device::cuda(env.local_rank);
-      console.info("device: " + d.str() +
-                   (env.under_mpirun ? " (each rank uses cuda:<its local rank>)"
-                                     : " (a GPU is usable)"));
-      return make_context(d, threads);
+      console.info(gpu_line(d));
+      return make_context(d, o);
     }
-    auto ctx = make_context(Device::cpu(), threads);
+    auto ctx = make_context(Device::cpu(), o);
     console.info("device: cpu, " + std::to_string(dynamic_cast<CpuContext&>(*ctx).threads()) +
-                 " threads (no usable GPU)");
+                 " threads (" + cuda_status() + ")");
     return ctx;
   }
   const Device d = parse_device(run.device);
-  auto ctx = make_context(d, threads);
-  console.info("device: " + d.str());
+  auto ctx = make_context(d, o);
+  console.info(d.is_cuda() ? gpu_line(d) : "device: " + d.str());
   return ctx;
 }
 

@@ -16,11 +16,7 @@
 #include <cstdint>
 #include <string_view>
 
-#if defined(__CUDACC__)
-#define QF_HOST_DEVICE __host__ __device__
-#else
-#define QF_HOST_DEVICE
-#endif
+#include "nn/kernels/host_device.h"
 
 namespace qf {
 

@@ -1,82 +1,40 @@
-// Pointwise activations. Each is a pair of scalar functions — value and derivative — shared by the
-// plain reference loop (float or double) and the fast kernel (OpenMP + SIMD over the same
-// functions), so the two cannot drift apart.
-//
-//   relu        y = max(x, 0)                      dy/dx = 1 if x > 0 else 0
-//   relu6       y = min(max(x, 0), 6)              dy/dx = 1 if 0 < x < 6 else 0
-//   hardsigmoid y = clip(alpha*x + beta, 0, 1)     dy/dx = alpha inside (0, 1), else 0
-//               attrs alpha (1/6), beta (0.5) — PyTorch's and Paddle's defaults
-//   hardswish   y = x * relu6(x + 3) / 6           dy/dx = 0 (x < -3), (2x + 3)/6 (x <= 3), 1
-//   sigmoid     y = 1 / (1 + exp(-x))              dy/dx = y (1 - y)
-//   clip        y = min(max(x, min), max)          dy/dx = 1 if min < x < max else 0
-//               attrs min (-inf), max (+inf) — ONNX Clip with constant bounds (relu6 is
-//               clip(0, 6); the importer maps those bounds to relu6 and (0, inf) to relu)
-// Derivatives at kinks follow PyTorch (and Paddle): the boundary counts as outside.
-// Backward overwrites dx.
+// Pointwise activations: relu, relu6, hardsigmoid, hardswish, sigmoid, clip. The scalar math — value
+// and derivative, kinks included — lives in nn/kernels/activation_fns.h, shared by the plain
+// reference loop (float or double), the fast kernel (OpenMP + SIMD over the same functions) and
+// the CUDA kernel, so they cannot drift apart. hardsigmoid takes attrs alpha (1/6) and beta (0.5),
+// PyTorch's and Paddle's defaults; clip takes attrs min (-inf) and max (+inf), ONNX Clip with
+// constant bounds (the importer maps clip(0, 6) to relu6 and clip(0, inf) to relu). Backward
+// overwrites dx.
 #include <cmath>
 #include <limits>
 
+#include "nn/kernels/activation_fns.h"
 #include "nn/ops/op_util.h"
 
 namespace qf {
 namespace {
 
+using act::HardSigmoid;
+using act::HardSwish;
+using act::Relu;
+using act::Relu6;
+using act::Sigmoid;
+using act::Clip;
+
+// The two scalars an activation's functions take (as alpha, beta): hardsigmoid's alpha and beta,
+// clip's min and max; the other activations ignore them.
 struct Params {
   double alpha = 1.0 / 6.0, beta = 0.5;
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-};
-
-struct Relu {
-  template <class T> static T f(T x, const Params&) { return x > T(0) ? x : T(0); }
-  template <class T> static T df(T x, T, const Params&) { return x > T(0) ? T(1) : T(0); }
-};
-struct Relu6 {
-  template <class T> static T f(T x, const Params&) {
-    return x < T(0) ? T(0) : (x > T(6) ? T(6) : x);
-  }
-  template <class T> static T df(T x, T, const Params&) {
-    return x > T(0) && x < T(6) ? T(1) : T(0);
-  }
-};
-struct HardSigmoid {
-  template <class T> static T f(T x, const Params& p) {
-    const T v = T(p.alpha) * x + T(p.beta);
-    return v < T(0) ? T(0) : (v > T(1) ? T(1) : v);
-  }
-  template <class T> static T df(T x, T, const Params& p) {
-    const T v = T(p.alpha) * x + T(p.beta);
-    return v > T(0) && v < T(1) ? T(p.alpha) : T(0);
-  }
-};
-struct HardSwish {
-  template <class T> static T f(T x, const Params&) {
-    const T r = x + T(3);
-    return x * (r < T(0) ? T(0) : (r > T(6) ? T(6) : r)) / T(6);
-  }
-  template <class T> static T df(T x, T, const Params&) {
-    return x < T(-3) ? T(0) : (x <= T(3) ? (T(2) * x + T(3)) / T(6) : T(1));
-  }
-};
-struct Clip {
-  template <class T> static T f(T x, const Params& p) {
-    return x < T(p.lo) ? T(p.lo) : (x > T(p.hi) ? T(p.hi) : x);
-  }
-  template <class T> static T df(T x, T, const Params& p) {
-    return x > T(p.lo) && x < T(p.hi) ? T(1) : T(0);
-  }
-};
-struct Sigmoid {
-  template <class T> static T f(T x, const Params&) { return T(1) / (T(1) + std::exp(-x)); }
-  template <class T> static T df(T, T y, const Params&) { return y * (T(1) - y); }
 };
 
 Params params_of(const Node& n) {
   Params p;
   p.alpha = n.attrs.get_float("alpha", p.alpha);
   p.beta = n.attrs.get_float("beta", p.beta);
-  p.lo = n.attrs.get_float("min", p.lo);
-  p.hi = n.attrs.get_float("max", p.hi);
+  if (n.op == "clip") {
+    p.alpha = n.attrs.get_float("min", -std::numeric_limits<double>::infinity());
+    p.beta = n.attrs.get_float("max", std::numeric_limits<double>::infinity());
+  }
   return p;
 }
 
@@ -90,7 +48,8 @@ class PointwiseRef final : public Kernel {
       using T = decltype(t);
       const T* x = c.in[0]->data<T>();
       T* y = c.out[0]->data<T>();
-      for (int64_t i = 0, n = c.in[0]->numel(); i < n; ++i) y[i] = F::f(x[i], p_);
+      const T a = static_cast<T>(p_.alpha), b = static_cast<T>(p_.beta);
+      for (int64_t i = 0, n = c.in[0]->numel(); i < n; ++i) y[i] = F::f(x[i], a, b);
     });
   }
   void backward(const BackwardCall& c) override {
@@ -100,7 +59,9 @@ class PointwiseRef final : public Kernel {
       const T* y = c.out[0]->data<T>();
       const T* dy = c.grad_out[0]->data<T>();
       T* dx = c.grad_in[0]->data<T>();
-      for (int64_t i = 0, n = c.in[0]->numel(); i < n; ++i) dx[i] = dy[i] * F::df(x[i], y[i], p_);
+      const T a = static_cast<T>(p_.alpha), b = static_cast<T>(p_.beta);
+      for (int64_t i = 0, n = c.in[0]->numel(); i < n; ++i)
+        dx[i] = dy[i] * F::df(x[i], y[i], a, b);
     });
   }
 
@@ -117,9 +78,9 @@ class PointwiseFast final : public Kernel {
     const float* x = c.in[0]->data<float>();
     float* y = c.out[0]->data<float>();
     const int64_t n = c.in[0]->numel();
-    const Params p = p_;
+    const float a = static_cast<float>(p_.alpha), b = static_cast<float>(p_.beta);
 #pragma omp parallel for simd schedule(static) if (n > 16384)
-    for (int64_t i = 0; i < n; ++i) y[i] = F::f(x[i], p);
+    for (int64_t i = 0; i < n; ++i) y[i] = F::f(x[i], a, b);
   }
   void backward(const BackwardCall& c) override {
     const float* x = c.in[0]->data<float>();
@@ -127,9 +88,9 @@ class PointwiseFast final : public Kernel {
     const float* dy = c.grad_out[0]->data<float>();
     float* dx = c.grad_in[0]->data<float>();
     const int64_t n = c.in[0]->numel();
-    const Params p = p_;
+    const float a = static_cast<float>(p_.alpha), b = static_cast<float>(p_.beta);
 #pragma omp parallel for simd schedule(static) if (n > 16384)
-    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * F::df(x[i], y[i], p);
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * F::df(x[i], y[i], a, b);
   }
 
  private:
@@ -138,8 +99,8 @@ class PointwiseFast final : public Kernel {
 
 std::vector<TensorDesc> infer_clip(const Node& node, std::span<const TensorDesc> in) {
   const Params p = params_of(node);
-  if (std::isnan(p.lo) || std::isnan(p.hi) || p.lo > p.hi)
-    shape_error(node, str_cat("min ", p.lo, " must not exceed max ", p.hi));
+  if (std::isnan(p.alpha) || std::isnan(p.beta) || p.alpha > p.beta)
+    shape_error(node, str_cat("min ", p.alpha, " must not exceed max ", p.beta));
   return {in[0]};
 }
 

@@ -8,12 +8,15 @@ void register_cuda_kernels(OpRegistry&) {}
 
 bool cuda_available() { return false; }
 
+std::string cuda_status() {
+  return "this qforge was built without CUDA (configure with the CUDA toolkit and cuDNN 9 "
+         "installed and -DQF_WITH_CUDA=ON)";
+}
+
 void* cuda_stream_of(DeviceContext&) { return nullptr; }
 
-std::unique_ptr<DeviceContext> make_cuda_context(const Device& device) {
-  throw_input_error("device ", device.str(),
-                    ": this qforge was built without CUDA (configure with the CUDA toolkit "
-                    "installed and -DQF_WITH_CUDA=ON)");
+std::unique_ptr<DeviceContext> make_cuda_context(const Device& device, const ContextOptions&) {
+  throw_input_error("device ", device.str(), ": ", cuda_status());
 }
 
 }  // namespace qf

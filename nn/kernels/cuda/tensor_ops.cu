@@ -1,0 +1,70 @@
+// Tensor utilities of CudaContext: dst += src, scaled copies, and the fused SGD update.
+#include "nn/kernels/cuda/cuda_util.cuh"
+#include "nn/kernels/cuda/launch.h"
+
+namespace qf::cuda {
+namespace {
+
+__global__ void add_inplace_kernel(float* __restrict__ d, const float* __restrict__ s, int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) d[i] += s[i];
+}
+
+__global__ void scale_copy_kernel(const float* __restrict__ a, float* __restrict__ b, float k,
+                                  int64_t n) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) b[i] = a[i] * k;
+}
+
+// One block per chunk; every element of a chunk belongs to one parameter (same multipliers).
+// Same arithmetic, in the same order, as CpuContext::sgd_momentum_update.
+__global__ void sgd_kernel(float* __restrict__ p, const float* __restrict__ g,
+                           float* __restrict__ v, const SgdChunk* __restrict__ chunks,
+                           const StepScalars* __restrict__ scalars, float m, float weight_decay,
+                           float gs, bool nesterov) {
+  const SgdChunk c = chunks[blockIdx.x];
+  const float lr = scalars->lr * c.lr_mult, wd = weight_decay * c.decay_mult;
+  float* ps = p + c.offset;
+  const float* gsrc = g + c.offset;
+  float* vs = v + c.offset;
+  for (int i = threadIdx.x; i < c.numel; i += blockDim.x) {
+    if (nesterov) {
+      const float gi = gsrc[i] * gs + wd * ps[i];
+      const float vi = m * vs[i] + gi;
+      vs[i] = vi;
+      ps[i] -= lr * (gi + m * vi);
+    } else {
+      const float vi = m * vs[i] + gsrc[i] * gs + wd * ps[i];
+      vs[i] = vi;
+      ps[i] -= lr * vi;
+    }
+  }
+}
+
+}  // namespace
+
+cudaError_t probe_kernels() {
+  cudaFuncAttributes attr;
+  return cudaFuncGetAttributes(&attr, add_inplace_kernel);
+}
+
+void add_inplace(float* dst, const float* src, int64_t n, cudaStream_t s) {
+  if (n == 0) return;
+  add_inplace_kernel<<<grid_for(n, 4), kThreads, 0, s>>>(dst, src, n);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void scale_copy(const float* src, float* dst, float scale, int64_t n, cudaStream_t s) {
+  if (n == 0) return;
+  scale_copy_kernel<<<grid_for(n, 4), kThreads, 0, s>>>(src, dst, scale, n);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void sgd_momentum(float* p, const float* g, float* v, const SgdChunk* chunks, int num_chunks,
+                  const StepScalars* scalars, float momentum, float weight_decay, float grad_scale,
+                  bool nesterov, cudaStream_t s) {
+  if (num_chunks == 0) return;
+  sgd_kernel<<<num_chunks, kThreads, 0, s>>>(p, g, v, chunks, scalars, momentum, weight_decay,
+                                             grad_scale, nesterov);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace qf::cuda
