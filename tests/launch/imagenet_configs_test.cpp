@@ -1,7 +1,6 @@
-// configs/imagenet/*.ini: every key of every section the run configuration knows must exist and
-// hold an allowed value, and the recipes must carry the seeds' figures. Sections that other parts
-// of qforge define ([quant], [ptq]) and model names not registered in this build are reported and
-// left out, so this test starts checking them as soon as they exist.
+// configs/imagenet/*.ini: every key of every section must exist and hold an allowed value — the
+// run configuration's sections, [quant] (quant-aware training) and, in *_ptq.ini, [ptq] and its
+// [quant] — and the recipes must carry the seeds' figures.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,6 +11,8 @@
 #include "launch/lib/config_schema.h"
 #include "launch/lib/run_config.h"
 #include "models/registry.h"
+#include "quant/ptq_config.h"
+#include "quant/quant_config.h"
 
 namespace qf {
 namespace {
@@ -52,30 +53,28 @@ TEST(ImagenetConfigs, KnownSectionsUseOnlyExistingKeysAndValues) {
     ++files;
     ConfigSchema schema;
     RunConfig c;
+    QuantConfig q;
+    PtqConfig ptq;
     bind_run_config(schema, c);
-    std::set<std::string> sections, reported;
+    if (entry.path().stem().string().ends_with("_ptq"))
+      bind_ptq_config(schema, ptq);
+    else
+      bind_quant_config(schema, q);
+    std::set<std::string> sections;
     for (const std::string& k : schema.keys()) sections.insert(k.substr(0, k.find('.')));
     for (const auto& [key, value] : read_ini(entry.path())) {
       const std::string section = key.substr(0, key.find('.'));
-      if (!sections.count(section)) {
-        if (reported.insert(section).second)
-          std::printf("  %s: [%s] is not part of the run configuration in this build\n",
-                      entry.path().filename().c_str(), section.c_str());
-        continue;
-      }
-      if (key == "model.name" && !find_model(value)) {
-        std::printf("  %s: model %s is not registered in this build\n",
-                    entry.path().filename().c_str(), value.c_str());
-        continue;
-      }
+      EXPECT_TRUE(sections.count(section)) << entry.path() << ": unknown section [" << section << "]";
+      if (key == "model.name") EXPECT_TRUE(find_model(value)) << entry.path() << ": " << value;
       EXPECT_NO_THROW(schema.set(key, value, entry.path().filename().string()))
           << entry.path() << ": " << key << " = " << value;
     }
+    if (!ptq.algo.empty() && ptq.out.empty()) ptq.out = "int8.onnx";  // given with --out
     EXPECT_NO_THROW(schema.validate()) << entry.path();
     EXPECT_EQ(c.data.format, "imagelist") << entry.path();
     EXPECT_EQ(c.model_form, "imagenet") << entry.path();
   }
-  EXPECT_EQ(files, 9);
+  EXPECT_EQ(files, 13);
 }
 
 TEST(ImagenetConfigs, RecipesCarryTheSeedsValues) {
@@ -98,7 +97,9 @@ TEST(ImagenetConfigs, RecipesCarryTheSeedsValues) {
     const auto p = ini(ptq);
     EXPECT_EQ(p.at("ptq.algo"), "KL") << ptq;
     EXPECT_EQ(p.at("ptq.batch_nums"), "10") << ptq;
-    EXPECT_EQ(p.at("quant.weight_bits"), "8") << ptq;
+    EXPECT_EQ(p.at("ptq.batch_size"), "16") << ptq;
+    EXPECT_EQ(p.at("ptq.weight_quantize_type"), "channel_wise_abs_max") << ptq;
+    EXPECT_EQ(p.at("ptq.weight_bits"), "8") << ptq;
   }
 }
 

@@ -284,6 +284,7 @@ class RecordingCommunicator final : public Communicator {
   void broadcast(const Tensor&, int) override {}
   void barrier() override {}
   void all_reduce_sum_host(double*, size_t) override {}
+  void all_reduce_max_host(double*, size_t) override {}
   [[noreturn]] void abort(int) override { std::abort(); }
   int maxes = 0, sums = 0;
   std::vector<int64_t> sizes;
