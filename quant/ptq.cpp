@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "comm/communicator.h"
 #include "data/loader.h"
 #include "nn/executor.h"
 #include "nn/param_store.h"
@@ -31,6 +32,33 @@ Value constant_value(const Graph& g, const std::string& name, Tensor t) {
   v.dtype = t.dtype();
   v.init = Init::from(std::move(t));
   return v;
+}
+
+// A CalibState as doubles, for the cross-rank merge: batches, abs_min, abs_max, avg_sum,
+// best_loss, best_threshold, hist.lo, hist.hi, the bin count, then the bins. Every field converts
+// to double and back exactly (floats, integers below 2^53).
+constexpr size_t kPackedHeader = 9;
+
+void pack_state(const CalibState& s, double* out) {
+  const double head[kPackedHeader] = {static_cast<double>(s.batches), s.abs_min, s.abs_max,
+                                      s.avg_sum, s.best_loss, s.best_threshold, s.hist.lo,
+                                      s.hist.hi, static_cast<double>(s.hist.counts.size())};
+  std::copy(head, head + kPackedHeader, out);
+  std::copy(s.hist.counts.begin(), s.hist.counts.end(), out + kPackedHeader);
+}
+
+CalibState unpack_state(const double* in) {
+  CalibState s;
+  s.batches = static_cast<int64_t>(in[0]);
+  s.abs_min = static_cast<float>(in[1]);
+  s.abs_max = static_cast<float>(in[2]);
+  s.avg_sum = in[3];
+  s.best_loss = in[4];
+  s.best_threshold = in[5];
+  s.hist.lo = in[6];
+  s.hist.hi = in[7];
+  s.hist.counts.assign(in + kPackedHeader, in + kPackedHeader + static_cast<size_t>(in[8]));
+  return s;
 }
 
 }  // namespace
@@ -105,6 +133,26 @@ void Calibrator::start_histograms() {
   for (auto& [name, s] : states_) start_histogram(s, config_);
 }
 
+void Calibrator::merge_ranks(Communicator& comm) {
+  const int W = comm.size();
+  if (W == 1) return;
+  // Per activation, the longest packed state of any rank (histograms may be empty on some).
+  std::vector<double> len;
+  for (const auto& [name, s] : states_) len.push_back(static_cast<double>(kPackedHeader + s.hist.counts.size()));
+  comm.all_reduce_max_host(len.data(), len.size());
+  size_t i = 0;
+  for (auto& [name, s] : states_) {
+    // An all-gather as a sum: each rank fills its own slot, zeros elsewhere; x + 0 = x exactly.
+    const size_t L = static_cast<size_t>(len[i++]);
+    std::vector<double> all(static_cast<size_t>(W) * L, 0.0);
+    pack_state(s, all.data() + static_cast<size_t>(comm.rank()) * L);
+    comm.all_reduce_sum_host(all.data(), all.size());
+    CalibState merged = unpack_state(all.data());
+    for (int r = 1; r < W; ++r) merged.merge(unpack_state(all.data() + static_cast<size_t>(r) * L), config_);
+    s = std::move(merged);
+  }
+}
+
 std::map<std::string, double> Calibrator::thresholds() const {
   std::map<std::string, double> t;
   for (const auto& [name, s] : states_) t[name] = calib_threshold(s, config_);
@@ -112,7 +160,8 @@ std::map<std::string, double> Calibrator::thresholds() const {
 }
 
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
-                                        const Dataset& data, DeviceContext& ctx, Console& console) {
+                                        const Dataset& data, DeviceContext& ctx, Console& console,
+                                        Communicator& comm) {
   const int64_t need = c.batch_nums * c.batch_size;
   if (data.size() == 0) throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
   if (data.size() < need)
@@ -139,20 +188,29 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
     ctx.copy(h, t);
     return h;
   };
+  // This rank's share: batches [first, last), contiguous blocks in rank order, so that merging the
+  // ranks' states in rank order sees the batches in one process's order.
+  const int64_t first = c.batch_nums * comm.rank() / comm.size();
+  const int64_t last = c.batch_nums * (comm.rank() + 1) / comm.size();
   const int passes = cal.two_pass() ? 2 : 1;
   for (int pass = 0; pass < passes; ++pass) {
     const bool range = cal.two_pass() && pass == 0;
-    loader.start_epoch(0);
+    loader.start_epoch(0, first);
     Batch b;
-    for (int64_t k = 0; k < c.batch_nums; ++k) {
+    for (int64_t k = first; k < last; ++k) {
       QF_CHECK(loader.next(b), "calibration ran out of batches");
       ex.set_input("image", b.images);
       ex.forward(Mode::eval);
       cal.observe(tensor_of, k, b.size, range);
-      console.progress(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ", k + 1, "/",
-                               c.batch_nums));
+      console.progress(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ", k - first + 1,
+                               "/", last - first,
+                               comm.size() > 1 ? str_cat(" (this rank's share of ", c.batch_nums, ")")
+                                               : std::string()));
     }
     console.end_progress();
+    // Two-pass: the histograms of all ranks must cover the same range, so the ranges are merged
+    // before the histogram pass.
+    cal.merge_ranks(comm);
     if (range) cal.start_histograms();
   }
   return cal.thresholds();

@@ -8,8 +8,9 @@
 //   Calibrator     runs calibration batches through an inference executor and feeds every planned
 //                  activation to its CalibState (quant/calibration.h): for static KL / hist first a
 //                  min/max pass over the batches, then the histogram pass over the same batches.
-//                  States are plain mergeable structs (CalibState::merge), so several processes can
-//                  combine theirs between the passes and at the end.
+//                  States are plain mergeable structs (CalibState::merge): under mpirun the ranks
+//                  split the batches and combine their states between the passes and at the end
+//                  (Calibrator::merge_ranks).
 //   quantize_weight per-channel (axis 0: conv output channels, linear outputs) or per-tensor
 //                  abs-max thresholds, q = clip(round_half_even(w bnt / T), -bnt - 1, bnt) (numpy's
 //                  np.round, the ONNX-format freeze), optional bias correction (5.7).
@@ -29,6 +30,7 @@
 #include "data/dataset.h"
 #include "nn/context.h"
 #include "nn/graph.h"
+#include "comm/communicator.h"
 #include "quant/calibration.h"
 #include "quant/ptq_config.h"
 #include "trainer/console.h"
@@ -60,6 +62,9 @@ class Calibrator {
   }
   // Ends the first pass of two-pass calibration: fixes every histogram's range.
   void start_histograms();
+  // Collective: every rank's states become the merge (CalibState::merge) of all ranks' states in
+  // rank order, identical on every rank. Nothing happens on one rank.
+  void merge_ranks(Communicator& comm);
   std::map<std::string, CalibState>& states() { return states_; }
   const CalibConfig& config() const { return config_; }
   // T for every planned activation.
@@ -75,8 +80,17 @@ class Calibrator {
 
 // Runs calibration: batch_nums batches of batch_size samples of `data`, in order, on ctx's
 // device. InputError for an empty calibration set or one smaller than batch_nums x batch_size.
+// Collective over `comm` (mpirun -np N qforge ptq): rank r calibrates the contiguous block of
+// batches [batch_nums r / N, batch_nums (r + 1) / N) and the ranks' states are merged in rank
+// order after each pass (the min/max pass first, so that every rank's histograms cover the same
+// range). Every rank returns the same thresholds, those of one process over all the batches:
+// bit for bit for abs_max, KL, hist, mse and emd (maxima, integer bin counts and per-batch
+// searches merge exactly); avg's sum of per-batch values is added in another order (relative
+// difference ~1e-16); the dygraph KLQuantizer / HistQuantizer re-bin histograms of different
+// ranges when they merge, so theirs are close but not equal.
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
-                                        const Dataset& data, DeviceContext& ctx, Console& console);
+                                        const Dataset& data, DeviceContext& ctx, Console& console,
+                                        Communicator& comm);
 
 struct QuantizedWeight {
   Tensor q;                       // int8 (or int16 for 16 bits), same shape as the weight

@@ -11,6 +11,10 @@
 // (io/onnx_export.h, opset 13). The thresholds go to --metrics-out as JSON when asked. Bad input
 // (see quant/ptq.h and io/onnx_import.h) ends with one line and exit code 2 before anything is
 // written; the ONNX file is written atomically.
+//
+// Under `mpirun -np N` the ranks split the calibration batches and merge their statistics
+// (quant/ptq.h: the thresholds are those of one process over all the batches); rank 0 alone
+// prints and writes the ONNX file and the metrics.
 #include <filesystem>
 
 #include "io/onnx_export.h"
@@ -33,10 +37,11 @@ int cmd_ptq(const Args& in_args) {
   bind_ptq_config(schema, p);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("ptq: unexpected argument '", positional[0], "'");
-  LocalCommunicator comm;
-  Console console = Console::for_rank(comm.rank());
+  Console console = Console::for_rank(launch_env().world_rank);
   LoadedModel m = load_model("ptq", model_file, schema, c, console);
   auto ctx = open_device(c.run, console);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
+  Communicator& comm = *comm_ptr;
   const auto data = open_dataset(c.data, p.calib_split, m.num_classes);
   check_data_fits(*data, m.sample_shape, m.source);
 
@@ -46,9 +51,17 @@ int cmd_ptq(const Args& in_args) {
   console.info(str_cat("ptq: ", plan.nodes.size(), " ops to quantize, ", plan.activations.size(),
                        " activations to calibrate with ", calib_algo_name(cc.algo),
                        cc.dygraph ? " (dygraph quantizer)" : "", " on ", p.batch_nums, " x ",
-                       p.batch_size, " samples of ", data->describe()));
+                       p.batch_size, " samples of ", data->describe(),
+                       comm.size() > 1 ? str_cat(", the batches split over ", comm.size(), " ranks (",
+                                                 comm.backend(), ")")
+                                       : std::string()));
   for (const std::string& s : plan.skipped) console.info("ptq: left in float: " + s);
-  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console);
+  if (comm.size() > 1 && cc.dygraph)
+    console.info(str_cat("ptq: ", p.algo, " merges the ranks' histograms by re-binning them onto ",
+                         "a common range: its thresholds come close to one process's but are not ",
+                         "equal (those of KL, hist, abs_max, mse and emd are; avg's to rounding)"));
+  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console, comm);
+  if (!comm.is_root()) return 0;  // rank 0 writes the model and the metrics
   QdqReport rep;
   const Graph qdq = build_qdq_graph(m.graph, plan, thresholds, p, &rep);
   const Graph out = inference_graph(qdq, graph_weights(qdq));
