@@ -8,12 +8,22 @@
 // included) and both converted models: <run>/model_float_grid.onnx (weights on the int8 grid,
 // simulated in float) and <run>/model_int8.onnx (int8 QDQ). The int8 graph is also evaluated with
 // qforge's own kernels, as a check that conversion kept what training simulated.
+//
+// Under `mpirun -np N` (docs/distributed.md) every rank runs this with its share of every batch
+// and the Trainer's communicator: gradients are averaged, activation scales follow the batch max
+// over all ranks (quant.sync_scales), BatchNorm the statistics over all ranks (dist.sync_bn), and
+// the int8 evaluation is split across ranks. Rank 0 alone prints and writes the run directory,
+// checkpoints and ONNX files. With quant.sync_scales off each rank keeps its own scales (as
+// PaddleSlim does); the log then says how far they drifted apart and that rank 0's are exported.
 #include <filesystem>
 
+#include "comm/state_sync.h"
+#include "data/distributed_sampler.h"
 #include "io/atomic_file.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
+#include "nn/ops/batch_norm.h"
 #include "trainer/evaluator.h"
 
 namespace qf {
@@ -46,10 +56,11 @@ int cmd_qat(const Args& args) {
   apply_model_form(schema, c);
   schema.validate();
 
-  LocalCommunicator comm;
-  Console console = Console::for_rank(comm.rank());
+  Console console = Console::for_rank(launch_env().world_rank);
   console.info("qforge qat: resolved configuration\n" + schema.to_ini());
   auto ctx = open_device(c.run, console);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
+  Communicator& comm = *comm_ptr;
   const auto train_data = open_dataset(c.data, "train", c.model.num_classes);
   const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
   check_dataset_fits_model(*train_data, c.model);
@@ -64,13 +75,20 @@ int cmd_qat(const Args& args) {
                std::to_string(rep.observers) + " output observers, " + std::to_string(rep.pacts) +
                " PACT clips, " + std::to_string(rep.folded_bn) + " BN folded), " +
                std::to_string(rep.skipped.size()) + " skipped by not_quant_pattern");
+  const int synced_bn = c.dist.sync_bn && comm.size() > 1 ? mark_sync_batch_norm(g) : 0;
+  if (comm.size() > 1)
+    console.info(dist_summary(comm, c.dist, synced_bn) + ", activation scales " +
+                 (q.sync_scales ? "synchronised (batch max over all ranks)"
+                                : "per rank (quant.sync_scales false; rank 0's are exported)"));
   ParamStore store(g, *ctx, c.train.seed);
   load_quant_weights(store, ck, from, rep, !c.run.init.empty(), console);
 
   const std::string dir = run_directory(c);
-  std::filesystem::create_directories(dir);
-  write_text_file_atomically(dir + "/config.ini", schema.to_ini());
-  MetricsLog metrics(dir + "/metrics.jsonl");
+  if (comm.is_root()) {
+    std::filesystem::create_directories(dir);
+    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
+  }
+  MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
 
   TrainerSetup setup{g, store, *ctx, comm, console, *train_data, test_data.get()};
   setup.train = c.train;
@@ -85,6 +103,8 @@ int cmd_qat(const Args& args) {
   setup.checkpoint_dir = dir + "/checkpoint";
   setup.config_json = schema.to_json();
   setup.phase = "qat";
+  setup.dist = c.dist;
+  setup.sync_scales = q.sync_scales;
   Trainer trainer(setup);
   if (!c.run.resume.empty()) trainer.resume(ck);
   bool bn_frozen = false, scales_frozen = false;
@@ -104,16 +124,31 @@ int cmd_qat(const Args& args) {
     if (changed) trainer.rebuild();
   });
   const TrainResult r = trainer.fit();
+  QuantExports exports;
+  if (comm.size() > 1 && !q.sync_scales) {
+    const BufferDrift d = buffer_drift(store, comm, ".scale");
+    console.info("qat: quant.sync_scales false: the ranks' quantizer scales differ by up to " +
+                 fmt("%.3g%%", 100 * d.relative) +
+                 (d.worst.empty() ? std::string() : " (" + d.worst + ")") + " over " +
+                 std::to_string(d.buffers) + " scale buffers; rank 0's are exported");
+  }
 
-  // Freeze, export, and evaluate the int8 graph with qforge's own kernels.
+  // Freeze, export (rank 0), and evaluate the int8 graph with qforge's own kernels, the test set
+  // split across ranks. Ranks that kept their own state (scales without quant.sync_scales, BN
+  // statistics without dist.sync_bn) first take rank 0's, so every rank evaluates the exported
+  // model.
+  broadcast_model_state(store, comm);
   const TensorMap state = store.state_dict();
-  const QuantExports ex = write_quant_exports(g, state, dir + "/model");
-  console.info("convert: " + std::to_string(ex.int8_report.weights) + " int8 weights, " +
-               std::to_string(ex.int8_report.activation_pairs) + " activation Q/DQ pairs, " +
-               std::to_string(ex.int8_report.output_pairs) + " conv-output pairs, " +
-               std::to_string(ex.int8_report.folded_bn) + " BN folded -> " + ex.int8_path + " (" +
-               fmt("%.2f", ex.int8_bytes / 1e6) + " MB), " + ex.float_grid_path + " (" +
-               fmt("%.2f", ex.float_grid_bytes / 1e6) + " MB)");
+  if (comm.is_root()) {
+    const QuantExports ex = write_quant_exports(g, state, dir + "/model");
+    console.info("convert: " + std::to_string(ex.int8_report.weights) + " int8 weights, " +
+                 std::to_string(ex.int8_report.activation_pairs) + " activation Q/DQ pairs, " +
+                 std::to_string(ex.int8_report.output_pairs) + " conv-output pairs, " +
+                 std::to_string(ex.int8_report.folded_bn) + " BN folded -> " + ex.int8_path +
+                 " (" + fmt("%.2f", ex.int8_bytes / 1e6) + " MB), " + ex.float_grid_path + " (" +
+                 fmt("%.2f", ex.float_grid_bytes / 1e6) + " MB)");
+    exports = ex;
+  }
   Graph int8 = convert(g, state, ConvertForm::int8);
   add_classification_loss(int8, int8.outputs()[0], c.train.label_smoothing);
   ParamStore int8_store(int8, *ctx, 0);
@@ -121,7 +156,9 @@ int cmd_qat(const Args& args) {
   lo.batch_size = c.data.eval_batch_size;
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
-  const EvalResult e8 = Evaluator(int8, int8_store, *ctx, comm).run(*test_data, lo);
+  const DistributedSampler shard(test_data->size(), false, 0, comm.rank(), comm.size(),
+                                 ShardTail::uneven);
+  const EvalResult e8 = Evaluator(int8, int8_store, *ctx, comm).run(*test_data, shard, lo);
   console.info("done: " + std::to_string(r.epochs) + " epoch(s), " + fmt("%.1f", r.images_per_sec) +
                " img/s training; simulated int8 top1 " + fmt("%.2f%%", r.eval.top1) +
                "; converted int8 graph (qforge kernels) top1 " + fmt("%.2f%%", e8.top1));
@@ -135,10 +172,10 @@ int cmd_qat(const Args& args) {
                                         {"steps", r.steps},
                                         {"train_loss", r.train_loss},
                                         {"train_top1", r.train_top1},
-                                        {"int8_onnx", ex.int8_path},
-                                        {"int8_onnx_bytes", ex.int8_bytes},
-                                        {"float_grid_onnx", ex.float_grid_path},
-                                        {"float_grid_onnx_bytes", ex.float_grid_bytes}});
+                                        {"int8_onnx", exports.int8_path},
+                                        {"int8_onnx_bytes", exports.int8_bytes},
+                                        {"float_grid_onnx", exports.float_grid_path},
+                                        {"float_grid_onnx_bytes", exports.float_grid_bytes}});
   return 0;
 }
 
