@@ -17,32 +17,10 @@
 #include "models/registry.h"
 #include "nn/ops/batch_norm.h"
 #include "tests/dist_mpi/mpi_test_util.h"
-#include "trainer/trainer.h"
+#include "tests/dist_mpi/train_util.h"
 
 namespace qf::test {
 namespace {
-
-// 1x10x10 images of 4 classes: a class-dependent stripe pattern plus per-sample variation.
-class StripeDataset final : public Dataset {
- public:
-  explicit StripeDataset(int64_t n) : n_(n) {}
-  int64_t size() const override { return n_; }
-  Shape sample_shape() const override { return {1, 10, 10}; }
-  int num_classes() const override { return 4; }
-  std::string describe() const override { return "stripe dataset"; }
-  int32_t get(int64_t i, float* out, SampleRng&) const override {
-    const int32_t label = static_cast<int32_t>((i * 7) % 4);
-    for (int k = 0; k < 100; ++k) {
-      const int row = k / 10, col = k % 10;
-      const double stripe = ((row + label * col) % 4 == 0) ? 1.0 : 0.0;
-      out[k] = static_cast<float>(stripe + 0.3 * std::sin(0.37 * i + 0.11 * k) + 0.2);
-    }
-    return label;
-  }
-
- private:
-  int64_t n_;
-};
 
 // conv-BN-ReLU twice (12 channels: the loops kernel; 16: oneDNN's without sync), pooling, linear.
 Graph test_graph(bool sync_bn) {
@@ -59,67 +37,14 @@ Graph test_graph(bool sync_bn) {
   return g;
 }
 
-struct Trained {
-  std::map<std::string, Tensor> state;
-  int64_t steps = 0;
-};
-
-struct RunOptions {
-  int64_t batch = 6;
-  bool sync_bn = true;
-  int64_t steps = 6;
-  uint64_t init_seed = 7;
-  std::string checkpoint_dir;       // rank 0 writes checkpoints here
-  int64_t stop_after = 0;           // stop (with a checkpoint) after this step
-  const Checkpoint* resume = nullptr;
-  bool load_resume_weights = true;  // this rank loads the checkpoint's weights itself
-};
-
-Trained train(Communicator& comm, const RunOptions& o) {
-  Graph g = test_graph(o.sync_bn);
-  CpuContext ctx(1);
-  ParamStore store(g, ctx, o.init_seed);
-  if (o.resume && o.load_resume_weights) store.load_state_dict(o.resume->model);
-  Console console(false, false);
-  StripeDataset data(400);
-  TrainerSetup s{g, store, ctx, comm, console, data, nullptr};
-  s.train.epochs = 1;
-  s.train.steps_per_epoch = o.steps;
-  s.train.seed = 5;
-  s.train.eval_each_epoch = false;
-  s.train.stop_after_steps = o.stop_after;
-  s.optimizer.lr = 0.05;
-  s.optimizer.momentum = 0.9;
-  s.optimizer.weight_decay = 1e-4;
-  s.loader.batch_size = o.batch;
-  s.loader.workers = 0;
-  s.loader.drop_last = true;
-  s.dist.sync_bn = o.sync_bn;
-  s.dist.bucket_mb = 0.002;  // a few buckets for this small model
-  s.checkpoint_dir = o.checkpoint_dir;
-  Trainer t(s);
-  if (o.resume) t.resume(*o.resume);
-  const TrainResult r = t.fit();
-  return {store.state_dict(), r.steps};
-}
-
 Trained train(Communicator& comm, int64_t batch, bool sync_bn, int64_t steps, uint64_t init_seed) {
   RunOptions o;
+  o.graph = test_graph;
   o.batch = batch;
   o.sync_bn = sync_bn;
   o.steps = steps;
   o.init_seed = init_seed;
   return train(comm, o);
-}
-
-// max |a - b| / max |b| over a tensor.
-double rel_diff(const Tensor& a, const Tensor& b) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    num = std::max(num, std::fabs(static_cast<double>(a.data<float>()[i]) - b.data<float>()[i]));
-    den = std::max(den, std::fabs(static_cast<double>(b.data<float>()[i])));
-  }
-  return den > 0 ? num / den : num;
 }
 
 constexpr int64_t kBatch = 6, kSteps = 6;
@@ -201,6 +126,7 @@ TEST(DistributedTraining, ResumeOnRanksContinuesBitForBit) {
                            ("qforge_dist_resume_" + std::to_string(pid.data<int64_t>()[0])))
                               .string();
   RunOptions first;
+  first.graph = test_graph;
   first.checkpoint_dir = dir;
   first.stop_after = 3;
   EXPECT_EQ(train(c, first).steps, 3);
@@ -210,6 +136,7 @@ TEST(DistributedTraining, ResumeOnRanksContinuesBitForBit) {
     for (auto& [name, t] : ckpt.optimizer)
       for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] *= 3.f;
   RunOptions second;
+  second.graph = test_graph;
   second.resume = &ckpt;
   second.load_resume_weights = c.rank() == 0;
   second.init_seed = 7 + 1000 * c.rank();
