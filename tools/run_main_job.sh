@@ -4,7 +4,8 @@
 #   2. trains MobileNetV1 (the PaddleSlim tutorial's small form) on Fashion-MNIST for one epoch in
 #      FP32 on the CPU and evaluates it;
 #   3. quant-aware training: one epoch of QAT from that checkpoint, exported as an int8 QDQ ONNX
-#      model, evaluated by qforge's int8 engine and by ONNX Runtime (tools/main_job_qat.sh);
+#      model, evaluated by qforge's int8 engine and by ONNX Runtime (tools/main_job_qat.sh); and
+#      the same checkpoint fine-tuned one more epoch in FP32 with QAT's schedule, for comparison;
 #   4. static post-training quantization of the FP32 checkpoint (KL, 10 batches of 32) and dynamic
 #      weight-only int8, each evaluated on the int8 engine;
 #   5. prints the table and writes it to RUN_DIR/summary.md.
@@ -28,6 +29,13 @@ ckpt="$run/fp32/checkpoint"
 echo "== quant-aware training, int8 export, ONNX Runtime"
 tools/main_job_qat.sh "$ckpt" "$run"
 
+# The fair baseline for QAT: the same checkpoint fine-tuned one more epoch in FP32 with the QAT
+# config's optimizer and schedule (configs/fashion_mnist/mobilenet_v1_qat.ini: lr 0.01 constant).
+echo "== FP32 fine-tuning, one more epoch (the QAT baseline)"
+"$qforge" train --config configs/fashion_mnist/mobilenet_v1.ini --init "$ckpt" \
+  --lr 0.01 --schedule.type constant --schedule.warmup_epochs 0 --optimizer.weight_decay 0 \
+  --out "$run/fp32_finetune" --metrics-out "$run/fp32_finetune.json"
+
 echo "== post-training quantization"
 "$qforge" ptq --init "$ckpt" --algo KL --ptq.batch_size 32 --ptq.batch_nums 10 \
   --out "$run/ptq_kl.onnx"
@@ -44,7 +52,8 @@ def load(name):
 s = load("summary.json")
 fp32 = s["fp32_top1"]
 rows = [("FP32 (1 epoch)", fp32, os.path.getsize(f"{run}/fp32.onnx")),
-        ("QAT, simulated int8", s["qat_top1"], None),
+        ("FP32 + 1 epoch FP32 fine-tuning", load("fp32_finetune.json")["top1"], None),
+        ("FP32 + 1 epoch QAT, simulated int8", s["qat_top1"], None),
         ("QAT -> int8 ONNX, qforge int8 engine", s["int8_qforge_top1"], s["int8_onnx_bytes"]),
         ("QAT -> int8 ONNX, ONNX Runtime", s["int8_ort_top1"], s["int8_onnx_bytes"]),
         ("PTQ static KL (10 x 32 images)", load("ptq_kl_eval.json")["top1"],
