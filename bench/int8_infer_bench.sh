@@ -30,7 +30,7 @@ if command -v node >/dev/null && [ -d tools/ort/node_modules/onnxruntime-node ];
 for r in $(seq "$rounds"); do
   for which in fp32 int8; do
     build/qforge bench --model "$dir/mobilenet_v1_224_$which.onnx" --batch-size 16 --iters 20 \
-      --warmup 3 --threads "$threads" --metrics-out "$dir/qf_${which}_$r.json" >/dev/null
+      --warmup 3 --threads "$threads" --metrics-out "$dir/qf_${which}_$r.json" >/dev/null 2>&1
   done
   if [ $have_ort = 1 ]; then
     node tools/ort/bench_onnx.js --batch 16 --runs 20 --warmup 3 --rounds 1 --threads "$threads" \
