@@ -85,7 +85,13 @@ class Converter {
       if (skip_.count(static_cast<int>(i))) continue;
       if (is_fake_quant_op(n.op) && n.attrs.get_int("is_weight", 0)) continue;  // at the op
       if (n.op == "bn_fold_weight") continue;
-      if (n.op == "pact" || n.op == "moving_average_abs_max_scale") {
+      // A quantizing observer (quant_aware's, attr quantize = 1) is an activation quantizer in the
+      // float-grid form; in the int8 form the conv-output pair it gave its scale to already
+      // quantizes there (relu commutes), so it disappears like Paddle's identity observers.
+      const bool quantizing_observer = n.op == "moving_average_abs_max_scale" &&
+                                       n.attrs.get_int("quantize", 0) == 1 &&
+                                       form_ == ConvertForm::float_grid;
+      if ((n.op == "pact" || n.op == "moving_average_abs_max_scale") && !quantizing_observer) {
         if (!weight_side(n.outputs[0])) repl_[n.outputs[0]] = resolve(n.inputs[0]);
         continue;
       }

@@ -5,7 +5,8 @@
 // (a) float_grid: the simulated model in float. Each weight fake-quant is folded into its weight,
 //     which now holds the dequantized grid values q * T / bnt; each activation fake-quant becomes a
 //     quantize_linear -> dequantize_linear pair (per tensor, ONNX scale T / bnt, int8 zero point
-//     0); PACT clips and observers (identities in evaluation) disappear, as in Paddle's export;
+//     0); PACT clips and identity observers disappear, as in Paddle's export (a quantizing
+//     observer, which quant_aware inserts, becomes a pair like an activation quantizer);
 //     BatchNorm stays (folded only where QAT trained a folded conv, fuse_conv_bn).
 //
 // (b) int8 (QDQ): int8 weight constants -> dequantize_linear (per output channel, axis 0) -> op;

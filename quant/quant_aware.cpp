@@ -267,6 +267,7 @@ QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
       n.name = name;
       n.attrs.set("moving_rate", c.moving_rate);
       n.attrs.set("sync_scales", int64_t{c.sync_scales});
+      n.attrs.set("quantize", int64_t{1});  // simulate the export's requantization here
       n.inputs = {o.value, rw.add_state(name + ".scale", ValueKind::buffer, {1}, Init::ones()),
                   rw.add_state(name + ".state", ValueKind::buffer, {1}, Init::ones()),
                   rw.add_state(name + ".accum", ValueKind::buffer, {1}, Init::ones())};

@@ -20,8 +20,11 @@
 // quantized as the next layer's input: relu and relu6 commute with symmetric quantization that
 // shares one threshold, so the int8 model computes exactly what training simulated. Where a unit's
 // end feeds nothing quantized (MobileNetV1's last conv, which feeds average pooling), the pass adds
-// an observer (moving_average_abs_max_scale, static init 1/1/1, identity forward) recording the
-// range, as Paddle's out-scale pass does; that one requantization is not simulated in training.
+// an observer (moving_average_abs_max_scale, static init 1/1/1) recording the range, as Paddle's
+// out-scale pass does. Paddle's observer is an identity, so its deployed model requantizes there
+// while training never did; here the observer also quantizes (attr quantize = 1, the moving-average
+// quantizer's forward and straight-through backward), so training simulates what the int8 model
+// computes — a deliberate difference from Paddle, which closes its train/deploy gap.
 //
 // Names (torchvision-style, so checkpoints read well): for a node "features.1.0.0",
 //   features.1.0.0.weight_quant[.scale|.state|.accum|.window]   weight quantizer and its state

@@ -65,7 +65,7 @@ print("| model | top-1 | vs FP32 | ONNX size |")
 print("| --- | ---: | ---: | ---: |")
 for name, top1, size in rows:
     t = "n/a" if top1 is None else f"{top1:.2f}%"
-    d = "" if top1 is None or name.startswith("FP32") else f"{top1 - fp32:+.2f}"
+    d = "" if top1 is None or name == rows[0][0] else f"{top1 - fp32:+.2f}"
     z = "" if size is None else f"{size / 1e6:.2f} MB"
     print(f"| {name} | {t} | {d} | {z} |")
 EOF

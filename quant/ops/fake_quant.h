@@ -25,7 +25,9 @@
 //       T = m if scale < m, else max(window[0 : min(it, W)]) if |removed - scale| < 1e-6, else
 //       scale. Evaluation: the stored scale.
 //   moving_average_abs_max_scale (x, scale[1], state[1], accum[1]): an observer. out = x; training
-//       updates the EMA like the op above (recording an output range for export).
+//       updates the EMA like the op above (recording an output range for export). Attr quantize
+//       (0): 1 makes out the op above's quantize-dequantize with that scale, so that training
+//       simulates the requantization the exported int8 model performs there.
 // Common attrs: bits (8, allowed 2..16); sync_scales (1): in training, when the executor has a
 //   communicator, the batch max m is all-reduced with MAX across ranks before it updates any
 //   state, so every rank keeps identical scales (a deliberate improvement on Paddle, whose ranks

@@ -194,8 +194,10 @@ class ChannelWiseKernel final : public FakeQuantBase<P> {
 template <class P>
 class MovingAverageKernel final : public FakeQuantBase<P> {
  public:
+  // observer: the output is the input, unless the node says quantize = 1.
   explicit MovingAverageKernel(const KernelSetup& s, bool observer = false)
-      : FakeQuantBase<P>(s), observer_(observer) {}
+      : FakeQuantBase<P>(s),
+        pass_through_(observer && s.node.attrs.get_int("quantize", 0) == 0) {}
   void forward(const ForwardCall& c) override {
     dispatch<P>(c.in[0]->dtype(), [&](auto t) {
       using T = decltype(t);
@@ -212,7 +214,7 @@ class MovingAverageKernel final : public FakeQuantBase<P> {
         c.in[2]->data<T>()[0] = st;
         c.in[3]->data<T>()[0] = ac;
       }
-      if (observer_)
+      if (pass_through_)
         P::copy(x, c.out[0]->data<T>(), n);
       else
         P::qdq(x, c.out[0]->data<T>(), n, scale[0], this->a_.bnt);
@@ -220,7 +222,7 @@ class MovingAverageKernel final : public FakeQuantBase<P> {
   }
 
  private:
-  bool observer_;
+  bool pass_through_;
 };
 
 template <class P>

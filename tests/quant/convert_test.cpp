@@ -138,8 +138,10 @@ TEST(Convert, BothFormsComputeWhatTrainingSimulated) {
   const double scale = max_abs(sim);
   ASSERT_GT(scale, 0.1);
   EXPECT_LE(max_diff(lg, sim), 1e-4 * scale);  // same graph; only Q rounding conventions differ
-  EXPECT_LE(max_diff(l8, sim), 0.03 * scale);  // + BN folding and the observer's requantization
-  EXPECT_GE(argmax_agreement(l8, sim), 30);
+  // + BN folding in float and int32 bias rounding, which can move a value across a rounding step
+  // (measured: 3.2e-3; 3e-2 before the observer simulated its requantization).
+  EXPECT_LE(max_diff(l8, sim), 5e-3 * scale);
+  EXPECT_EQ(argmax_agreement(l8, sim), 32);
   EXPECT_EQ(rep.weights, 4);
   EXPECT_EQ(rep.folded_bn, 3);
   EXPECT_EQ(rep.output_pairs, 3);  // s and d from the next input's scale, p from its observer

@@ -223,6 +223,29 @@ TEST(FakeQuant, ObserverPassesValuesThroughAndRecordsTheRange) {
   }
 }
 
+// With quantize = 1 (what quant_aware inserts) the observer quantizes with the scale it just
+// updated: T = 2.9 / 1.9, step T / 127; 0.3 -> round(24.96) = 25, -2 -> clipped to -127, 1.234567
+// -> round(102.75) = 103. In evaluation it uses the stored scale, here 4.
+TEST(FakeQuant, QuantizingObserverQuantizesWithItsScale) {
+  const double t = 2.9 / 1.9;
+  for (KernelKind kind : kKinds) {
+    OpCase c;
+    c.op = "moving_average_abs_max_scale";
+    c.attrs = {{"quantize", int64_t{1}}};
+    c.inputs = {Tensor::from({3}, {0.3f, -2, 1.234567f}), Tensor::from({1}, {1.f}),
+                Tensor::from({1}, {1.f}), Tensor::from({1}, {1.f})};
+    const OpRun r = run_op(c, kind);
+    const std::vector<float> out = values(r.outputs[0]);
+    EXPECT_NEAR(out[0], 25 * t / 127, 1e-6) << kernel_kind_name(kind);
+    EXPECT_NEAR(out[1], -t, 1e-6);
+    EXPECT_NEAR(out[2], 103 * t / 127, 1e-6);
+    c.mode = Mode::eval;
+    c.inputs[1] = Tensor::from({1}, {4.f});
+    // -2 / (4 / 127) = -63.5, a tie: rounds away from zero to -64.
+    EXPECT_NEAR(values(run_op(c, kind).outputs[0])[1], -64 * 4.0 / 127, 1e-6);
+  }
+}
+
 TEST(FakeQuant, FastKernelsMatchReference) {
   const Tensor x = random_tensor({3, 7, 9, 64}, 11, -3, 3, DType::f32);  // above the thread cutoff
   OpCase ma = moving_average_case({1}, 0.001f, 1, 1, Mode::train);

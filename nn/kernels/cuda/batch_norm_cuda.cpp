@@ -25,6 +25,11 @@ class BatchNormCuda final : public Kernel {
         C_(static_cast<int>(g_.C)),
         chunks_(reduction_chunks(M_, C_, ctx_.multiprocessors())) {
     require_f32(s, {0, 1, 2, 3, 4});
+    // SyncBatchNorm's cross-rank sums are written for the CPU kernels only; training with
+    // per-rank statistics instead would be a silent change of what dist.sync_bn means.
+    if (bn_sync_comm(s, g_))
+      throw_input_error("dist.sync_bn: SyncBatchNorm is not implemented on CUDA devices yet (",
+                        name_, "); train with dist.sync_bn false, or on the CPU");
     mean_ = device_floats(ctx_, C_);
     istd_ = device_floats(ctx_, C_);
     scale_ = device_floats(ctx_, C_);
