@@ -6,7 +6,8 @@
 // same thread count) and prints the ratio.
 //
 //   qforge_train_bench [--rows mobilenet_v1:small:64,mobilenet_v1:imagenet:16] [--threads 2]
-//                      [--steps 10] [--windows 5] [--no-peer]
+//                      [--steps 10] [--windows 5] [--no-peer] [--zoo]
+// --zoo adds a row per registered model in the small form (1x28x28) at batch 64.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -150,9 +151,12 @@ int main(int argc, char** argv) {
     else if (a == "--windows") o.windows = std::stoi(next());
     else if (a == "--no-peer") o.peer = false;
     else if (a == "--profile") o.profile = true;
-    else {
+    else if (a == "--zoo") {
+      for (const std::string& m : qf::model_names())
+        if (m != "mobilenet_v1") o.rows.push_back(Row{m, "small", 64});
+    } else {
       std::fprintf(stderr, "usage: %s [--rows model:form:batch,...] [--threads N] [--steps N] "
-                           "[--windows N] [--no-peer]\n", argv[0]);
+                           "[--windows N] [--no-peer] [--zoo]\n", argv[0]);
       return 2;
     }
   }
