@@ -92,7 +92,7 @@ Graph quantize_weights_dynamic(const Graph& src, const DynamicQuantConfig& c, bo
         const int cast = add_activation(g, wname + ".cast");
         replacement = add_activation(g, wname + ".dequantized");
         g.nodes().push_back({"cast", g.unique_node_name(n.name + ".weight.cast"), {qv}, {cast},
-                             {{"to", std::string("f32")}}});
+                             {{"to", std::string("float32")}}});
         g.nodes().push_back({"mul", g.unique_node_name(n.name + ".weight.mul"), {cast, sv},
                              {replacement}, {}});
       }

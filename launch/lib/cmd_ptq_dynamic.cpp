@@ -7,9 +7,12 @@
 // Writes DIR/quantized_model/model.onnx (int8 or int16 weights) and, with --generate-test-model,
 // DIR/test_model/model.onnx (the dequantized float weights) — PaddleSlim's directory layout, with
 // ONNX files in place of Paddle's program files. Each file is written atomically.
+#include <onnx/onnx_pb.h>
+
 #include <filesystem>
 
 #include "io/onnx_export.h"
+#include "io/onnx_file.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/setup.h"
@@ -45,16 +48,19 @@ int cmd_ptq_dynamic(const Args& in_args) {
     ti = inference_graph(t, graph_weights(t));
   }
   const std::string doc = str_cat("weight-only quantization: int", d.weight_bits, " ", d.weight_quantize_type);
+  onnx::ModelProto qmodel, tmodel;
+  build_onnx_model(qi, qmodel, {"qforge", doc});
+  if (d.generate_test_model) build_onnx_model(ti, tmodel, {"qforge", doc + " (dequantized test model)"});
   const std::filesystem::path root(d.out);
   std::filesystem::create_directories(root / "quantized_model");
   const std::string qpath = (root / "quantized_model" / "model.onnx").string();
-  export_onnx(qi, qpath, {"qforge", doc});
+  write_onnx_model(qpath, qmodel);
   console.info(str_cat("ptq-dynamic: ", rep.weights, " weights (", rep.quantized_values, " values) as int",
                        d.weight_bits, " -> ", qpath, " (", std::filesystem::file_size(qpath), " bytes)"));
   if (d.generate_test_model) {
     std::filesystem::create_directories(root / "test_model");
     const std::string tpath = (root / "test_model" / "model.onnx").string();
-    export_onnx(ti, tpath, {"qforge", doc + " (dequantized test model)"});
+    write_onnx_model(tpath, tmodel);
     console.info(str_cat("ptq-dynamic: test model -> ", tpath, " (", std::filesystem::file_size(tpath),
                          " bytes)"));
   }
