@@ -351,7 +351,10 @@ Graph build_qdq_graph(const Graph& src, const PtqPlan& plan, const std::map<std:
     const int y = n.outputs[0];
     const std::string scope = n.name;
     g.nodes().push_back(std::move(n));
-    remap[y] = qdq(y, scope + ".output");
+    // The logits stay float: quantizing them to 255 levels only makes ties for the argmax (Paddle
+    // records an output threshold there but quantizes nothing after the last op either).
+    const auto& outs = g.outputs();
+    if (std::find(outs.begin(), outs.end(), y) == outs.end()) remap[y] = qdq(y, scope + ".output");
     ++rep.quantized_ops;
   }
   // Graph outputs read the dequantized values too; the only node still reading a quantized op's

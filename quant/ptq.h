@@ -16,7 +16,8 @@
 //                  np.round, the ONNX-format freeze), optional bias correction (5.7).
 //   build_qdq_graph the deployable graph, in the placement issue 4's convert uses (ONNX Runtime
 //                  forms int8 convolutions from it): each quantized op's activation input and its
-//                  output go through quantize_linear -> dequantize_linear (per tensor, scale T/127,
+//                  output (unless it is a graph output: the logits stay float) go through
+//                  quantize_linear -> dequantize_linear (per tensor, scale T/127,
 //                  int8 zero point 0, tensors named "<x>.quantized" / "<x>.quantized.dequantized"
 //                  as Paddle names them); its weight becomes an int8 constant -> dequantize_linear
 //                  (axis 0 per channel); its float bias becomes an int32 constant with scale

@@ -11,8 +11,12 @@ void TopK::add(const float* logits, const int32_t* labels, int64_t n, int64_t cl
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits + i * classes;
     const float target = row[labels[i]];
+    // The label's rank when classes are ordered by logit, ties broken by the lower class index
+    // (argmax's convention: torch, numpy, ONNX Runtime scripts). Counting every tie as a hit
+    // would score a model with equal logits as perfect.
     int64_t higher = 0;
-    for (int64_t k = 0; k < classes; ++k) higher += row[k] > target;
+    for (int64_t k = 0; k < classes; ++k)
+      higher += row[k] > target || (row[k] == target && k < labels[i]);
     top1 += higher < 1;
     top5 += higher < 5;
   }

@@ -221,14 +221,18 @@ TEST(Ptq, Int8EngineAgreesWithTheQdqGraph) {
     EXPECT_EQ(qops, 4);
     const Tensor x = batch_of(data, 16, 32);
     const Tensor a = run(qdq, x), b = run(int8, x), f = run(g, x), r = run(int8, x, KernelKind::cpu_ref);
-    // The logits go through Q/DQ: both sides are multiples of the logits' step.
+    // The logits stay float. The int8 engine accumulates in int32, the QDQ graph in float: equal
+    // up to float rounding, except where that rounding moves an inner activation across a
+    // quantization step (a few elements), and never by more than one step of the logits' range.
     const double step = t.at(g.value(g.outputs()[0]).name) / 127;
+    double scale = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) scale = std::max(scale, double(std::fabs(a.data<float>()[i])));
     int differ = 0;
     for (int64_t i = 0; i < a.numel(); ++i) {
       const double d = std::fabs(a.data<float>()[i] - b.data<float>()[i]);
-      EXPECT_LE(d, step * 1.01) << algo << " element " << i;
-      differ += d > 0;
-      EXPECT_LE(std::fabs(b.data<float>()[i] - r.data<float>()[i]), step * 1.01);
+      EXPECT_LE(d, step) << algo << " element " << i;
+      differ += d > 1e-5 * scale;
+      EXPECT_LE(std::fabs(b.data<float>()[i] - r.data<float>()[i]), 1e-5 * scale);
     }
     EXPECT_LE(differ, a.numel() / 50) << algo;
     // And the quantized model stays close to the float one (KL on 16 random images clips the
