@@ -11,6 +11,9 @@
 #   fakequant  bench/cuda_fake_quant_bench (fake-quant kernels vs device-to-device copy)
 #   train      bench/cuda_train_bench, MobileNetV1 batch 256 and ResNet50 batch 128, beside
 #              PyTorch eager FP32 (in the bench) and PyTorch eager QAT (torch_train_gpu.py)
+#   cli        end to end, when the pack holds Fashion-MNIST (pack.sh --with-data): `qforge train`
+#              one epoch of MobileNetV1 on cuda:0, then `qforge eval` of its checkpoint on the GPU
+#              and on the CPU (the two must agree)
 # Results go under $OUT (the device tool's output folder) or gpu_results/: one text file per
 # stage (at most 8 files come back from a call) and summary.txt, printed last.
 #
@@ -21,6 +24,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 stages=${1:-all}
 pack=${2:-gpu_pack}
+pack_arg=$pack
 out=${OUT:-gpu_results}
 mkdir -p "$out"
 if [[ -f "$pack/qforge_gpu.tar.xz" ]]; then  # unpack once per machine
@@ -52,6 +56,16 @@ print(":".join(dirs))
 PY
 )
 [[ $pack == /* ]] || pack=$PWD/$pack
+# The programs were built elsewhere; tests and benchmarks that find files through the build's
+# source and binary directories get those paths as links to this checkout and to the programs.
+for key in "source dir" "binary dir"; do
+  path=$(sed -n "s/^$key: //p" "$pack/MANIFEST")
+  target=$PWD
+  [[ $key == "binary dir" ]] && target=$pack/bin
+  if [[ -n $path && ! -e $path ]]; then
+    mkdir -p "$(dirname "$path")" 2>/dev/null && ln -s "$target" "$path" 2>/dev/null || true
+  fi
+done
 export LD_LIBRARY_PATH="$pack/lib${nvlibs:+:$nvlibs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 summary="$out/summary.txt"
@@ -115,6 +129,24 @@ if want train; then
       tools/gpu/torch_train_gpu.py --model "${row%%:*}" --batch "${row##*:}" --mode qat --tf32
   done
   grep -E "^GPU|^FP32|img/s|mobilenet_v1 |resnet50 |images_per_sec" "$out/train.txt" | tee -a "$summary"
+fi
+if want cli; then
+  data=$pack_arg/fashion-mnist
+  if [[ ! -f $data/train-images-idx3-ubyte.gz ]]; then
+    note "cli: no Fashion-MNIST in the pack (make it with tools/gpu/pack.sh --with-data)"
+  else
+    run=${TMPDIR:-/tmp}/qforge_cli_run
+    rm -rf "$run"
+    run train_gpu cli.txt 540 "$pack/bin/qforge" train --config configs/fashion_mnist/mobilenet_v1.ini \
+      --device cuda:0 --data.root "$data" --epochs 1 --out "$run" --metrics-out "$run/train.json"
+    run eval_gpu cli.txt 120 "$pack/bin/qforge" eval --init "$run/checkpoint" --device cuda:0 \
+      --data.root "$data" --metrics-out "$run/eval_gpu.json"
+    run eval_cpu cli.txt 300 "$pack/bin/qforge" eval --init "$run/checkpoint" --device cpu \
+      --data.root "$data" --metrics-out "$run/eval_cpu.json"
+    for f in train eval_gpu eval_cpu; do
+      [[ -f $run/$f.json ]] && note "cli $f: $(tr -d '\n ' < "$run/$f.json")"
+    done
+  fi
 fi
 echo "== summary ($summary)"
 cat "$summary"

@@ -14,6 +14,13 @@
 // read twice (abs-max pass, quantize pass) and y written once. Per channel a single launch does
 // both: one block owns a channel, reduces its abs max, writes the scale and quantizes the channel,
 // whose second read mostly hits L2 (a channel of a 64M-element tensor split 1024 ways is 256 KB).
+//
+// State updates (the op kernels in fake_quant_cuda.cpp): the EMA of moving_average_abs_max and the
+// window of range_abs_max run as single-block kernels on device scalars, so a training step never
+// reads a scale back to the host and stays recordable as a CUDA graph. Their float arithmetic is
+// written with explicit round-to-nearest intrinsics (no fused multiply-add), as the CPU computes
+// it. PACT and the BatchNorm-folding ops (quant/ops/pact.cpp, quant/ops/bn_fold_ops.cpp) are here
+// too; their reductions (dalpha, dgamma) run in a fixed order, so results are deterministic.
 #include <cfloat>
 
 #include "nn/kernels/cuda/cuda_util.cuh"
@@ -101,6 +108,116 @@ __global__ void qdq_channel_kernel(const float* __restrict__ x, float* __restric
   }
 }
 
+// Block-wide sum in double (fixed tree).
+__device__ double block_sum(double v) {
+  __shared__ double sh[kThreads];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int h = kThreads / 2; h > 0; h /= 2) {
+    if (threadIdx.x < h) sh[threadIdx.x] += sh[threadIdx.x + h];
+    __syncthreads();
+  }
+  const double r = sh[0];
+  __syncthreads();
+  return r;
+}
+
+// quant/ops/fake_quant.h EmaUpdate, one thread.
+__global__ void ema_update_kernel(const float* __restrict__ m, float rate, float* scale,
+                                  float* state, float* accum) {
+  const float st = __fadd_rn(__fmul_rn(rate, *state), 1.f);
+  const float ac = __fadd_rn(__fmul_rn(rate, *accum), *m);
+  *state = st;
+  *accum = ac;
+  *scale = __fdiv_rn(ac, st);
+}
+
+// quant/ops/fake_quant.h range_abs_max_update, one block; the iteration is scalars->step + 1.
+__global__ void range_update_kernel(const float* __restrict__ m_ptr, float* scale, float* window,
+                                    int64_t W, const StepScalars* __restrict__ scalars) {
+  const int64_t it = scalars->step + 1;
+  const int64_t idx = it % W;
+  const float m = *m_ptr, last = *scale, removed = window[idx];
+  __syncthreads();
+  if (threadIdx.x == 0) window[idx] = m;
+  __syncthreads();
+  float r = last;
+  if (last < m) {
+    r = m;
+  } else if (fabsf(removed - last) < 1e-6f) {  // the same branch in every thread
+    const int64_t size = it > W ? W : it;
+    float mx = 0.f;
+    for (int64_t i = threadIdx.x; i < size; i += blockDim.x) mx = fmaxf(mx, fabsf(window[i]));
+    r = block_max(mx);
+  }
+  if (threadIdx.x == 0) *scale = r;
+}
+
+__global__ void pact_forward_kernel(const float* __restrict__ x, const float* __restrict__ alpha,
+                                    float* __restrict__ y, int64_t n) {
+  const float a = *alpha;
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    y[i] = x[i] < -a ? -a : (x[i] > a ? a : x[i]);
+}
+
+// dx (optional) and per-block partial sums of dalpha (optional).
+__global__ void pact_backward_kernel(const float* __restrict__ x, const float* __restrict__ alpha,
+                                     const float* __restrict__ dy, float* __restrict__ dx,
+                                     double* __restrict__ partial, int64_t n) {
+  const float a = *alpha;
+  double da = 0;
+  for (int64_t i = global_thread(); i < n; i += grid_threads()) {
+    const float v = x[i], g = dy[i];
+    da += v > a ? g : (v < -a ? -g : 0.f);
+    if (dx) dx[i] = v >= -a && v <= a ? g : 0.f;
+  }
+  if (!partial) return;
+  da = block_sum(da);
+  if (threadIdx.x == 0) partial[blockIdx.x] = da;
+}
+
+__global__ void sum_partials_kernel(const double* __restrict__ partial, int count, float* out) {
+  double s = 0;
+  for (int i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) *out = static_cast<float>(s);
+}
+
+// k[c] = gamma[c] / sqrt(var[c] + eps)
+__global__ void fold_k_kernel(const float* __restrict__ gamma, const float* __restrict__ var,
+                              float eps, float* __restrict__ k, int64_t C) {
+  for (int64_t c = global_thread(); c < C; c += grid_threads())
+    k[c] = __fdiv_rn(gamma[c], __fsqrt_rn(__fadd_rn(var[c], eps)));
+}
+
+// y = x * k[c] (weight, channel = i / inner) or x / k[c] (unscale, channel = i % C).
+__global__ void fold_apply_kernel(const float* __restrict__ x, const float* __restrict__ k,
+                                  float* __restrict__ y, int64_t n, int64_t C, int64_t inner,
+                                  bool weight) {
+  for (int64_t i = global_thread(); i < n; i += grid_threads())
+    y[i] = weight ? __fmul_rn(x[i], k[i / inner]) : __fdiv_rn(x[i], k[i % C]);
+}
+
+// One block per channel over x viewed as (outer, C, inner): dgamma[c] from sum(dout * x).
+__global__ void fold_dgamma_kernel(const float* __restrict__ x, const float* __restrict__ dout,
+                                   const float* __restrict__ gamma, const float* __restrict__ var,
+                                   float eps, int64_t outer, int64_t C, int64_t inner, bool weight,
+                                   float* __restrict__ dgamma) {
+  for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
+    double acc = 0;
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t base = (o * C + c) * inner;
+      for (int64_t i = threadIdx.x; i < inner; i += blockDim.x)
+        acc += static_cast<double>(dout[base + i]) * x[base + i];
+    }
+    acc = block_sum(acc);
+    if (threadIdx.x == 0) {
+      const float a = static_cast<float>(acc), sd = __fsqrt_rn(__fadd_rn(var[c], eps));
+      dgamma[c] = weight ? a / sd : -a * sd / (gamma[c] * gamma[c]);
+    }
+  }
+}
+
 float bnt_of(int bits) {
   return static_cast<float>((1 << (bits - 1)) - 1);
 }
@@ -128,6 +245,61 @@ void channel_fake_quant_dequant(const float* x, float* y, int64_t outer, int64_t
   const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(channels, 1 << 16));
   qdq_channel_kernel<<<blocks, kThreads, 0, s>>>(x, y, outer, channels, inner, scale, bnt_of(bits),
                                                  round_type);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void ema_update(const float* m, float rate, float* scale, float* state, float* accum,
+                cudaStream_t s) {
+  ema_update_kernel<<<1, 1, 0, s>>>(m, rate, scale, state, accum);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void range_abs_max_update(const float* m, float* scale, float* window, int64_t window_size,
+                          const StepScalars* scalars, cudaStream_t s) {
+  range_update_kernel<<<1, kThreads, 0, s>>>(m, scale, window, window_size, scalars);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+unsigned pact_blocks(int64_t n) {
+  return std::min(grid_for(n, 4), 1024u);
+}
+
+void pact_forward(const float* x, const float* alpha, float* y, int64_t n, cudaStream_t s) {
+  if (n == 0) return;
+  pact_forward_kernel<<<pact_blocks(n), kThreads, 0, s>>>(x, alpha, y, n);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void pact_backward(const float* x, const float* alpha, const float* dy, float* dx, float* dalpha,
+                   double* partial, int64_t n, cudaStream_t s) {
+  const unsigned blocks = pact_blocks(n);
+  pact_backward_kernel<<<blocks, kThreads, 0, s>>>(x, alpha, dy, dx, dalpha ? partial : nullptr,
+                                                   n);
+  QF_CUDA_CHECK_LAUNCH();
+  if (!dalpha) return;
+  sum_partials_kernel<<<1, kThreads, 0, s>>>(partial, static_cast<int>(blocks), dalpha);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void bn_fold_k(const float* gamma, const float* var, float eps, float* k, int64_t C,
+               cudaStream_t s) {
+  fold_k_kernel<<<grid_for(C), kThreads, 0, s>>>(gamma, var, eps, k, C);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void bn_fold_apply(const float* x, const float* k, float* y, int64_t n, int64_t C, int64_t inner,
+                   bool weight, cudaStream_t s) {
+  if (n == 0) return;
+  fold_apply_kernel<<<grid_for(n), kThreads, 0, s>>>(x, k, y, n, C, inner, weight);
+  QF_CUDA_CHECK_LAUNCH();
+}
+
+void bn_fold_dgamma(const float* x, const float* dout, const float* gamma, const float* var,
+                    float eps, int64_t outer, int64_t C, int64_t inner, bool weight, float* dgamma,
+                    cudaStream_t s) {
+  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(C, 1), 1 << 16));
+  fold_dgamma_kernel<<<blocks, kThreads, 0, s>>>(x, dout, gamma, var, eps, outer, C, inner, weight,
+                                                 dgamma);
   QF_CUDA_CHECK_LAUNCH();
 }
 

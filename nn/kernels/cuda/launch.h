@@ -138,5 +138,28 @@ void fake_quant_dequant(const float* x, float* y, int64_t n, const float* scale,
 void channel_fake_quant_dequant(const float* x, float* y, int64_t outer, int64_t channels,
                                 int64_t inner, float* scale, int bits, int round_type,
                                 cudaStream_t s);
+// EMA of moving_average_abs_max (quant/ops/fake_quant.h EmaUpdate) on device scalars: with the
+// batch max *m, state = rate * state + 1, accum = rate * accum + m, scale = accum / state.
+void ema_update(const float* m, float rate, float* scale, float* state, float* accum,
+                cudaStream_t s);
+// range_abs_max's window update (fake_quant.h range_abs_max_update) with the batch max *m, at
+// iteration scalars->step + 1; writes the new *scale.
+void range_abs_max_update(const float* m, float* scale, float* window, int64_t window_size,
+                          const StepScalars* scalars, cudaStream_t s);
+// PACT (quant/ops/pact.cpp): y = clip(x, -alpha, alpha); backward dx (optional) and dalpha
+// (optional; `partial` holds 1024 doubles, summed in a fixed order).
+void pact_forward(const float* x, const float* alpha, float* y, int64_t n, cudaStream_t s);
+void pact_backward(const float* x, const float* alpha, const float* dy, float* dx, float* dalpha,
+                   double* partial, int64_t n, cudaStream_t s);
+// BatchNorm folding (quant/ops/bn_fold_ops.cpp): k[c] = gamma[c] / sqrt(var[c] + eps); y = x * k
+// (weight: channel i / inner) or x / k (unscale: channel i % C); dgamma from sum(dout * x) over x
+// viewed as (outer, C, inner).
+void bn_fold_k(const float* gamma, const float* var, float eps, float* k, int64_t C,
+               cudaStream_t s);
+void bn_fold_apply(const float* x, const float* k, float* y, int64_t n, int64_t C, int64_t inner,
+                   bool weight, cudaStream_t s);
+void bn_fold_dgamma(const float* x, const float* dout, const float* gamma, const float* var,
+                    float eps, int64_t outer, int64_t C, int64_t inner, bool weight, float* dgamma,
+                    cudaStream_t s);
 
 }  // namespace qf::cuda

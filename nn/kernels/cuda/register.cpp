@@ -1,5 +1,6 @@
 // register_cuda_kernels: fills the cuda column of the op registry (called once by op_registry()
-// after every op is defined). Every op registered on main has a CUDA kernel here.
+// after every op is defined, quant ops included). Every op registered on main has a CUDA kernel
+// here.
 #include "nn/op_registry.h"
 
 namespace qf {
@@ -12,6 +13,7 @@ void register_batch_norm_cuda(OpRegistry& reg);
 void register_pool_cuda(OpRegistry& reg);
 void register_linear_cuda(OpRegistry& reg);
 void register_misc_cuda(OpRegistry& reg);
+void register_fake_quant_cuda(OpRegistry& reg);
 
 }  // namespace cuda
 
@@ -23,6 +25,7 @@ void register_cuda_kernels(OpRegistry& reg) {
   cuda::register_pool_cuda(reg);
   cuda::register_linear_cuda(reg);
   cuda::register_misc_cuda(reg);
+  cuda::register_fake_quant_cuda(reg);
 }
 
 }  // namespace qf
