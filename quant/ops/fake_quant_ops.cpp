@@ -316,6 +316,7 @@ void add_op(OpRegistry& reg, const std::string& type, int inputs, KernelFactory 
   d.min_inputs = inputs;
   d.max_inputs = inputs;
   for (int i = 1; i < inputs; ++i) d.state_inputs.push_back(i);
+  d.grad_passthrough = true;  // straight-through: the executor skips the copy where it can
   d.infer = infer_fake_quant;
   d.kernels[static_cast<int>(KernelKind::cpu)] = fast;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = ref;
