@@ -137,8 +137,9 @@ void copy_fast(const float* src, float* dst, int64_t n);
 class ScaleOfMax {
  public:
   template <class F>
-  ScaleOfMax(F& f)  // NOLINT(google-explicit-constructor): built from a lambda at the call
-      : obj_(&f), call_([](void* o, float m) { return static_cast<float>((*static_cast<F*>(o))(m)); }) {}
+  explicit ScaleOfMax(F& f)
+      : obj_(&f),
+        call_([](void* o, float m) { return static_cast<float>((*static_cast<F*>(o))(m)); }) {}
   float operator()(float m) const { return call_(obj_, m); }
 
  private:
