@@ -18,6 +18,7 @@ struct Executor::NodePlan {
   std::vector<Tensor> scratch_views;  // where extra contributions land before being summed
   std::vector<std::pair<const Tensor*, const Tensor*>> sums;  // dst += src after the kernel
   std::vector<size_t> ready_params;   // parameters whose gradient is complete after this node
+  bool skip_backward = false;         // grad_passthrough with dx0 aliasing dout0: nothing to do
 };
 
 namespace {
@@ -287,6 +288,10 @@ void Executor::plan_backward() {
   std::vector<std::vector<int>> direct(nodes.size());  // input k -> writes directly (1) or not (0)
   std::vector<bool> assigned(nv, false);
   assigned[loss_] = true;
+  // Identity backward (OpDef::grad_passthrough): the input's gradient takes over the output's
+  // buffer, or the output's gradient is written straight into the parameter's gradient.
+  std::vector<bool> aliased(nodes.size(), false);
+  std::vector<std::pair<int, int>> param_aliases;  // (output value, parameter value)
   for (size_t i = nodes.size(); i-- > 0;) {
     if (!runs_backward[i]) continue;
     const Node& n = nodes[i];
@@ -296,6 +301,21 @@ void Executor::plan_backward() {
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int v = n.inputs[k];
       if (def.is_nondiff_input(static_cast<int>(k)) || !gets_grad(v)) continue;
+      const int o = n.outputs[0];
+      if (def.grad_passthrough && k == 0 && !assigned[v] && slot_of[o] >= 0 &&
+          descs_[o].shape == descs_[v].shape) {
+        assigned[v] = true;
+        direct[i][k] = 1;
+        aliased[i] = true;
+        if (param_index_[v] >= 0) {
+          param_aliases.push_back({o, v});
+        } else {  // the slot passes from o to v: not released below
+          slot_of[v] = slot_of[o];
+          slot_of[o] = -1;
+          views.push_back({v, slot_of[v]});
+        }
+        continue;
+      }
       if (!assigned[v]) {
         assigned[v] = true;
         direct[i][k] = 1;
@@ -318,6 +338,7 @@ void Executor::plan_backward() {
     grads_[pv.value] = slots_[pv.slot].view(0, descs_[pv.value].shape, DType::f32);
   for (int v = 0; v < nv; ++v)
     if (param_index_[v] >= 0) grads_[v] = store_.params()[param_index_[v]].grad;
+  for (auto [o, v] : param_aliases) grads_[o] = grads_[v];
   scratch_.clear();
   if (scratch_bytes)
     for (size_t k = 0; k < max_inputs; ++k)
@@ -340,6 +361,7 @@ void Executor::plan_backward() {
     NodePlan& p = *plans_[i];
     const Node& n = nodes[i];
     p.backward = true;
+    p.skip_backward = aliased[i];
     p.grad_out.clear();
     for (int o : n.outputs) p.grad_out.push_back(&grads_[o]);
     p.grad_in.assign(n.inputs.size(), nullptr);
@@ -430,7 +452,8 @@ void Executor::backward() {
     NodePlan* p = plans_[i].get();
     if (!p || !p->backward) continue;
     const auto t0 = std::chrono::steady_clock::now();
-    p->kernel->backward(BackwardCall{p->in, p->out, p->grad_out, p->grad_in, ws});
+    if (!p->skip_backward)
+      p->kernel->backward(BackwardCall{p->in, p->out, p->grad_out, p->grad_in, ws});
     for (auto& [dst, src] : p->sums) ctx_.add_inplace(*dst, *src);
     if (profile_) {
       ctx_.synchronize();

@@ -10,6 +10,10 @@
 // arena, overwritten each backward. Values used by several nodes get their gradients summed here,
 // so kernels never accumulate. After the last contribution to a parameter's gradient, the
 // grad-ready hook fires with that parameter's index in the store (gradient sync starts there).
+// Ops whose backward is the identity (OpDef::grad_passthrough, the fake-quant straight-through
+// estimator) cost nothing: where the op is its input's last consumer, the input's gradient is the
+// output's gradient buffer (or the output's gradient is written straight into the parameter's
+// gradient), and the op's backward is skipped.
 #pragma once
 
 #include <functional>

@@ -33,6 +33,9 @@ struct OpDef {
   int num_outputs = 1;
   std::vector<int> state_inputs;    // buffers updated by the training forward (running stats, scales)
   std::vector<int> nondiff_inputs;  // never receive a gradient (labels, state)
+  // Backward is the identity dx0 = dout0 and no other input gets a gradient (straight-through
+  // fake-quant). The executor may then give dx0 and dout0 one buffer and skip the backward.
+  bool grad_passthrough = false;
   InferFn infer = nullptr;
   MacsFn macs = nullptr;
   std::array<KernelFactory, kNumKernelKinds> kernels{};

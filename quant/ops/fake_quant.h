@@ -37,8 +37,10 @@
 // Backward (all ops): the straight-through estimator, no clipping: dx = dout everywhere, including
 // outside [-T, T]; scales get no gradient. Gradient contract: dx overwritten.
 //
-// Kernels: a plain reference (float or double) and a fast CPU kernel (float; one OpenMP + SIMD
-// pass for the abs-max reduction, one fused pass for clip-quantize-dequantize).
+// Kernels: a plain reference (float or double) and a fast CPU kernel (float; the abs-max reduction
+// and the fused clip-quantize-dequantize pass in one OpenMP region, each thread on its own chunk;
+// per-channel weights one channel block at a time). The straight-through backward is an OpDef
+// `grad_passthrough`: the executor gives dx and dout one buffer and skips the copy where it can.
 #pragma once
 
 #include <algorithm>
@@ -131,5 +133,26 @@ void channel_abs_max_fast(const float* x, const ChannelGeom& g, float* scales);
 void channel_fake_qdq_fast(const float* x, float* y, const ChannelGeom& g, const float* scales,
                            int64_t bnt);
 void copy_fast(const float* src, float* dst, int64_t n);
+// Per-tensor quantizer in one parallel region: m = max|x|, s = scale_of(m) (called once, on the
+// calling thread), y = fake_qdq(x; s). Returns s.
+// `scale_of` is a non-owning reference to a callable float(float), so nothing allocates per call.
+class ScaleOfMax {
+ public:
+  template <class F>
+  explicit ScaleOfMax(F& f)
+      : obj_(&f),
+        call_([](void* o, float m) { return static_cast<float>((*static_cast<F*>(o))(m)); }) {}
+  float operator()(float m) const { return call_(obj_, m); }
+
+ private:
+  void* obj_;
+  float (*call_)(void*, float);
+};
+float abs_max_then_qdq_fast(const float* x, float* y, int64_t n, int64_t bnt,
+                            const ScaleOfMax& scale_of);
+// Per-channel quantizer: scales[c] = max over channel c of |x|, then y = fake_qdq per channel
+// (axis 0: one pass per contiguous channel block).
+void channel_abs_max_qdq_fast(const float* x, float* y, const ChannelGeom& g, float* scales,
+                              int64_t bnt);
 
 }  // namespace qf

@@ -1,8 +1,14 @@
 // Fast CPU passes of the fake-quant ops (math in quant/ops/fake_quant.h): float32, OpenMP threads
-// over contiguous chunks and SIMD lanes inside each chunk. A fake-quant node costs two passes over
-// its input: one reading it (the abs-max reduction) and one reading it and writing the output
-// (clip, quantize, dequantize fused). The per-element arithmetic is the reference's, in the same
-// order, so fast and reference outputs are bit-identical.
+// over contiguous chunks and SIMD lanes inside each chunk. The per-element arithmetic is the
+// reference's, in the same order, and a maximum does not depend on how it is split, so fast and
+// reference outputs are bit-identical.
+//
+// Passes over memory: a per-tensor quantizer reads its input twice (the abs-max reduction, then
+// clip-quantize-dequantize writing the output) inside ONE parallel region: each thread reduces its
+// own chunk, one barrier, the master thread turns the maximum into the scale (state update, cross
+// rank all-reduce), a second barrier, and each thread quantizes the same chunk it just read, still
+// in its core's cache. A per-channel weight quantizer takes each channel's block once: abs-max and
+// quantize-dequantize back to back while the block sits in L1.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -14,11 +20,11 @@
 namespace qf {
 namespace {
 
-// Elements below which a pass runs on one thread. These passes stream memory at several GB/s on
-// one core, so threads gain little, while every OpenMP region costs a barrier — and on a machine
-// shared with other jobs a barrier waits for a scheduler slice (measured here under load: 25 ms
-// per region for a 3 MB tensor, against 0.1 ms for the serial pass).
-constexpr int64_t kParallelMin = int64_t{1} << 22;
+// Elements below which a pass runs on one thread: below about 512 KB the pass takes tens of
+// microseconds, and an OpenMP region with its barriers costs a few (more when another job holds a
+// core: a barrier then waits for a scheduler slice). Above it, the quantizer would leave all cores
+// but one idle between the multi-threaded convolutions.
+constexpr int64_t kParallelMin = int64_t{1} << 17;
 
 // max |x| over [b, e), vectorised with 16 independent lanes.
 float abs_max_range(const float* x, int64_t b, int64_t e) {
@@ -84,6 +90,37 @@ void fake_qdq_fast(const float* x, float* y, int64_t n, float s, int64_t bnt) {
   }
 }
 
+float abs_max_then_qdq_fast(const float* x, float* y, int64_t n, int64_t bnt,
+                            const ScaleOfMax& scale_of) {
+  const float fb = static_cast<float>(bnt);
+  if (n < kParallelMin) {
+    const float s = scale_of(abs_max_range(x, 0, n));
+    qdq_range(x, y, n, s, fb * inverse_threshold(s), fb);
+    return s;
+  }
+  constexpr int kMaxThreads = 64;
+  const int threads = std::min(omp_get_max_threads(), kMaxThreads);
+  float part[kMaxThreads];
+  float s = 0.f;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t chunk = (n + nt - 1) / nt;
+    const int64_t b = std::min<int64_t>(n, t * chunk), e = std::min<int64_t>(n, b + chunk);
+    part[t] = abs_max_range(x, b, e);
+#pragma omp barrier
+#pragma omp master
+    {  // the master thread: scale_of may all-reduce across ranks
+      float m = 0.f;
+      for (int i = 0; i < nt; ++i) m = std::max(m, part[i]);
+      s = scale_of(m);
+    }
+#pragma omp barrier
+    qdq_range(x + b, y + b, e - b, s, fb * inverse_threshold(s), fb);
+  }
+  return s;
+}
+
 void channel_abs_max_fast(const float* x, const ChannelGeom& g, float* scales) {
   const int64_t C = g.channels, inner = g.inner, outer = g.outer;
   const bool par = outer * C * inner >= kParallelMin;
@@ -109,6 +146,24 @@ void channel_fake_qdq_fast(const float* x, float* y, const ChannelGeom& g, const
   for (int64_t r = 0; r < rows; ++r) {
     const float s = scales[r % C];
     qdq_range(x + r * inner, y + r * inner, inner, s, fb * inverse_threshold(s), fb);
+  }
+}
+
+void channel_abs_max_qdq_fast(const float* x, float* y, const ChannelGeom& g, float* scales,
+                              int64_t bnt) {
+  if (g.outer != 1) {  // axis 1 (linear weights): a channel is strided, take two passes
+    channel_abs_max_fast(x, g, scales);
+    channel_fake_qdq_fast(x, y, g, scales, bnt);
+    return;
+  }
+  const int64_t C = g.channels, inner = g.inner;
+  const float fb = static_cast<float>(bnt);
+#pragma omp parallel for schedule(static) if (C * inner >= kParallelMin && C > 1)
+  for (int64_t c = 0; c < C; ++c) {
+    const float* xc = x + c * inner;
+    const float s = abs_max_range(xc, 0, inner);
+    scales[c] = s;
+    qdq_range(xc, y + c * inner, inner, s, fb * inverse_threshold(s), fb);
   }
 }
 

@@ -84,6 +84,16 @@ struct RefPasses {
   static void copy(const T* src, T* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
   }
+  // m = max|x|; s = scale_of(m); y = qdq(x; s).
+  template <class T, class F>
+  static void abs_max_qdq(const T* x, T* y, int64_t n, int64_t bnt, F& scale_of) {
+    qdq(x, y, n, scale_of(abs_max(x, n)), bnt);
+  }
+  template <class T>
+  static void channel_abs_max_qdq(const T* x, T* y, const ChannelGeom& g, T* s, int64_t bnt) {
+    channel_abs_max(x, g, s);
+    channel_qdq(x, y, g, s, bnt);
+  }
 };
 
 struct FastPasses {
@@ -106,6 +116,14 @@ struct FastPasses {
   template <class T>
   static void copy(const T* src, T* dst, int64_t n) {
     copy_fast(src, dst, n);
+  }
+  template <class T, class F>
+  static void abs_max_qdq(const T* x, T* y, int64_t n, int64_t bnt, F& scale_of) {
+    abs_max_then_qdq_fast(x, y, n, bnt, ScaleOfMax(scale_of));
+  }
+  template <class T>
+  static void channel_abs_max_qdq(const T* x, T* y, const ChannelGeom& g, T* s, int64_t bnt) {
+    channel_abs_max_qdq_fast(x, y, g, s, bnt);
   }
 };
 
@@ -149,12 +167,13 @@ class AbsMaxKernel final : public FakeQuantBase<P> {
   void forward(const ForwardCall& c) override {
     dispatch<P>(c.in[0]->dtype(), [&](auto t) {
       using T = decltype(t);
-      const T* x = c.in[0]->data<T>();
-      const int64_t n = c.in[0]->numel();
-      T m = P::abs_max(x, n);
-      if (c.mode == Mode::train) m = static_cast<T>(this->synced(static_cast<float>(m)));
-      if (this->updates(c)) c.in[1]->data<T>()[0] = m;
-      P::qdq(x, c.out[0]->data<T>(), n, m, this->a_.bnt);
+      auto scale_of = [&](T m) -> T {
+        if (c.mode == Mode::train) m = static_cast<T>(this->synced(static_cast<float>(m)));
+        if (this->updates(c)) c.in[1]->data<T>()[0] = m;
+        return m;
+      };
+      P::abs_max_qdq(c.in[0]->data<T>(), c.out[0]->data<T>(), c.in[0]->numel(), this->a_.bnt,
+                     scale_of);
     });
   }
 };
@@ -180,8 +199,7 @@ class ChannelWiseKernel final : public FakeQuantBase<P> {
         else
           scales = tmp_d_.data();
       }
-      P::channel_abs_max(x, g_, scales);
-      P::channel_qdq(x, c.out[0]->data<T>(), g_, scales, this->a_.bnt);
+      P::channel_abs_max_qdq(x, c.out[0]->data<T>(), g_, scales, this->a_.bnt);
     });
   }
 
@@ -204,8 +222,8 @@ class MovingAverageKernel final : public FakeQuantBase<P> {
       const T* x = c.in[0]->data<T>();
       const int64_t n = c.in[0]->numel();
       T* scale = c.in[1]->data<T>();
-      if (this->updates(c)) {
-        const float m = this->synced(static_cast<float>(P::abs_max(x, n)));
+      auto update = [&](T batch_max) -> T {
+        const float m = this->synced(static_cast<float>(batch_max));
         float sc = static_cast<float>(scale[0]);
         float st = static_cast<float>(c.in[2]->data<T>()[0]);
         float ac = static_cast<float>(c.in[3]->data<T>()[0]);
@@ -213,11 +231,17 @@ class MovingAverageKernel final : public FakeQuantBase<P> {
         scale[0] = sc;
         c.in[2]->data<T>()[0] = st;
         c.in[3]->data<T>()[0] = ac;
+        return scale[0];
+      };
+      T* y = c.out[0]->data<T>();
+      if (pass_through_) {
+        if (this->updates(c)) update(P::abs_max(x, n));
+        P::copy(x, y, n);
+      } else if (this->updates(c)) {
+        P::abs_max_qdq(x, y, n, this->a_.bnt, update);
+      } else {
+        P::qdq(x, y, n, scale[0], this->a_.bnt);
       }
-      if (pass_through_)
-        P::copy(x, c.out[0]->data<T>(), n);
-      else
-        P::qdq(x, c.out[0]->data<T>(), n, scale[0], this->a_.bnt);
     });
   }
 
@@ -246,15 +270,18 @@ class RangeAbsMaxKernel final : public FakeQuantBase<P> {
       const T* x = c.in[0]->data<T>();
       const int64_t n = c.in[0]->numel();
       T* scale = c.in[1]->data<T>();
-      if (this->updates(c)) {
-        const float m = this->synced(static_cast<float>(P::abs_max(x, n)));
-        const int64_t W = this->a_.window_size;
-        QF_CHECK(c.in[2]->numel() == W, "range_abs_max window buffer has ", c.in[2]->numel(),
-                 " entries, window_size is ", W);
+      T* y = c.out[0]->data<T>();
+      if (!this->updates(c)) return P::qdq(x, y, n, scale[0], this->a_.bnt);
+      const int64_t W = this->a_.window_size;
+      QF_CHECK(c.in[2]->numel() == W, "range_abs_max window buffer has ", c.in[2]->numel(),
+               " entries, window_size is ", W);
+      auto update = [&](T batch_max) -> T {
+        const float m = this->synced(static_cast<float>(batch_max));
         scale[0] = range_abs_max_update<T>(c.in[2]->data<T>(), W, c.step.step + 1, scale[0],
                                            static_cast<T>(m));
-      }
-      P::qdq(x, c.out[0]->data<T>(), n, scale[0], this->a_.bnt);
+        return scale[0];
+      };
+      P::abs_max_qdq(x, y, n, this->a_.bnt, update);
     });
   }
 };
@@ -291,6 +318,7 @@ void add_op(OpRegistry& reg, const std::string& type, int inputs, KernelFactory 
   d.min_inputs = inputs;
   d.max_inputs = inputs;
   for (int i = 1; i < inputs; ++i) d.state_inputs.push_back(i);
+  d.grad_passthrough = true;  // straight-through: the executor skips the copy where it can
   d.infer = infer_fake_quant;
   d.kernels[static_cast<int>(KernelKind::cpu)] = fast;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = ref;

@@ -247,31 +247,39 @@ TEST(FakeQuant, QuantizingObserverQuantizesWithItsScale) {
 }
 
 TEST(FakeQuant, FastKernelsMatchReference) {
-  const Tensor x = random_tensor({3, 7, 9, 64}, 11, -3, 3, DType::f32);  // above the thread cutoff
-  OpCase ma = moving_average_case({1}, 0.001f, 1, 1, Mode::train);
-  ma.inputs[0] = x;
-  ma.fast_tol = 0;  // same arithmetic in the same order: bit-identical
-  check_fast_matches_ref(ma);
+  // One tensor below the fast kernels' thread cutoff (2^17 elements: one serial pass) and one
+  // above it (one parallel region, a chunk per thread), in training and in evaluation.
+  for (const Shape& shape : {Shape{3, 7, 9, 64}, Shape{2, 16, 16, 320}}) {
+    const Tensor x = random_tensor(shape, 11, -3, 3, DType::f32);
+    for (Mode mode : {Mode::train, Mode::eval}) {
+      OpCase ma = moving_average_case({1}, 0.25f, 1, 1, mode);
+      ma.inputs[0] = x;
+      ma.fast_tol = 0;  // same arithmetic in the same order: bit-identical
+      check_fast_matches_ref(ma);
+    }
+    OpCase am;
+    am.op = "fake_quantize_dequantize_abs_max";
+    am.attrs = {{"bits", int64_t{5}}};
+    am.inputs = {x, Tensor::zeros({1})};
+    am.fast_tol = 0;
+    check_fast_matches_ref(am);
+    OpCase ra;
+    ra.op = "fake_quantize_dequantize_range_abs_max";
+    ra.attrs = {{"window_size", int64_t{4}}};
+    ra.inputs = {x, Tensor::from({1}, {0.001f}), Tensor::zeros({4})};
+    ra.fast_tol = 0;
+    check_fast_matches_ref(ra);
+  }
   OpCase cw;
   cw.op = "fake_channel_wise_quantize_dequantize_abs_max";
-  cw.inputs = {random_tensor({64, 32, 3, 3}, 12, -1, 1, DType::f32), Tensor::zeros({64})};
   cw.fast_tol = 0;
-  check_fast_matches_ref(cw);
+  for (const Shape& shape : {Shape{64, 32, 3, 3}, Shape{256, 64, 3, 3}}) {
+    cw.inputs = {random_tensor(shape, 12, -1, 1, DType::f32), Tensor::zeros({shape[0]})};
+    check_fast_matches_ref(cw);
+  }
   cw.attrs = {{"quant_axis", int64_t{1}}};
   cw.inputs = {random_tensor({256, 96}, 13, -1, 1, DType::f32), Tensor::zeros({96})};
   check_fast_matches_ref(cw);
-  OpCase am;
-  am.op = "fake_quantize_dequantize_abs_max";
-  am.attrs = {{"bits", int64_t{5}}};
-  am.inputs = {x, Tensor::zeros({1})};
-  am.fast_tol = 0;
-  check_fast_matches_ref(am);
-  OpCase ra;
-  ra.op = "fake_quantize_dequantize_range_abs_max";
-  ra.attrs = {{"window_size", int64_t{4}}};
-  ra.inputs = {x, Tensor::from({1}, {0.001f}), Tensor::zeros({4})};
-  ra.fast_tol = 0;
-  check_fast_matches_ref(ra);
 }
 
 TEST(FakeQuant, RejectsBadAttributesAndShapes) {
