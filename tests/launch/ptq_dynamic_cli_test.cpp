@@ -3,58 +3,36 @@
 // of the FP32 export, each scoring what the FP32 model scores within what weight rounding allows
 // (int16 all but exactly); bad values are one-line errors with exit code 2 and nothing written.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "tests/launch/qforge_cli.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using qf::test::CliResult;
+using qf::test::read_text_file;
 
-struct Result {
-  int code;
-  std::string err;
-};
-
-std::string read_file(const std::string& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-class PtqDynamicCli : public ::testing::Test {
+class PtqDynamicCli : public qf::test::QforgeCliTest {
  protected:
-  void SetUp() override {
-    tmp_ = fs::temp_directory_path() /
-           ("qf_ptq_dynamic_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override { fs::remove_all(tmp_); }
-  Result run(const std::string& args) {
-    const std::string cmd = std::string(QF_BINARY_DIR) + "/qforge " + args + " >" +
-                            (tmp_ / "out").string() + " 2>" + (tmp_ / "err").string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file((tmp_ / "err").string())};
-  }
   double top1(const std::string& model) {
     const std::string m = (tmp_ / "eval.json").string();
-    const Result r = run("eval --model " + model + " --threads 1 --data.eval_batch_size 1000 " +
-                         "--metrics-out " + m);
+    const CliResult r = run("eval --model " + model + " --threads 1 --data.eval_batch_size 1000 " +
+                            "--metrics-out " + m);
     EXPECT_EQ(r.code, 0) << r.err;
-    return nlohmann::json::parse(read_file(m))["top1"].get<double>();
+    return nlohmann::json::parse(read_text_file(m))["top1"].get<double>();
   }
-  fs::path tmp_;
 };
 
 TEST_F(PtqDynamicCli, BadValuesAreOneLineErrorsAndWriteNothing) {
   const std::string out = (tmp_ / "dyn").string();
-  for (const std::string args : {"--weight-bits 12", "--weight-quantize-type moving_average_abs_max",
-                                 "--quantizable-op-type conv2d,lstm", ""}) {
-    const Result r = run("ptq-dynamic --model lenet --init missing.safetensors " + args +
-                         (args.empty() ? "" : " --out " + out));
+  for (const std::string args :
+       {"--weight-bits 12", "--weight-quantize-type moving_average_abs_max",
+        "--quantizable-op-type conv2d,lstm", ""}) {
+    const CliResult r = run("ptq-dynamic --model lenet --init missing.safetensors " + args +
+                            (args.empty() ? "" : " --out " + out));
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_FALSE(fs::exists(out)) << args;
@@ -65,8 +43,8 @@ TEST_F(PtqDynamicCli, Int8AndInt16WeightsShrinkTheFileAndKeepTheAccuracy) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist"))
     GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
   const std::string fp32 = (tmp_ / "fp32").string(), src = QF_SOURCE_DIR;
-  Result r = run("train --config " + src + "/configs/fashion_mnist/lenet.ini --threads 1 " +
-                 "--train.steps_per_epoch 60 --train.eval_each_epoch false --out " + fp32);
+  CliResult r = run("train --config " + src + "/configs/fashion_mnist/lenet.ini --threads 1 " +
+                    "--train.steps_per_epoch 60 --train.eval_each_epoch false --out " + fp32);
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string onnx = (tmp_ / "fp32.onnx").string();
   ASSERT_EQ(run("export --init " + fp32 + "/checkpoint --out " + onnx).code, 0);

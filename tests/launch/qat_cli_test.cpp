@@ -3,49 +3,19 @@
 // checkpoint and both ONNX models; `qforge eval` of the QAT checkpoint reproduces the simulated
 // int8 accuracy, and `qforge export` writes FP32 and QAT checkpoints (int8 ~4x smaller).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "tests/launch/qforge_cli.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using qf::test::CliResult;
+using qf::test::read_text_file;
 
-struct Result {
-  int code;
-  std::string err;
-};
-
-std::string read_file(const std::string& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-class QatCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    tmp_ = fs::temp_directory_path() /
-           ("qf_qat_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(tmp_);
-    fs::create_directories(tmp_);
-  }
-  void TearDown() override { fs::remove_all(tmp_); }
-  Result run(const std::string& args) {
-    const std::string cmd = std::string(QF_BINARY_DIR) + "/qforge " + args + " >" +
-                            (tmp_ / "out").string() + " 2>" + (tmp_ / "err").string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file((tmp_ / "err").string())};
-  }
-  void expect_input_error(const Result& r, const std::string& needle) {
-    EXPECT_EQ(r.code, 2) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  }
-  fs::path tmp_;
-};
+class QatCli : public qf::test::QforgeCliTest {};
 
 TEST_F(QatCli, BadQuantValuesNameKeyValueAndAllowed) {
   expect_input_error(run("qat --quant.activation_quantize_type channel_wise_abs_max"),
@@ -63,8 +33,8 @@ TEST_F(QatCli, TrainQatEvalAndExport) {
     GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
   const std::string fp32 = (tmp_ / "fp32").string(), qat = (tmp_ / "qat").string();
   const std::string src = QF_SOURCE_DIR;
-  Result r = run("train --config " + src + "/configs/fashion_mnist/lenet.ini --threads 1 " +
-                 "--train.steps_per_epoch 30 --train.eval_each_epoch false --out " + fp32);
+  CliResult r = run("train --config " + src + "/configs/fashion_mnist/lenet.ini --threads 1 " +
+                    "--train.steps_per_epoch 30 --train.eval_each_epoch false --out " + fp32);
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string m = (tmp_ / "qat.json").string();
   r = run("qat --init " + fp32 + "/checkpoint --threads 1 --train.steps_per_epoch 20 " +
@@ -74,15 +44,17 @@ TEST_F(QatCli, TrainQatEvalAndExport) {
   for (const char* f : {"/checkpoint/model.safetensors", "/model_int8.onnx",
                         "/model_float_grid.onnx", "/metrics.jsonl"})
     EXPECT_TRUE(fs::exists(qat + f)) << f;
-  const auto j = nlohmann::json::parse(read_file(m));
+  const auto j = nlohmann::json::parse(read_text_file(m));
   EXPECT_GT(j["top1"].get<double>(), 30.0);
   EXPECT_NEAR(j["int8_graph_top1"].get<double>(), j["top1"].get<double>(), 0.5);
 
   const std::string e = (tmp_ / "eval.json").string();
-  r = run("eval --init " + qat + "/checkpoint --threads 1 --data.eval_batch_size 1000 "
-          "--metrics-out " + e);
+  r = run("eval --init " + qat +
+          "/checkpoint --threads 1 --data.eval_batch_size 1000 "
+          "--metrics-out " +
+          e);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_file(e))["top1"].get<double>(),
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_text_file(e))["top1"].get<double>(),
                    j["top1"].get<double>());
 
   const std::string a = (tmp_ / "fp32.onnx").string(), b = (tmp_ / "int8.onnx").string();
