@@ -15,11 +15,9 @@
 // the int8 evaluation is split across ranks. Rank 0 alone prints and writes the run directory,
 // checkpoints and ONNX files. With quant.sync_scales off each rank keeps its own scales (as
 // PaddleSlim does); the log then says how far they drifted apart and that rank 0's are exported.
-#include <filesystem>
 
 #include "comm/state_sync.h"
 #include "data/distributed_sampler.h"
-#include "io/atomic_file.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
@@ -83,27 +81,12 @@ int cmd_qat(const Args& args) {
   ParamStore store(g, *ctx, c.train.seed);
   load_quant_weights(store, ck, from, rep, !c.run.init.empty(), console);
 
-  const std::string dir = run_directory(c);
-  if (comm.is_root()) {
-    std::filesystem::create_directories(dir);
-    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
-  }
+  const std::string dir = prepare_run_directory(c, schema, comm);
   MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
 
-  TrainerSetup setup{g, store, *ctx, comm, console, *train_data, test_data.get()};
-  setup.train = c.train;
-  setup.train.eval_batch_size = c.data.eval_batch_size;
-  setup.optimizer = c.optimizer;
-  setup.schedule = c.schedule;
-  setup.loader.batch_size = c.data.batch_size;
-  setup.loader.workers = c.data.workers;
-  setup.loader.prefetch = c.data.prefetch;
-  setup.loader.drop_last = true;
-  setup.metrics = &metrics;
-  setup.checkpoint_dir = dir + "/checkpoint";
-  setup.config_json = schema.to_json();
+  TrainerSetup setup = trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()},
+                                     c, schema, dir, metrics);
   setup.phase = "qat";
-  setup.dist = c.dist;
   setup.sync_scales = q.sync_scales;
   Trainer trainer(setup);
   if (!c.run.resume.empty()) trainer.resume(ck);

@@ -1,9 +1,7 @@
 // qforge train: builds the model, optionally loads --init weights or --resume's checkpoint, trains
 // with the configured schedule, evaluates each epoch, checkpoints into <run>/checkpoint.
 // Under `mpirun -np N` every rank runs this; rank 0 alone prints and writes the run directory.
-#include <filesystem>
 
-#include "io/atomic_file.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/setup.h"
 #include "nn/ops/batch_norm.h"
@@ -49,27 +47,10 @@ int cmd_train(const Args& args) {
   console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
   if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
 
-  const std::string dir = run_directory(c);
-  if (comm.is_root()) {
-    std::filesystem::create_directories(dir);
-    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
-  }
+  const std::string dir = prepare_run_directory(c, schema, comm);
   MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
-
-  TrainerSetup setup{g, store, *ctx, comm, console, *train_data, test_data.get()};
-  setup.train = c.train;
-  setup.train.eval_batch_size = c.data.eval_batch_size;
-  setup.optimizer = c.optimizer;
-  setup.schedule = c.schedule;
-  setup.loader.batch_size = c.data.batch_size;
-  setup.loader.workers = c.data.workers;
-  setup.loader.prefetch = c.data.prefetch;
-  setup.loader.drop_last = true;
-  setup.metrics = &metrics;
-  setup.checkpoint_dir = dir + "/checkpoint";
-  setup.config_json = schema.to_json();
-  setup.dist = c.dist;
-  Trainer trainer(setup);
+  Trainer trainer(trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()}, c,
+                                schema, dir, metrics));
   if (!c.run.resume.empty()) {
     trainer.resume(resume);
     console.info("resume: epoch " + std::to_string(resume.state.epoch + 1) + ", batch " +

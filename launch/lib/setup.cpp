@@ -112,6 +112,33 @@ std::string run_directory(const RunConfig& c) {
   return c.run.out.empty() ? "runs/" + c.model.name : c.run.out;
 }
 
+std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
+                                  const Communicator& comm) {
+  const std::string dir = run_directory(c);
+  if (comm.is_root()) {
+    std::filesystem::create_directories(dir);
+    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
+  }
+  return dir;
+}
+
+TrainerSetup trainer_setup(TrainerSetup base, const RunConfig& c, const ConfigSchema& schema,
+                           const std::string& dir, MetricsLog& metrics) {
+  base.train = c.train;
+  base.train.eval_batch_size = c.data.eval_batch_size;
+  base.optimizer = c.optimizer;
+  base.schedule = c.schedule;
+  base.loader.batch_size = c.data.batch_size;
+  base.loader.workers = c.data.workers;
+  base.loader.prefetch = c.data.prefetch;
+  base.loader.drop_last = true;
+  base.metrics = &metrics;
+  base.checkpoint_dir = dir + "/checkpoint";
+  base.config_json = schema.to_json();
+  base.dist = c.dist;
+  return base;
+}
+
 void load_initial_weights(ParamStore& store, const std::string& path, Console& console,
                           bool allow_missing_buffers) {
   TensorMap weights;

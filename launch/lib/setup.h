@@ -10,6 +10,7 @@
 #include "launch/lib/run_config.h"
 #include "nn/context.h"
 #include "nn/param_store.h"
+#include "trainer/trainer.h"
 
 namespace qf {
 
@@ -36,6 +37,18 @@ void check_dataset_fits_model(const Dataset& data, const ModelConfig& model);
 
 // run.out, or runs/<model name> by default.
 std::string run_directory(const RunConfig& c);
+
+// Where a training command writes: creates run_directory(c) and its config.ini (the resolved
+// configuration) on the root rank, and returns the directory.
+std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
+                                  const Communicator& comm);
+
+// The Trainer's settings from the run configuration (train, optimizer, schedule, data loader,
+// distributed sections), checkpoints in <dir>/checkpoint, metrics to `metrics`, the resolved
+// configuration saved with each checkpoint. `base` names the graph, store, device, communicator,
+// console and datasets.
+TrainerSetup trainer_setup(TrainerSetup base, const RunConfig& c, const ConfigSchema& schema,
+                           const std::string& dir, MetricsLog& metrics);
 
 // Loads weights into `store` from a checkpoint directory, a .safetensors file (ours, or a PyTorch /
 // torchvision state dict converted with tools/torch_safetensors.py: the names are the same), or
