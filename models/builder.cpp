@@ -62,8 +62,8 @@ int ModelBuilder::conv2d(const std::string& path, int x, int64_t cin, int64_t co
 }
 
 int ModelBuilder::batch_norm(const std::string& path, int x, int64_t c, double eps,
-                             double momentum) {
-  const int gamma = param(path + ".weight", {c}, Init::ones());
+                             double momentum, Init weight_init) {
+  const int gamma = param(path + ".weight", {c}, std::move(weight_init));
   const int beta = param(path + ".bias", {c}, Init::zeros());
   const int mean = buffer(path + ".running_mean", {c}, Init::zeros());
   const int var = buffer(path + ".running_var", {c}, Init::ones());

@@ -29,7 +29,7 @@ class ModelBuilder {
              int64_t stride = 1, int64_t pad = 0, int64_t groups = 1, bool bias = false,
              int64_t dilation = 1, Init weight_init = Init::kaiming_normal_fan_out());
   int batch_norm(const std::string& path, int x, int64_t channels, double eps = 1e-5,
-                 double momentum = 0.1);
+                 double momentum = 0.1, Init weight_init = Init::ones());
   int linear(const std::string& path, int x, int64_t in, int64_t out, bool bias = true,
              Init weight_init = Init::normal(0, 0.01), Init bias_init = Init::zeros());
   int relu(const std::string& path, int x) { return op("relu", path, {x}); }

@@ -12,10 +12,10 @@ const std::vector<ModelInfo>& model_registry() {
        build_mobilenet_v3_large},
       {"mobilenet_v3_small", "MobileNetV3-Small as torchvision (SE, hardswish, width scale)",
        build_mobilenet_v3_small},
-      {"resnet18", "ResNet18 as torchvision (basic blocks)", build_resnet18},
-      {"resnet34", "ResNet34 as torchvision (basic blocks)", build_resnet34},
+      {"resnet18", "ResNet18 as torchvision (basic blocks)", build_resnet18, true},
+      {"resnet34", "ResNet34 as torchvision (basic blocks)", build_resnet34, true},
       {"resnet50", "ResNet50 v1.5 as torchvision (bottlenecks, stride on the 3x3 conv)",
-       build_resnet50},
+       build_resnet50, true},
       {"vgg16_bn", "VGG16 with batch norm as torchvision (vgg16_bn)", build_vgg16_bn},
   };
   return models;
@@ -46,6 +46,10 @@ Graph build_model(const ModelConfig& c) {
     for (const std::string& n : model_names()) names += (names.empty() ? "" : ", ") + n;
     throw_input_error("model.name: '", c.name, "' is not a known model (allowed: ", names, ")");
   }
+  if (c.zero_init_residual && !m->has_residual_bn)
+    throw_input_error("model.zero_init_residual: ", c.name,
+                      " has no residual BatchNorm to zero (allowed for resnet18, resnet34, "
+                      "resnet50)");
   Graph g;
   ModelBuilder b(g);
   const int image = b.input("image", {-1, c.in_channels, c.image_size, c.image_size});

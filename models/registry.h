@@ -23,6 +23,9 @@ struct ModelConfig {
   // stem and early strides adapted per family, docs/models.md), false the ImageNet form exactly
   // as torchvision defines it. Set from model.form (launch/lib/run_config.cpp).
   bool small_input = true;
+  // ResNets: BatchNorm weight (gamma) of each block's last BN starts at 0, so every residual
+  // block starts as the identity (Goyal et al. 2017; torchvision's zero_init_residual).
+  bool zero_init_residual = false;
 };
 
 struct ModelInfo {
@@ -30,6 +33,7 @@ struct ModelInfo {
   std::string description;
   // Emits the layers after `image` and returns the logits value.
   std::function<int(ModelBuilder&, int image, const ModelConfig&)> build;
+  bool has_residual_bn = false;  // accepts ModelConfig::zero_init_residual
 };
 
 const std::vector<ModelInfo>& model_registry();

@@ -13,8 +13,9 @@
 //
 // torchvision's blocks call one ReLU module several times; here each call is a node of its own,
 // named as torch.fx traces them (relu, relu_1, relu_2). Convs have no bias. Initialisers as
-// torchvision: conv kaiming normal (fan_out), BN ones/zeros (zero_init_residual off), fc
-// PyTorch's Linear default (uniform, bound 1/sqrt(fan_in), weight and bias).
+// torchvision: conv kaiming normal (fan_out), BN ones/zeros, fc PyTorch's Linear default
+// (uniform, bound 1/sqrt(fan_in), weight and bias). model.zero_init_residual (torchvision's
+// zero_init_residual, off by default) starts the last BN weight of each block (bn2 / bn3) at 0.
 //
 // ImageNet form: ResNet18 11.69M parameters / 1.82G multiply-adds, ResNet34 21.80M / 3.67G,
 // ResNet50 25.56M / 4.09G.
@@ -31,12 +32,15 @@ struct ResNetSpec {
   int blocks[4];
 };
 
+// The weight initialiser of a block's last BatchNorm.
+Init last_bn_init(const ModelConfig& c) { return c.zero_init_residual ? Init::zeros() : Init::ones(); }
+
 int basic_block(ModelBuilder& b, const std::string& p, int x, int64_t cin, int64_t planes,
-                int64_t stride) {
+                int64_t stride, const ModelConfig& c) {
   int h = b.conv2d(p + ".conv1", x, cin, planes, 3, stride, 1);
   h = b.relu(p + ".relu", b.batch_norm(p + ".bn1", h, planes));
   h = b.conv2d(p + ".conv2", h, planes, planes, 3, 1, 1);
-  h = b.batch_norm(p + ".bn2", h, planes);
+  h = b.batch_norm(p + ".bn2", h, planes, 1e-5, 0.1, last_bn_init(c));
   if (stride != 1 || cin != planes) {
     x = b.conv2d(p + ".downsample.0", x, cin, planes, 1, stride, 0);
     x = b.batch_norm(p + ".downsample.1", x, planes);
@@ -45,14 +49,14 @@ int basic_block(ModelBuilder& b, const std::string& p, int x, int64_t cin, int64
 }
 
 int bottleneck(ModelBuilder& b, const std::string& p, int x, int64_t cin, int64_t planes,
-               int64_t stride) {
+               int64_t stride, const ModelConfig& c) {
   const int64_t cout = planes * 4;
   int h = b.conv2d(p + ".conv1", x, cin, planes, 1);
   h = b.relu(p + ".relu", b.batch_norm(p + ".bn1", h, planes));
   h = b.conv2d(p + ".conv2", h, planes, planes, 3, stride, 1);
   h = b.relu(p + ".relu_1", b.batch_norm(p + ".bn2", h, planes));
   h = b.conv2d(p + ".conv3", h, planes, cout, 1);
-  h = b.batch_norm(p + ".bn3", h, cout);
+  h = b.batch_norm(p + ".bn3", h, cout, 1e-5, 0.1, last_bn_init(c));
   if (stride != 1 || cin != cout) {
     x = b.conv2d(p + ".downsample.0", x, cin, cout, 1, stride, 0);
     x = b.batch_norm(p + ".downsample.1", x, cout);
@@ -75,8 +79,8 @@ int build(ModelBuilder& b, int x, const ModelConfig& c, const ResNetSpec& spec) 
     for (int j = 0; j < spec.blocks[stage]; ++j) {
       const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(j);
       const int64_t stride = (j == 0 && stage > 0) ? 2 : 1;
-      x = spec.bottleneck ? bottleneck(b, p, x, cin, planes, stride)
-                          : basic_block(b, p, x, cin, planes, stride);
+      x = spec.bottleneck ? bottleneck(b, p, x, cin, planes, stride, c)
+                          : basic_block(b, p, x, cin, planes, stride, c);
       cin = spec.bottleneck ? planes * 4 : planes;
     }
   }

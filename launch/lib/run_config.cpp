@@ -14,6 +14,8 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("model.num_classes", &c.model.num_classes, "classifier outputs", 2, 100000);
   s.add("model.in_channels", &c.model.in_channels, "input image channels", 1, 64);
   s.add("model.image_size", &c.model.image_size, "input height and width", 8, 4096);
+  s.add("model.zero_init_residual", &c.model.zero_init_residual,
+        "ResNets: start each residual block's last BatchNorm weight at 0");
 
   s.add("data.root", &c.data.root,
         "dataset folder (default: Debian's Fashion-MNIST, /usr/share/datasets/fashion-mnist)");
