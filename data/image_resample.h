@@ -24,8 +24,9 @@
 //
 // Kernels: `ref` computes every output value from the formula above (the oracle); `fast`
 // precomputes per-column taps and weights, computes each source row's horizontal pass once
-// (AVX-512 gathers where the build has AVX-512F, else the same loop as ref) and blends two cached
-// rows per output row. Both give identical floats (same operations in the same order).
+// (AVX-512: byte windows + vpermb where the build has VBMI, else gathers; without AVX-512 the same
+// loop as ref) and blends two cached rows per output row. Both give identical floats (same
+// operations in the same order).
 //
 // Memory: the caller owns `out` (3 n n floats) and a ResampleScratch, which grows to fit the
 // largest n seen and is then reused: no allocation per sample. Not thread-safe per scratch.
