@@ -36,7 +36,7 @@
 // PaddleClas's cv2 pipeline and torchvision's tensor path without antialias do), computed in float
 // together with the flip and the normalization by data/image_resample.h, for the output pixels
 // only (evaluation does not resize what the centre crop drops); it equals cv::resize (INTER_LINEAR)
-// up to that function's 8-bit rounding (at most one level). Or area averaging (INTER_AREA,
+// up to that function's 8-bit rounding (less than one level). Or area averaging (INTER_AREA,
 // antialiased when shrinking) with cv::resize. The result is normalized with the ImageNet mean
 // (0.485, 0.456, 0.406) * 255 and std (0.229, 0.224, 0.225) * 255 on 0..255 RGB values, computed
 // as x * (1 / std) + (-mean / std) in float (within 1e-6 of (x - mean) / std), and written as

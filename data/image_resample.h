@@ -20,7 +20,7 @@
 // in float (fused multiply-adds, in this order), for output channel c from input channel 2 - c
 // (BGR in, RGB out). Unlike cv::resize, the weights are not rounded to 11 bits and the result is
 // not rounded to 8 bits before normalizing: the sample differs from "cv::resize, then normalize"
-// by at most one 8-bit level (tests/data/image_resample_test.cpp checks both).
+// by less than one 8-bit level (tests/data/image_list_opencv_test.cpp checks it).
 //
 // Kernels: `ref` computes every output value from the formula above (the oracle); `fast`
 // precomputes per-column taps and weights, computes each source row's horizontal pass once
