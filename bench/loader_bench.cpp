@@ -6,6 +6,8 @@
 // temporary folder, reads every file once so the page cache holds them, then times over all files,
 // each figure the median of --repeats passes (taken in turns, so load changes hit all alike):
 //   raw decode     cv::imread(path, IMREAD_COLOR) — file read + JPEG decode, a fresh Mat each
+//   decode only    the dataset's own first half: read the file into a reused buffer and
+//                  cv::imdecode into a reused Mat (what is left when the transforms cost nothing)
 //   train sample   ImageListDataset::get, training transform (read, decode, RandomResizedCrop to
 //                  --crop, flip, normalize to float32)
 //   eval sample    ImageListDataset::get, evaluation transform (resize short side 256, crop)
@@ -13,10 +15,11 @@
 // and the DataLoader with that many workers assembling batches of 64 (img/s with all cores). Each
 // is reported per wall-clock second and per CPU-second of the process (on a machine shared with
 // other jobs, wall times stretch while CPU time stays meaningful); the loader's overhead is
-// raw / pipeline - 1 in both. Per image it also reports minor page faults and operator-new calls
-// on one thread (heap churn), and how many cores one GPU training MobileNetV1 at --gpu-rate img/s
-// (default 3000: the assumption for an H100 in FP32) would need for its input, from the training
-// sample's images per CPU-second.
+// raw / pipeline - 1 in both (and, on one thread, decode-only / pipeline - 1: the transforms' own
+// cost, as cv::imread's fresh Mat per image costs more than the dataset's reused one). Per image it
+// also reports minor page faults and operator-new calls on one thread (heap churn), and how many
+// cores one GPU training MobileNetV1 at --gpu-rate img/s (default 3000: the assumption for an H100
+// in FP32) would need for its input, from the training sample's images per CPU-second.
 //
 //   loader_bench [--images 500] [--width 500] [--height 375] [--quality 90] [--crop 224]
 //                [--repeats 5] [--threads N (all cores)] [--gpu-rate 3000] [--noise 24]
@@ -227,6 +230,19 @@ int main(int argc, char** argv) {
       for (const auto& p : paths)
         if (cv::imread(p, cv::IMREAD_COLOR).empty()) qf::throw_input_error("cannot decode ", p);
     }};
+    std::vector<char> bytes;
+    cv::Mat decoded;
+    Measure dec1m{[&] {
+      for (const auto& p : paths) {
+        std::ifstream f(p, std::ios::binary | std::ios::ate);
+        bytes.resize(static_cast<size_t>(f.tellg()));
+        f.seekg(0);
+        f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
+        cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION, &decoded);
+        if (decoded.empty()) qf::throw_input_error("cannot decode ", p);
+      }
+    }};
     Measure train1m{[&] {
       for (int64_t i = 0; i < n; ++i) {
         qf::SampleRng rng(qf::sample_seed(1, 0, i));
@@ -257,14 +273,16 @@ int main(int argc, char** argv) {
       while (loader.next(b)) {
       }
     }};
-    run_interleaved({&raw1m, &train1m, &eval1m, &rawNm, &loaderNm}, a.repeats);
-    const Pass raw1 = raw1m.median(), train1 = train1m.median(), eval1 = eval1m.median();
+    run_interleaved({&raw1m, &dec1m, &train1m, &eval1m, &rawNm, &loaderNm}, a.repeats);
+    const Pass raw1 = raw1m.median(), dec1 = dec1m.median(), train1 = train1m.median(),
+               eval1 = eval1m.median();
     const Pass rawN = rawNm.median(), loaderN = loaderNm.median();
 
     auto rate = [n](const Pass& p) { return n / p.seconds; };
     auto cpu_rate = [n](const Pass& p) { return n / p.cpu; };
     std::printf("%-46s %12s %14s\n", "one thread:", "img/s (wall)", "img/CPU-second");
     row("raw decode (cv::imread)", raw1, n);
+    row("decode only (read + imdecode, reused buffers)", dec1, n);
     row("train sample (decode+RandomResizedCrop+flip)", train1, n);
     row("eval sample (decode+resize 256+crop)", eval1, n);
     std::printf("all %d threads:\n", a.threads);
@@ -281,6 +299,13 @@ int main(int argc, char** argv) {
         100 * (cpu_rate(raw1) / cpu_rate(train1) - 1),
         100 * (cpu_rate(rawN) / cpu_rate(loaderN) - 1),
         100 * (cpu_rate(raw1) / cpu_rate(eval1) - 1));
+    std::printf(
+        "overhead over decode only (read + imdecode into reused buffers), wall time: train "
+        "%+.1f%%, "
+        "eval %+.1f%% one thread; CPU time: train %+.1f%%, eval %+.1f%%\n",
+        100 * (rate(dec1) / rate(train1) - 1), 100 * (rate(dec1) / rate(eval1) - 1),
+        100 * (cpu_rate(dec1) / cpu_rate(train1) - 1),
+        100 * (cpu_rate(dec1) / cpu_rate(eval1) - 1));
     std::printf(
         "one GPU training MobileNetV1 at %.0f img/s (assumed: H100, FP32) needs %.1f cores "
         "of this machine for its input (%.0f train images per CPU-second)\n",

@@ -32,12 +32,16 @@
 // Transforms (data/image_transforms.h): training = RandomResizedCrop(crop_size, scale 0.08-1,
 // ratio 3/4-4/3, torchvision's sampling) then horizontal flip with p = 0.5; evaluation = resize the
 // short side to resize_short (torchvision's size rounding) then center-crop crop_size. Resizing is
-// OpenCV's bilinear (INTER_LINEAR, half-pixel centres, no antialiasing: what PaddleClas's cv2
-// pipeline and torchvision's tensor path without antialias do) or area averaging (INTER_AREA,
-// antialiased when shrinking). The result is normalized with the ImageNet mean (0.485, 0.456,
-// 0.406) * 255 and std (0.229, 0.224, 0.225) * 255 on 0..255 RGB values, computed as
-// x * (1 / std) + (-mean / std) in float (within 1e-6 of (x - mean) / std), and written as
-// float32 (H, W, C) with C = 3 in RGB order. Randomness comes only from the SampleRng that get() receives.
+// bilinear with OpenCV's INTER_LINEAR coordinates (half-pixel centres, no antialiasing: what
+// PaddleClas's cv2 pipeline and torchvision's tensor path without antialias do), computed in float
+// together with the flip and the normalization by data/image_resample.h, for the output pixels
+// only (evaluation does not resize what the centre crop drops); it equals cv::resize (INTER_LINEAR)
+// up to that function's 8-bit rounding (less than one level). Or area averaging (INTER_AREA,
+// antialiased when shrinking) with cv::resize. The result is normalized with the ImageNet mean
+// (0.485, 0.456, 0.406) * 255 and std (0.229, 0.224, 0.225) * 255 on 0..255 RGB values, computed
+// as x * (1 / std) + (-mean / std) in float (within 1e-6 of (x - mean) / std), and written as
+// float32 (H, W, C) with C = 3 in RGB order. Randomness comes only from the SampleRng that get()
+// receives.
 #pragma once
 
 #include <cstdint>

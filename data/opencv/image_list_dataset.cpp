@@ -4,10 +4,12 @@
 //   1. read the file into a per-thread byte buffer (POSIX read; the buffer only grows);
 //   2. cv::imdecode(IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION) into a per-thread Mat (8-bit BGR);
 //   3. crop box from the sample's generator (training) or resize-short + center box (evaluation);
-//      cv::resize of the box (a view into the decoded image, no copy) into a per-thread Mat;
-//   4. per row: flip (if drawn) and swap BGR to RGB in a per-thread byte row, then normalize
-//      (x * (1 / std) - mean / std, a vectorized pass) straight into the loader's batch buffer as
-//      float32 (H, W, 3).
+//   4. bilinear (the default): resample_normalize (data/image_resample.h) computes the output
+//      window's pixels only (for evaluation, not the parts of the resized image the crop drops),
+//      flipped and in RGB order, normalized, straight into the loader's batch buffer as float32
+//      (H, W, 3), in one pass with per-thread tables;
+//      area: cv::resize of the box (a view into the decoded image, no copy) into a per-thread Mat,
+//      then per row flip and BGR -> RGB into a byte row and a vectorized normalize pass.
 // The per-thread Mats use ReusableMatAllocator, so image buffers are not reallocated per sample;
 // what remains per sample is OpenCV's own decoder bookkeeping (a decoder object and libjpeg's
 // small pools), measured in bench/RESULTS.md.
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "data/image_list.h"
+#include "data/image_resample.h"
 #include "data/image_transforms.h"
 #include "data/opencv/reusable_mat_allocator.h"
 #include "nn/error.h"
@@ -42,7 +45,8 @@ struct Scratch {
   std::unique_ptr<uint8_t[]> bytes;
   size_t bytes_capacity = 0;
   std::string path;
-  std::vector<uint8_t> rgb_row;  // one output row as RGB bytes, flipped if drawn
+  std::vector<uint8_t> rgb_row;  // one output row as RGB bytes, flipped if drawn (area)
+  ResampleScratch resample;      // tables and row buffers of the bilinear path
 
   Scratch() {
     decoded.allocator = &decoded_alloc;
@@ -203,10 +207,20 @@ class ImageListDataset final : public Dataset {
     return o_.interpolation == Interpolation::area ? cv::INTER_AREA : cv::INTER_LINEAR;
   }
 
+  static ImageView view(const cv::Mat& m) {
+    return {m.data, m.cols, m.rows, static_cast<int64_t>(m.step[0])};
+  }
+
   void transform_train(Scratch& s, float* out, SampleRng& rng) const {
     RngUniform u(rng);
     const CropBox box = random_resized_crop_box(s.decoded.cols, s.decoded.rows, u);
     const bool flip = random_flip(u);
+    const int n = o_.crop_size;
+    if (o_.interpolation == Interpolation::bilinear) {
+      const ResampleSpec spec{box, n, n, 0, 0, n, flip};
+      resample_normalize(view(s.decoded), spec, {scale_.data(), bias_.data()}, out, s.resample);
+      return;
+    }
     const cv::Mat roi = s.decoded(cv::Rect(box.left, box.top, box.width, box.height));
     cv::resize(roi, s.resized, cv::Size(o_.crop_size, o_.crop_size), 0, 0, cv_interpolation());
     write_normalized(s.resized, 0, 0, flip, out, s);
@@ -214,6 +228,14 @@ class ImageListDataset final : public Dataset {
 
   void transform_eval(Scratch& s, float* out) const {
     const Size2 rs = resize_short_size(s.decoded.cols, s.decoded.rows, o_.resize_short);
+    if (o_.interpolation == Interpolation::bilinear) {
+      const int n = o_.crop_size;
+      const CropBox box = center_crop_box(rs.width, rs.height, n, n);
+      const CropBox whole{0, 0, s.decoded.rows, s.decoded.cols};
+      const ResampleSpec spec{whole, rs.width, rs.height, box.top, box.left, n, false};
+      resample_normalize(view(s.decoded), spec, {scale_.data(), bias_.data()}, out, s.resample);
+      return;
+    }
     cv::resize(s.decoded, s.resized, cv::Size(rs.width, rs.height), 0, 0, cv_interpolation());
     const CropBox box = center_crop_box(rs.width, rs.height, o_.crop_size, o_.crop_size);
     write_normalized(s.resized, box.top, box.left, false, out, s);

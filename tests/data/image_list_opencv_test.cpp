@@ -1,13 +1,16 @@
 // The image-list dataset's pixels: evaluation resize + center crop and training crop + resize +
-// flip against hand-computed values (lossless PNGs written here), bilinear vs area resampling, RGB
-// order and ImageNet normalization, grayscale and CMYK JPEGs becoming RGB, reproducibility for a
-// seed (also through the threaded loader, for any worker count), and the reusable scratch buffers.
+// flip against hand-computed values (lossless PNGs written here) and against OpenCV's crop +
+// resize (within one 8-bit level: image_resample.h), evaluation computing only the centre crop,
+// bilinear vs area resampling, RGB order and ImageNet normalization, grayscale and CMYK JPEGs
+// becoming RGB, reproducibility for a seed (also through the threaded loader, for any worker
+// count), and the reusable scratch buffers.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "data/image_list.h"
+#include "data/image_resample.h"
 #include "data/image_transforms.h"
 #include "data/loader.h"
 #include "data/opencv/reusable_mat_allocator.h"
@@ -116,6 +119,42 @@ TEST(ImageListDataset, BilinearAndAreaShrinkDifferently) {
   EXPECT_NEAR(area2.get()[0], norm(std::round((49.f * 9 + 255.f) / 9), 0), kTol);  // 77.3 -> 77
 }
 
+// The ImageNet affine per element of an RGB row of n pixels.
+struct Affine {
+  std::vector<float> scale, bias;
+  explicit Affine(int n) {
+    for (int k = 0; k < 3 * n; ++k) {
+      scale.push_back(1.f / kStd[k % 3]);
+      bias.push_back(-kMean[k % 3] / kStd[k % 3]);
+    }
+  }
+  ChannelAffine get() const { return {scale.data(), bias.data()}; }
+};
+
+// The reference resample (data/image_resample.h) of `spec` on a BGR Mat.
+std::vector<float> reference_sample(const cv::Mat& bgr, const ResampleSpec& spec) {
+  std::vector<float> out(static_cast<size_t>(3 * spec.size * spec.size));
+  ResampleScratch scratch;
+  const ImageView v{bgr.data, bgr.cols, bgr.rows, static_cast<int64_t>(bgr.step[0])};
+  resample_normalize(v, spec, Affine(spec.size).get(), out.data(), scratch, ResampleKernel::ref);
+  return out;
+}
+
+// `out` (n, n, 3 RGB, normalized) against an 8-bit BGR image of n x n pixels (mirrored when
+// `flip`): within one 8-bit level, as image_resample.h promises against cv::resize.
+void expect_within_one_level(const std::vector<float>& out, const cv::Mat& bgr, bool flip,
+                             const std::string& what) {
+  const int n = bgr.cols;
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) {
+      const cv::Vec3b p = bgr.at<cv::Vec3b>(y, flip ? n - 1 - x : x);
+      for (int c = 0; c < 3; ++c)
+        ASSERT_NEAR(out[static_cast<size_t>((y * n + x) * 3 + c)], norm(p[2 - c], c),
+                    1.0f / kStd[c] + kTol)
+            << what << " at " << y << "," << x << " channel " << c;
+    }
+}
+
 TEST(ImageListDataset, TrainCropResizeFlipMatchesAHandBuiltSample) {
   cv::Mat m(37, 53, CV_8UC3);
   cv::RNG fill(5);
@@ -131,20 +170,44 @@ TEST(ImageListDataset, TrainCropResizeFlipMatchesAHandBuiltSample) {
     const CropBox box = random_resized_crop_box(53, 37, u);
     const bool flip = random_flip(u);
     flips += flip;
+    const std::vector<float> out = one.get(seed);
+    // Exactly the crop, bilinear resize to 16x16 and flip of data/image_resample.h ...
+    EXPECT_EQ(out, reference_sample(m, ResampleSpec{box, 16, 16, 0, 0, 16, flip}))
+        << "seed " << seed;
+    // ... which is OpenCV's crop + INTER_LINEAR resize + flip, up to its 8-bit rounding.
     cv::Mat crop = m(cv::Rect(box.left, box.top, box.width, box.height)).clone(), resized;
     cv::resize(crop, resized, cv::Size(16, 16), 0, 0, cv::INTER_LINEAR);
-    const std::vector<float> out = one.get(seed);
-    for (int y = 0; y < 16; ++y)
-      for (int x = 0; x < 16; ++x) {
-        const cv::Vec3b p = resized.at<cv::Vec3b>(y, flip ? 15 - x : x);
-        for (int c = 0; c < 3; ++c)
-          ASSERT_NEAR(out[static_cast<size_t>((y * 16 + x) * 3 + c)], norm(p[2 - c], c), kTol)
-              << "seed " << seed << " at " << y << "," << x << " channel " << c;
-      }
+    expect_within_one_level(out, resized, flip, "seed " + std::to_string(seed));
     EXPECT_EQ(out, one.get(seed));  // the same seed gives the same sample
   }
   EXPECT_GT(flips, 0);
   EXPECT_LT(flips, 12);
+}
+
+TEST(ImageListDataset, EvalComputesOnlyTheCentreCropOfTheResizedImage) {
+  // 53x37 -> short side 20: 28x20 (28.6 truncated); centre crop 16 at top 2, left 6.
+  cv::Mat m(37, 53, CV_8UC3);
+  cv::RNG fill(6);
+  fill.fill(m, cv::RNG::UNIFORM, 0, 256);
+  ImageListOptions o;
+  o.crop_size = 16;
+  o.resize_short = 20;
+  OneImage one(m, o);
+  const std::vector<float> out = one.get();
+  // The window of the resized image equals that part of a larger window (the 20x20 square at
+  // left 4, holding columns 6..21) ...
+  const CropBox whole{0, 0, 37, 53};
+  const std::vector<float> full = reference_sample(m, ResampleSpec{whole, 28, 20, 0, 4, 20, false});
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x)
+      for (int c = 0; c < 3; ++c)
+        ASSERT_EQ(out[static_cast<size_t>((y * 16 + x) * 3 + c)],
+                  full[static_cast<size_t>(((y + 2) * 20 + x + 2) * 3 + c)])
+            << y << "," << x << "," << c;
+  // ... and OpenCV's resize to 28x20 then crop, up to its 8-bit rounding.
+  cv::Mat resized;
+  cv::resize(m, resized, cv::Size(28, 20), 0, 0, cv::INTER_LINEAR);
+  expect_within_one_level(out, resized(cv::Rect(6, 2, 16, 16)).clone(), false, "eval");
 }
 
 TEST(ImageListDataset, GrayscaleBecomesThreeEqualChannels) {
