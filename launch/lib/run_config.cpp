@@ -35,7 +35,8 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("data.resize_short", &c.data.resize_short,
         "imagelist: evaluation resizes the short side to this before the center crop", 1, 8192);
   s.add("data.interpolation", &c.data.interpolation,
-        "imagelist: resampling (bilinear: OpenCV INTER_LINEAR; area: INTER_AREA, antialiased)",
+        "imagelist: resampling (bilinear: OpenCV INTER_LINEAR sampling, in float; area: INTER_AREA, "
+        "antialiased)",
         {"bilinear", "area"});
   s.add("data.skip_bad", &c.data.skip_bad,
         "imagelist: skip bad list lines and replace unreadable images, with warnings");
