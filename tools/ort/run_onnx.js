@@ -4,7 +4,12 @@
 //
 //   node tools/ort/run_onnx.js --model model.onnx [--data DIR] [--split test|train]
 //        [--batch 250] [--limit N] [--threads 2] [--logits K] [--normalize 127.5,127.5]
+//        [--optimization all|extended|basic|disabled]
 //
+// --optimization is ONNX Runtime's graph optimization level (default all). With `disabled` a QDQ
+// model runs as written — DequantizeLinear, float Conv, QuantizeLinear: its float simulation —
+// while `all` fuses the pattern into int8 kernels; `basic` and above also fold BatchNorm into
+// float convolutions.
 // DIR holds LeCun's idx files, plain or .gz (default: Debian's Fashion-MNIST,
 // /usr/share/datasets/fashion-mnist). Pixels become (x - mean) / std, qforge's and PaddleSlim's
 // (x - 127.5) / 127.5, laid out as (N, 1, H, W) float32. The model's first input is fed; its first
@@ -23,7 +28,7 @@ function fail(msg) {
 
 function parseArgs(argv) {
   const o = { data: '/usr/share/datasets/fashion-mnist', split: 'test', batch: 250, limit: 0,
-              threads: 2, logits: 0, normalize: '127.5,127.5' };
+              threads: 2, logits: 0, normalize: '127.5,127.5', optimization: 'all' };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '');
     if (!(k in o) && k !== 'model') fail(`unknown option '${argv[i]}' (allowed: --model, --${Object.keys(o).join(', --')})`);
@@ -37,6 +42,9 @@ function parseArgs(argv) {
   }
   if (o.batch < 1) fail('--batch must be >= 1');
   if (o.split !== 'test' && o.split !== 'train') fail('--split must be test or train');
+  const levels = ['disabled', 'basic', 'extended', 'all'];
+  if (!levels.includes(o.optimization))
+    fail(`--optimization '${o.optimization}' is not a graph optimization level (allowed: ${levels.join(', ')})`);
   return o;
 }
 
@@ -73,7 +81,7 @@ async function main() {
   const [mean, std] = o.normalize.split(',').map(Number);
 
   const session = await ort.InferenceSession.create(o.model, {
-    intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: o.optimization });
   const inName = session.inputNames[0], outName = session.outputNames[0];
   let correct = 0, seconds = 0;
   const firstLogits = [];
