@@ -308,8 +308,10 @@ class Converter {
                                  : -1);
     if (u >= 0 && bn < 0)
       throw_input_error("convert: '", nodes[u].name, "' is not followed by its batch_norm");
+    std::string beta_name;  // the folded BatchNorm's beta, for ConvertReport::bias_rounding
     if (bn >= 0) {
       const Node& b = nodes[bn];
+      beta_name = g_.value(b.inputs[2]).name;
       const std::vector<float> k = fold_factors(b.inputs[1], b.inputs[4], b.attrs);
       const Tensor beta = host_value(b.inputs[2]), mean = host_value(b.inputs[3]);
       for (int64_t ch = 0; ch < C; ++ch) {
@@ -370,6 +372,12 @@ class Converter {
             bs[ch] = sx->second * step[pc ? ch : 0];
             bq.data<int32_t>()[ch] = static_cast<int32_t>(std::nearbyint(bias[ch] / bs[ch]));
           }
+          if (folded) {
+            std::vector<float>& r = rep_.bias_rounding[beta_name];
+            r.resize(C);
+            for (int64_t ch = 0; ch < C; ++ch)
+              r[ch] = static_cast<float>(bq.data<int32_t>()[ch]) * bs[ch] - bias[ch];
+          }
           const std::string bname = c.name + ".bias";
           const int bqv = add_const(bname + ".int32", bq);
           const int bsv = add_const(bname + ".scale", Tensor::from({C}, bs));
@@ -424,6 +432,25 @@ class Converter {
 Graph convert(const Graph& qat, const TensorMap& state, ConvertForm form, ConvertReport* report) {
   ConvertReport local;
   return Converter(qat, state, form, report ? *report : local).run();
+}
+
+int align_folded_bias(const Graph& qat, TensorMap& state, double* max_shift) {
+  ConvertReport rep;
+  convert(qat, state, ConvertForm::int8, &rep);
+  double biggest = 0;
+  for (const auto& [name, shift] : rep.bias_rounding) {
+    const Tensor& beta = state_tensor(state, name);
+    std::vector<float> moved(beta.data<float>(), beta.data<float>() + beta.numel());
+    QF_CHECK(moved.size() == shift.size(), "align_folded_bias: ", name, " has ", moved.size(),
+             " channels, its conv ", shift.size());
+    for (size_t ch = 0; ch < moved.size(); ++ch) {
+      moved[ch] += shift[ch];
+      biggest = std::max(biggest, static_cast<double>(std::fabs(shift[ch])));
+    }
+    state[name] = Tensor::from(beta.shape(), moved);
+  }
+  if (max_shift) *max_shift = biggest;
+  return static_cast<int>(rep.bias_rounding.size());
 }
 
 Graph inference_graph(const Graph& g, const TensorMap& state) {

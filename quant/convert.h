@@ -31,7 +31,9 @@
 // anything else is an InputError naming the key.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "io/safetensors.h"
 #include "nn/graph.h"
@@ -46,11 +48,25 @@ struct ConvertReport {
   int output_pairs = 0;      // pairs added on conv outputs
   int folded_bn = 0;         // BatchNorms folded into convs
   int float_outputs = 0;     // quantized convs left without an output pair (no known range)
+  // int8 form: for each folded BatchNorm, by the name of its beta (bias) parameter, what storing
+  // the folded bias as int32 on the accumulator's grid adds to each channel's output:
+  // dequantized int32 bias minus the float folded bias (at most half a step s_x * s_w,c in size).
+  std::map<std::string, std::vector<float>> bias_rounding;
 };
 
 // `state`: every parameter and buffer of `qat` by name (ParamStore::state_dict()).
 Graph convert(const Graph& qat, const TensorMap& state, ConvertForm form,
               ConvertReport* report = nullptr);
+
+// Bias alignment (`qforge qat`, quant.align_folded_bias): the int8 form stores each folded
+// BatchNorm bias beta - mean * k as int32 on the accumulator's grid s_x * s_w,c * |k_c|, a rounding
+// the simulation (BatchNorm unfolded, in float) never makes; where one accumulator step is a large
+// part of an output step (a channel with a large k_c) it flips that channel's outputs. This moves
+// each folded BatchNorm's beta in `state` by exactly that rounding (ConvertReport::bias_rounding),
+// so the simulated model, the float-grid export and the int8 export compute the same function; a
+// second convert() then finds every folded bias on the grid. Returns the number of BatchNorms
+// moved; `max_shift` (optional) receives the largest |change| of any beta.
+int align_folded_bias(const Graph& qat, TensorMap& state, double* max_shift = nullptr);
 
 // The logits-only inference graph of a float model (loss, labels and training-only nodes
 // removed), with parameters and buffers turned into constants from `state`.

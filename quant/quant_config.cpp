@@ -136,6 +136,8 @@ void bind_quant_config(ConfigSchema& s, QuantConfig& c) {
         "from this epoch (0-based) on, activation scales stop updating (-1: never)", -1, 1 << 30);
   s.add("quant.sync_scales", &c.sync_scales,
         "all-reduce batch maxima with MAX across ranks before scale updates");
+  s.add("quant.align_folded_bias", &c.align_folded_bias,
+        "after training, align folded BatchNorm biases to the int8 export's int32 grid");
   s.check([&s, &c] {
     c.op_types_set = s.was_set("quant.quantize_op_types");
     c.layer_types_set = s.was_set("quant.quantizable_layer_type");

@@ -50,6 +50,10 @@ struct QuantConfig {
   int freeze_bn_after_epoch = -1;      // epochs (0-based) >= this use running BN statistics
   int freeze_scales_after_epoch = -1;  // epochs >= this stop updating activation scales
   bool sync_scales = true;             // all-reduce batch maxima with MAX across ranks
+  // After training, move each folded BatchNorm's beta by the rounding the int8 export applies to
+  // its folded bias (quant/convert.h, align_folded_bias), so the simulated and the exported model
+  // agree. Not in PaddleSlim, whose simulated model keeps that difference.
+  bool align_folded_bias = true;
 
   // Which of the two op-list keys the user set (filled by bind_quant_config's check).
   bool op_types_set = false, layer_types_set = false;

@@ -7,7 +7,10 @@
 // simulated-int8 model after every epoch, and at the end writes the checkpoint (quantizer state
 // included) and both converted models: <run>/model_float_grid.onnx (weights on the int8 grid,
 // simulated in float) and <run>/model_int8.onnx (int8 QDQ). The int8 graph is also evaluated with
-// qforge's own kernels, as a check that conversion kept what training simulated.
+// qforge's own kernels, as a check that conversion kept what training simulated. Before exporting,
+// quant.align_folded_bias (default on) moves each folded BatchNorm's beta onto the int8 export's
+// int32 bias grid (quant/convert.h) and evaluates the simulated model again; the checkpoint is
+// rewritten with the aligned model, so all three (checkpoint, float grid, int8) agree.
 //
 // Under `mpirun -np N` (docs/distributed.md) every rank runs this with its share of every batch
 // and the Trainer's communicator: gradients are averaged, activation scales follow the batch max
@@ -121,6 +124,29 @@ int cmd_qat(const Args& args) {
   // statistics without dist.sync_bn) first take rank 0's, so every rank evaluates the exported
   // model.
   broadcast_model_state(store, comm);
+  EvalResult simulated = r.eval;
+  if (q.align_folded_bias && !r.stopped_early) {
+    TensorMap aligned = store.state_dict();
+    double shift = 0;
+    const int moved = align_folded_bias(g, aligned, &shift);
+    if (moved > 0) {
+      store.load_state_dict(aligned);
+      std::string figures;
+      if (c.train.eval_each_epoch) {
+        simulated = trainer.evaluate(*test_data);
+        figures = ": simulated top1 " + fmt("%.2f%%", r.eval.top1) + " -> " +
+                  fmt("%.2f%%", simulated.top1);
+      }
+      console.info("qat: " + std::to_string(moved) +
+                   " folded BatchNorm biases aligned to the int8 export's int32 grid (largest beta "
+                   "change " + fmt("%.3g", shift) + ")" + figures);
+      if (comm.is_root()) {  // the checkpoint holds the model that is exported
+        Checkpoint ck = load_checkpoint(dir + "/checkpoint");
+        ck.model = store.state_dict();
+        save_checkpoint(dir + "/checkpoint", ck);
+      }
+    }
+  }
   const TensorMap state = store.state_dict();
   if (comm.is_root()) {
     const QuantExports ex = write_quant_exports(g, state, dir + "/model");
@@ -143,12 +169,13 @@ int cmd_qat(const Args& args) {
                                  ShardTail::uneven);
   const EvalResult e8 = Evaluator(int8, int8_store, *ctx, comm).run(*test_data, shard, lo);
   console.info("done: " + std::to_string(r.epochs) + " epoch(s), " + fmt("%.1f", r.images_per_sec) +
-               " img/s training; simulated int8 top1 " + fmt("%.2f%%", r.eval.top1) +
+               " img/s training; simulated int8 top1 " + fmt("%.2f%%", simulated.top1) +
                "; converted int8 graph (qforge kernels) top1 " + fmt("%.2f%%", e8.top1));
   if (!c.run.metrics_out.empty() && comm.is_root())
-    write_json_file(c.run.metrics_out, {{"top1", r.eval.top1},
-                                        {"top5", r.eval.top5},
-                                        {"loss", r.eval.loss},
+    write_json_file(c.run.metrics_out, {{"top1", simulated.top1},
+                                        {"top5", simulated.top5},
+                                        {"loss", simulated.loss},
+                                        {"top1_before_bias_alignment", r.eval.top1},
                                         {"int8_graph_top1", e8.top1},
                                         {"images_per_sec", r.images_per_sec},
                                         {"epochs", r.epochs},

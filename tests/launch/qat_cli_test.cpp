@@ -64,4 +64,35 @@ TEST_F(QatCli, TrainQatEvalAndExport) {
   EXPECT_EQ(fs::file_size(b), fs::file_size(qat + "/model_int8.onnx"));
 }
 
+// With BatchNorm (MobileNetV1): qat aligns the folded biases to the int8 export's grid, so the
+// simulated model, its rewritten checkpoint and the int8 graph score the same.
+TEST_F(QatCli, AlignedBatchNormBiasesMakeSimulationAndInt8Agree) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
+    GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
+  const std::string fp32 = (tmp_ / "fp32").string(), qat = (tmp_ / "qat").string();
+  const std::string src = QF_SOURCE_DIR;
+  CliResult r = run("train --config " + src + "/configs/fashion_mnist/mobilenet_v1.ini " +
+                    "--model.scale 0.25 --threads 2 --train.steps_per_epoch 60 " +
+                    "--train.eval_each_epoch false --out " + fp32);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string m = (tmp_ / "qat.json").string();
+  r = run("qat --config " + src + "/configs/fashion_mnist/mobilenet_v1_qat.ini --model.scale 0.25 " +
+          "--init " + fp32 + "/checkpoint --threads 2 --train.steps_per_epoch 30 " +
+          "--data.eval_batch_size 1000 --out " + qat + " --metrics-out " + m);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string log = read_text_file((tmp_ / "out").string()) + r.err;
+  EXPECT_NE(log.find("folded BatchNorm biases aligned"), std::string::npos) << log;
+  const auto j = nlohmann::json::parse(read_text_file(m));
+  ASSERT_TRUE(j.contains("top1_before_bias_alignment"));
+  EXPECT_GT(j["top1"].get<double>(), 30.0);
+  EXPECT_NEAR(j["int8_graph_top1"].get<double>(), j["top1"].get<double>(), 0.1);
+
+  const std::string e = (tmp_ / "eval.json").string();
+  r = run("eval --init " + qat + "/checkpoint --threads 2 --data.eval_batch_size 1000 " +
+          "--metrics-out " + e);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_text_file(e))["top1"].get<double>(),
+                   j["top1"].get<double>());
+}
+
 }  // namespace

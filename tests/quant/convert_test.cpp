@@ -149,6 +149,51 @@ TEST(Convert, BothFormsComputeWhatTrainingSimulated) {
   EXPECT_EQ(rep.float_outputs, 0);
 }
 
+// align_folded_bias moves each folded BatchNorm's beta by what the int32 bias rounding adds (at
+// most half an accumulator step, never nothing on every channel), after which the int8 form finds
+// every folded bias on its grid, and the simulated model computes what the int8 model does, up to
+// float rounding.
+TEST(Convert, AlignFoldedBiasPutsTheSimulationOnTheInt8Grid) {
+  Fixture f;
+  ConvertReport before;
+  convert(f.qat, f.state, ConvertForm::int8, &before);
+  ASSERT_EQ(before.bias_rounding.size(), 3u);  // s.1, d.1, p.1
+  double largest = 0;
+  for (const auto& [name, shift] : before.bias_rounding) {
+    ASSERT_TRUE(f.state.count(name)) << name;
+    for (float v : shift) largest = std::max(largest, static_cast<double>(std::fabs(v)));
+  }
+  ASSERT_GT(largest, 0.0);  // the rounding is real on these weights
+
+  TensorMap aligned = f.state;
+  double max_shift = -1;
+  EXPECT_EQ(align_folded_bias(f.qat, aligned, &max_shift), 3);
+  EXPECT_DOUBLE_EQ(max_shift, largest);
+  for (const auto& [name, shift] : before.bias_rounding) {
+    const Tensor &b0 = f.state.at(name), &b1 = aligned.at(name);
+    for (size_t ch = 0; ch < shift.size(); ++ch)
+      EXPECT_FLOAT_EQ(b1.data<float>()[ch], b0.data<float>()[ch] + shift[ch]) << name << ch;
+  }
+  // Nothing else moved.
+  for (const auto& [name, t] : f.state)
+    if (!before.bias_rounding.count(name)) EXPECT_EQ(max_diff(aligned.at(name), t), 0.0) << name;
+
+  // Converted again, each folded bias is on the grid: what rounding adds is float noise.
+  ConvertReport after;
+  convert(f.qat, aligned, ConvertForm::int8, &after);
+  for (const auto& [name, shift] : after.bias_rounding)
+    for (float v : shift) EXPECT_LE(std::fabs(v), 1e-5 * largest + 1e-7) << name;
+
+  // The simulation of the aligned model and its int8 export agree more closely than before.
+  const Tensor x = images(32, 7);
+  const Tensor sim0 = logits(f.qat, &f.state, x), sim1 = logits(f.qat, &aligned, x);
+  const Tensor l80 = logits(convert(f.qat, f.state, ConvertForm::int8), nullptr, x);
+  const Tensor l81 = logits(convert(f.qat, aligned, ConvertForm::int8), nullptr, x);
+  EXPECT_LE(max_diff(l81, sim1), 1e-4 * max_abs(sim1));
+  EXPECT_LE(max_diff(l81, sim1), max_diff(l80, sim0));
+  EXPECT_EQ(argmax_agreement(l81, sim1), 32);
+}
+
 TEST(Convert, Int8GraphStructure) {
   Fixture f;
   const Graph g = convert(f.qat, f.state, ConvertForm::int8);
