@@ -126,6 +126,27 @@ bool build_chunks(ResampleScratch& sc, int len) {
   return true;
 }
 
+#if defined(__AVX512F__)
+// The first min(16, remaining) lanes.
+inline __mmask16 tail_mask(int remaining) {
+  return remaining >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << remaining) - 1);
+}
+
+// h[k + i] = left_i * w0[k + i] + right_i * w1[k + i] for the lanes in m, where each 32-bit lane
+// of d holds the left tap's byte at bit 0 and the right tap's byte at bit RightShift.
+template <int RightShift>
+inline void blend_taps(__m512i d, const float* w0, const float* w1, float* h, int k, __mmask16 m) {
+  // The zero-masked forms: GCC 12 warns of uninitialised pass-through operands in the plain ones.
+  const __m512i left_byte = _mm512_and_si512(d, _mm512_set1_epi32(0xff));
+  const __m512i right_byte = _mm512_maskz_srli_epi32(0xffff, d, RightShift);
+  const __m512 left = _mm512_maskz_cvtepi32_ps(0xffff, left_byte);
+  const __m512 right = _mm512_maskz_cvtepi32_ps(0xffff, right_byte);
+  const __m512 v = _mm512_fmadd_ps(left, _mm512_maskz_loadu_ps(m, w0 + k),
+                                   _mm512_mul_ps(right, _mm512_maskz_loadu_ps(m, w1 + k)));
+  _mm512_mask_storeu_ps(h + k, m, v);
+}
+#endif
+
 // h[k] = S[idx[k]] * w0[k] + S[idx[k] + tap] * w1[k] for k < len.
 void horizontal_pass(const uint8_t* row, const ResampleScratch& sc, bool windows, int tap, float* h,
                      int len) {
@@ -135,19 +156,13 @@ void horizontal_pass(const uint8_t* row, const ResampleScratch& sc, bool windows
   int k = 0;
 #if defined(__AVX512VBMI__) && defined(__AVX512BW__)
   if (windows) {
-    const __m512i low = _mm512_set1_epi32(0xff);
     for (int j = 0; k < len; k += 16, ++j) {
-      const __mmask16 m =
-          len - k >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (len - k)) - 1);
       const __m512i window = _mm512_maskz_loadu_epi8(sc.chunk_mask[static_cast<size_t>(j)],
                                                      row + sc.chunk_base[static_cast<size_t>(j)]);
       const __m512i perm = _mm512_loadu_si512(&sc.chunk_perm[static_cast<size_t>(j) * 64]);
+      // Bytes 0 and 2 of each lane: the left and right taps; the other bytes zero.
       const __m512i d = _mm512_maskz_permutexvar_epi8(0x5555555555555555ull, perm, window);
-      const __m512 left = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_and_si512(d, low));
-      const __m512 right = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_srli_epi32(0xffff, d, 16));
-      const __m512 v = _mm512_fmadd_ps(left, _mm512_maskz_loadu_ps(m, w0 + k),
-                                       _mm512_mul_ps(right, _mm512_maskz_loadu_ps(m, w1 + k)));
-      _mm512_mask_storeu_ps(h + k, m, v);
+      blend_taps<16>(d, w0, w1, h, k, tail_mask(len - k));
     }
     return;
   }
@@ -155,17 +170,12 @@ void horizontal_pass(const uint8_t* row, const ResampleScratch& sc, bool windows
   (void)windows;
 #if defined(__AVX512F__)
   if (tap == 3) {
-    const __m512i low = _mm512_set1_epi32(0xff);
     for (; k < len; k += 16) {
-      const __mmask16 m =
-          len - k >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (len - k)) - 1);
+      const __mmask16 m = tail_mask(len - k);
       const __m512i i = _mm512_maskz_loadu_epi32(m, idx + k);
+      // 4 bytes from each tap position: the left tap at byte 0, the right (3 further) at byte 3.
       const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, i, row, 1);
-      const __m512 left = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_and_si512(d, low));
-      const __m512 right = _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_srli_epi32(0xffff, d, 24));
-      const __m512 v = _mm512_fmadd_ps(left, _mm512_maskz_loadu_ps(m, w0 + k),
-                                       _mm512_mul_ps(right, _mm512_maskz_loadu_ps(m, w1 + k)));
-      _mm512_mask_storeu_ps(h + k, m, v);
+      blend_taps<24>(d, w0, w1, h, k, m);
     }
     return;
   }
