@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/peer_process.h"
 #include "models/registry.h"
 #include "nn/caching_allocator.h"
 #include "nn/executor.h"
@@ -132,17 +133,7 @@ double peer_images_per_sec(const Row& r, const Options& o, const std::string& mo
   cmd << "env -u LD_LIBRARY_PATH " << o.python << " " << o.peer_script << " --model " << r.model
       << " --batch " << r.batch << " --mode " << mode << " --steps " << o.steps << " --windows "
       << o.windows << " --format " << o.peer_format << (o.tf32 ? " --tf32" : "") << " 2>/dev/null";
-  FILE* p = popen(cmd.str().c_str(), "r");
-  if (!p) return 0;
-  std::string out;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  if (pclose(p) != 0 || out.find('{') == std::string::npos) return 0;
-  try {
-    return nlohmann::json::parse(out.substr(out.rfind('{'))).at("images_per_sec").get<double>();
-  } catch (...) {
-    return 0;
-  }
+  return qf::bench::peer_images_per_sec(cmd.str());
 }
 
 std::vector<Row> parse_rows(const std::string& s) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/peer_process.h"
 #include "models/registry.h"
 #include "nn/executor.h"
 #include "trainer/optimizer.h"
@@ -108,17 +109,7 @@ double peer_images_per_sec(const Row& r, const Options& o) {
       << r.batch << " --size " << mc.image_size << " --channels " << mc.in_channels
       << " --classes " << mc.num_classes << " --threads " << o.threads << " --steps " << o.steps
       << " --windows " << o.windows << " 2>/dev/null";
-  FILE* p = popen(cmd.str().c_str(), "r");
-  if (!p) return 0;
-  std::string out;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  if (pclose(p) != 0 || out.empty()) return 0;
-  try {
-    return nlohmann::json::parse(out.substr(out.rfind('{'))).at("images_per_sec").get<double>();
-  } catch (...) {
-    return 0;
-  }
+  return qf::bench::peer_images_per_sec(cmd.str());
 }
 
 std::vector<Row> parse_rows(const std::string& s) {
