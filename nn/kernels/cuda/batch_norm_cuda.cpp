@@ -28,7 +28,7 @@ class BatchNormCuda final : public Kernel {
     // SyncBatchNorm's cross-rank sums are written for the CPU kernels only; training with
     // per-rank statistics instead would be a silent change of what dist.sync_bn means.
     if (bn_sync_comm(s, g_))
-      throw_input_error("dist.sync_bn: SyncBatchNorm is not implemented on CUDA devices yet (",
+      throw_input_error("dist.sync_bn: SyncBatchNorm runs on CPU devices only (",
                         name_, "); train with dist.sync_bn false, or on the CPU");
     mean_ = device_floats(ctx_, C_);
     istd_ = device_floats(ctx_, C_);
