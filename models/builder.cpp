@@ -101,8 +101,10 @@ int ModelBuilder::dropout(const std::string& path, int x, double ratio) {
 
 int ModelBuilder::conv_bn_act(const std::string& path, int x, int64_t cin, int64_t cout,
                               int64_t kernel, int64_t stride, int64_t groups,
-                              const std::string& act, double bn_eps, double bn_momentum) {
-  x = conv2d(path + ".0", x, cin, cout, kernel, stride, (kernel - 1) / 2, groups);
+                              const std::string& act, double bn_eps, double bn_momentum,
+                              Init conv_init) {
+  x = conv2d(path + ".0", x, cin, cout, kernel, stride, (kernel - 1) / 2, groups, false, 1,
+             std::move(conv_init));
   x = batch_norm(path + ".1", x, cout, bn_eps, bn_momentum);
   if (act.empty()) return x;
   QF_CHECK(act == "relu" || act == "relu6" || act == "hardswish", "unknown activation ", act);

@@ -7,7 +7,8 @@
 //
 // Every call returns the id of the value it produced; the node and its output value share the
 // module path as their name. Initialisers follow torchvision (conv: kaiming normal, fan-out; BN:
-// ones/zeros; linear: as the caller says, since torchvision models differ).
+// ones/zeros; linear: as the caller says, since torchvision models differ) unless the caller
+// names another (MobileNetV1, a PaddleSlim model, uses Paddle's MSRA for its convs).
 #pragma once
 
 #include <string>
@@ -53,7 +54,7 @@ class ModelBuilder {
   // `path.2`.
   int conv_bn_act(const std::string& path, int x, int64_t cin, int64_t cout, int64_t kernel,
                   int64_t stride, int64_t groups, const std::string& act, double bn_eps = 1e-5,
-                  double bn_momentum = 0.1);
+                  double bn_momentum = 0.1, Init conv_init = Init::kaiming_normal_fan_out());
 
   // Any registered single-output op; its output value is named `path`.
   int op(const std::string& type, const std::string& path, std::vector<int> inputs,

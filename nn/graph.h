@@ -25,7 +25,8 @@ enum class ValueKind : uint8_t { input, param, buffer, constant, activation };
 const char* value_kind_name(ValueKind k);
 
 // How a parameter or buffer is filled before any checkpoint is loaded. Named after the PyTorch
-// initialisers torchvision uses, so freshly built models start from the same distributions.
+// initialisers torchvision uses, so freshly built models start from the same distributions, plus
+// Paddle's MSRA for the models PaddleSlim defines.
 struct Init {
   enum class Kind : uint8_t {
     zeros,
@@ -35,6 +36,8 @@ struct Init {
     uniform,                 // [a, b)
     kaiming_normal_fan_out,  // std = sqrt(2 / fan_out), fan_out = shape[0] * receptive field
     kaiming_uniform_fan_in,  // torch's default for Linear/Conv: bound = 1/sqrt(fan_in)
+    msra_uniform_fan_in,     // Paddle's MSRA(uniform=True): bound = sqrt(6 / fan_in),
+                             // fan_in = shape[1] * receptive field
     data,                    // the tensor `data` (host)
   };
   Kind kind = Kind::zeros;
@@ -51,6 +54,7 @@ struct Init {
   static Init kaiming_uniform_fan_in(double fan_in) {
     return make(Kind::kaiming_uniform_fan_in, fan_in);
   }
+  static Init msra_uniform_fan_in() { return make(Kind::msra_uniform_fan_in); }
   static Init from(Tensor t) {
     Init i = make(Kind::data);
     i.data = std::move(t);

@@ -66,6 +66,13 @@ void initialize(const Tensor& t, const Init& init, const std::string& name, uint
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(d(gen));
       break;
     }
+    case Init::Kind::msra_uniform_fan_in: {
+      const double fan_in = static_cast<double>(t.dim(1) * receptive_field(t.shape()));
+      const double bound = std::sqrt(6.0 / fan_in);
+      std::uniform_real_distribution<double> d(-bound, bound);
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(d(gen));
+      break;
+    }
     default: QF_CHECK(false, "unhandled initialiser");
   }
 }

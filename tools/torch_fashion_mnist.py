@@ -1,9 +1,10 @@
 """The PyTorch peer of `qforge train` on Fashion-MNIST: the same model (tools/torch_models.py, small
-form), the same initialisation (Kaiming normal over fan-out for convolutions, N(0, 0.01) for the
-classifier, BatchNorm 1/0), the same data pipeline ((x - 127.5) / 127.5, shuffled, drop_last), the
-same SGD with momentum and L2 decay, and the same per-step schedule (linear warm-up, then cosine to
-0), for one or more epochs; prints the test top-1. Answers "is this accuracy what the model and
-recipe give, or is qforge off?". Run with Debian's /usr/bin/python3 (python3-torch).
+form), the same initialisation (MobileNetV1: Paddle's MSRA, uniform over fan-in, for
+convolutions, N(0, 0.01) for the classifier, BatchNorm 1/0; LeNet: PyTorch's defaults), the same
+data pipeline ((x - 127.5) / 127.5, shuffled, drop_last), the same SGD with momentum and L2
+decay, and the same per-step schedule (linear warm-up, then cosine to 0), for one or more epochs;
+prints the test top-1. Answers "is this accuracy what the model and recipe give, or is qforge
+off?". Run with Debian's /usr/bin/python3 (python3-torch).
 
   /usr/bin/python3 tools/torch_fashion_mnist.py --model mobilenet_v1 --lr 0.08 --wd 1e-3 \
       --warmup 0.1 [--epochs 1] [--batch 64] [--threads 2] [--seed 1]
@@ -33,10 +34,18 @@ def read_idx(name):
     return torch.frombuffer(bytearray(data[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
 
 
-def init_like_qforge(model):
+def init_like_qforge(model, name):
+    if name == "lenet":  # PyTorch's default initialisers, as qforge's LeNet, conv biases at 0
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.zeros_(m.bias)
+        return
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if name == "mobilenet_v1":  # Paddle's MSRA(uniform): bound sqrt(6 / fan_in)
+                nn.init.kaiming_uniform_(m.weight, a=0, mode="fan_in", nonlinearity="relu")
+            else:
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):
@@ -67,7 +76,7 @@ def main():
     xte, yte = norm(read_idx("t10k-images-idx3-ubyte.gz")), read_idx(
         "t10k-labels-idx1-ubyte.gz").long()
     model = torch_models.build(a.model, 10, 1, 28, form="small")
-    init_like_qforge(model)
+    init_like_qforge(model, a.model)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
     steps_per_epoch = len(xtr) // a.batch
     total, warm = steps_per_epoch * a.epochs, int(a.warmup * steps_per_epoch)
