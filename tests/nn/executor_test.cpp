@@ -87,7 +87,11 @@ TEST(Executor, GradReadyHookFiresOncePerParameterInReverseOrder) {
 // The whole small MobileNetV1 (every kind of node, activation-gradient slots reused many times):
 // fast kernels and reference kernels give the same loss and parameter gradients. The tolerance is
 // relative to each tensor's largest gradient: 27 batch-norms in float amplify summation-order
-// differences to ~1%, while a routing bug would be off by the gradient's own size.
+// differences to ~1%, while a routing bug would be off by the gradient's own size. Some
+// gradients are zero in exact arithmetic — the gamma of a BatchNorm whose ReLU output goes through
+// a per-channel conv into another BatchNorm (beta starts at 0, so gamma only scales a channel the
+// next BatchNorm normalises again) — and are pure rounding (~10% apart when the input moves by
+// one ulp); the floor of 1e-5 x the model's largest gradient covers those.
 TEST(Executor, MobileNetV1FastMatchesReference) {
   ModelConfig mc;
   mc.scale = 0.25;
@@ -113,11 +117,18 @@ TEST(Executor, MobileNetV1FastMatchesReference) {
     grads.push_back(gm);
   }
   EXPECT_NEAR(losses[0], losses[1], 1e-4 * std::fabs(losses[1]));
+  auto largest = [](const Tensor& t) {
+    double m = 0;
+    for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(double(t.data<float>()[i])));
+    return m;
+  };
+  double model_scale = 0;
+  for (const auto& [name, t] : grads[1])
+    if (name.find(".running_") == std::string::npos) model_scale = std::max(model_scale, largest(t));
   for (const auto& [name, t] : grads[1]) {
-    double scale = 0;
-    for (int64_t i = 0; i < t.numel(); ++i) scale = std::max(scale, std::fabs(double(t.data<float>()[i])));
+    const double tolerance = 3e-2 * largest(t) + 1e-5 * model_scale;
     for (int64_t i = 0; i < t.numel(); ++i)
-      ASSERT_NEAR(grads[0][name].data<float>()[i], t.data<float>()[i], 3e-2 * scale + 1e-6)
+      ASSERT_NEAR(grads[0][name].data<float>()[i], t.data<float>()[i], tolerance)
           << name << "[" << i << "]";
   }
 }
