@@ -6,8 +6,8 @@ decay, and the same per-step schedule (linear warm-up, then cosine to 0), for on
 prints the test top-1. Answers "is this accuracy what the model and recipe give, or is qforge
 off?". Run with Debian's /usr/bin/python3 (python3-torch).
 
-  /usr/bin/python3 tools/torch_fashion_mnist.py --model mobilenet_v1 --lr 0.08 --wd 1e-3 \
-      --warmup 0.1 [--epochs 1] [--batch 64] [--threads 2] [--seed 1]
+  /usr/bin/python3 tools/torch_fashion_mnist.py --model mobilenet_v1 --lr 0.06 --wd 1.5e-3 \
+      --warmup 0.1 --nesterov --label-smoothing 0.1 [--epochs 1] [--batch 64] [--threads 2] [--seed 1]
 """
 import argparse
 import gzip
@@ -67,6 +67,8 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--nesterov", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -77,10 +79,11 @@ def main():
         "t10k-labels-idx1-ubyte.gz").long()
     model = torch_models.build(a.model, 10, 1, 28, form="small")
     init_like_qforge(model, a.model)
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd,
+                          nesterov=a.nesterov)
     steps_per_epoch = len(xtr) // a.batch
     total, warm = steps_per_epoch * a.epochs, int(a.warmup * steps_per_epoch)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
     step, t0 = 0, time.time()
     for _ in range(a.epochs):
         model.train()
