@@ -2,7 +2,11 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "nn/kernels/cpu/dnnl_util.h"
 
@@ -37,13 +41,42 @@ void CpuContext::copy(const Tensor& dst, const Tensor& src) {
   if (dst.raw() != src.raw()) std::memcpy(dst.raw(), src.raw(), src.nbytes());
 }
 
+namespace {
+
+// ||grad||^2 over the segments in double: one partial per block of at most kSgdNormBlock elements
+// (the blocks in parallel), then the partials added in order, whatever the thread count.
+double grad_sum_of_squares(const float* g, std::span<const SgdSegment> segments) {
+  std::vector<std::pair<int64_t, int64_t>> blocks;  // (offset, numel)
+  for (const SgdSegment& s : segments)
+    for (int64_t done = 0; done < s.numel; done += kSgdNormBlock)
+      blocks.emplace_back(s.offset + done, std::min<int64_t>(kSgdNormBlock, s.numel - done));
+  std::vector<double> partial(blocks.size());
+  const int64_t nb = static_cast<int64_t>(blocks.size());
+#pragma omp parallel for schedule(static) if (nb > 16)
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = g + blocks[b].first;
+    double acc = 0;
+    for (int64_t i = 0; i < blocks[b].second; ++i) acc += double(x[i]) * x[i];
+    partial[b] = acc;
+  }
+  double sum = 0;
+  for (double x : partial) sum += x;
+  return sum;
+}
+
+}  // namespace
+
 void CpuContext::sgd_momentum_update(const SgdUpdate& u) {
   float* p = u.param->data<float>();
   const float* g = u.grad->data<float>();
   float* v = u.velocity->data<float>();
   const float m = u.momentum;
+  const float clip = u.clip_norm > 0 ? sgd_clip_factor(grad_sum_of_squares(g, u.segments),
+                                                       u.grad_scale, u.clip_norm)
+                                     : 1.f;
+  const float gs = u.grad_scale * clip;
   for (const SgdSegment& s : u.segments) {
-    const float lr = u.lr * s.lr_mult, wd = u.weight_decay * s.decay_mult, gs = u.grad_scale;
+    const float lr = u.lr * s.lr_mult, wd = u.weight_decay * s.decay_mult;
     float* ps = p + s.offset;
     const float* gsrc = g + s.offset;
     float* vs = v + s.offset;

@@ -3,10 +3,14 @@
 // Passed explicitly; there is no global device.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <memory>
+#include <span>
 
 #include "nn/allocator.h"
 #include "nn/kernel.h"
+#include "nn/kernels/host_device.h"
 #include "nn/op_registry.h"
 #include "nn/step_graph.h"
 #include "nn/tensor.h"
@@ -14,9 +18,13 @@
 namespace qf {
 
 // One SGD-with-momentum step over a flat parameter arena (see trainer/optimizer.h), per segment:
-//   g = grad * grad_scale + weight_decay * decay_mult * p
+//   g = grad * grad_scale * clip + weight_decay * decay_mult * p
 //   v = momentum * v + g
 //   p -= lr * lr_mult * (nesterov ? g + momentum * v : v)
+// clip = 1, or with clip_norm > 0 the global-norm clip of Paddle's ClipGradByGlobalNorm (PyTorch's
+// clip_grad_norm_): norm = ||grad * grad_scale|| over every segment, clip = clip_norm /
+// max(norm, clip_norm). The norm is summed in double over fixed blocks in a fixed order, so it does
+// not depend on the thread count.
 struct SgdSegment {
   int64_t offset;  // elements into the arena
   int64_t numel;
@@ -30,7 +38,18 @@ struct SgdUpdate {
   std::span<const SgdSegment> segments;
   float lr, momentum, weight_decay, grad_scale;
   bool nesterov;
+  float clip_norm = 0.f;  // 0: no clipping
 };
+
+// Elements per partial sum of the clip norm; the CUDA update's chunks (one thread block each) are
+// the same blocks.
+inline constexpr int64_t kSgdNormBlock = 4096;
+// clip_norm / max(sqrt(sum_of_squares) * grad_scale, clip_norm), in double, rounded to float.
+inline QF_HOST_DEVICE float sgd_clip_factor(double grad_sum_of_squares, float grad_scale,
+                                            float clip_norm) {
+  const double norm = ::sqrt(grad_sum_of_squares) * grad_scale;
+  return norm > clip_norm ? static_cast<float>(clip_norm / norm) : 1.f;
+}
 
 class DeviceContext {
  public:

@@ -2,9 +2,10 @@
 form), the same initialisation (MobileNetV1: Paddle's MSRA, uniform over fan-in, for
 convolutions, N(0, 0.01) for the classifier, BatchNorm 1/0; LeNet: PyTorch's defaults), the same
 data pipeline ((x - 127.5) / 127.5, shuffled, drop_last), the same SGD with momentum and L2
-decay, and the same per-step schedule (linear warm-up, then cosine to 0), for one or more epochs;
-prints the test top-1. Answers "is this accuracy what the model and recipe give, or is qforge
-off?". Run with Debian's /usr/bin/python3 (python3-torch).
+decay (optionally after clip_grad_norm_, qforge's optimizer.clip_norm), and the same per-step
+schedule (linear warm-up, then cosine to 0), for one or more epochs; prints the test top-1.
+Answers "is this accuracy what the model and recipe give, or is qforge off?". Run with Debian's
+/usr/bin/python3 (python3-torch).
 
   /usr/bin/python3 tools/torch_fashion_mnist.py --model mobilenet_v1 --lr 0.06 --wd 1.5e-3 \
       --warmup 0.1 --nesterov --label-smoothing 0.1 [--epochs 1] [--batch 64] [--threads 2] [--seed 1]
@@ -69,6 +70,7 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--nesterov", action="store_true")
+    p.add_argument("--clip-norm", type=float, default=0.0, help="global gradient-norm clip; 0: off")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -101,6 +103,8 @@ def main():
             loss = loss_fn(model(xtr[idx]), ytr[idx])
             opt.zero_grad()
             loss.backward()
+            if a.clip_norm > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), a.clip_norm)
             opt.step()
             step += 1
     train_s = time.time() - t0

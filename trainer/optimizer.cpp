@@ -21,7 +21,8 @@ void SgdMomentum::step(double lr, float grad_scale) {
               static_cast<float>(config_.momentum),
               static_cast<float>(config_.weight_decay),
               grad_scale,
-              config_.nesterov};
+              config_.nesterov,
+              static_cast<float>(config_.clip_norm)};
   store_.context().sgd_momentum_update(u);
 }
 

@@ -1,9 +1,12 @@
 // SGD with momentum and L2 weight decay — PaddlePaddle's Momentum optimizer with an L2Decay
 // regularizer, which is also PyTorch's SGD(momentum, weight_decay):
 //   g = grad + weight_decay * decay_mult * p;  v = momentum * v + g;  p -= lr * lr_mult * v
-// (nesterov: p -= lr * lr_mult * (g + momentum * v)). Per-parameter lr_mult and decay_mult come
-// from the graph (PACT's alpha trains with lr x 1000). The velocity lives in one arena laid out
-// like the parameter arena, so the whole update is one fused pass.
+// (nesterov: p -= lr * lr_mult * (g + momentum * v)). With clip_norm > 0 the gradients are first
+// clipped to that global L2 norm, as Paddle's ClipGradByGlobalNorm (PyTorch's clip_grad_norm_)
+// does: grad *= clip_norm / max(||grad||, clip_norm), the norm over every parameter and before the
+// weight decay is added. Per-parameter lr_mult and decay_mult come from the graph (PACT's alpha
+// trains with lr x 1000). The velocity lives in one arena laid out like the parameter arena, so
+// the whole update is one fused pass.
 #pragma once
 
 #include <vector>
@@ -19,6 +22,7 @@ struct OptimizerConfig {
   double momentum = 0.9;
   double weight_decay = 0.0;      // L2 coefficient
   bool nesterov = false;
+  double clip_norm = 0.0;         // global gradient-norm clip (0: off)
 };
 
 class SgdMomentum {

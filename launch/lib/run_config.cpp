@@ -48,6 +48,9 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("optimizer.momentum", &c.optimizer.momentum, "momentum", 0.0, 1.0, false, true);
   s.add("optimizer.weight_decay", &c.optimizer.weight_decay, "L2 decay coefficient", 0.0, 1.0);
   s.add("optimizer.nesterov", &c.optimizer.nesterov, "Nesterov momentum");
+  s.add("optimizer.clip_norm", &c.optimizer.clip_norm,
+        "clip the gradients to this global L2 norm (Paddle's ClipGradByGlobalNorm); 0: off", 0.0,
+        inf);
 
   s.add("schedule.type", &c.schedule.type, "learning-rate schedule",
         {"constant", "piecewise", "cosine"});

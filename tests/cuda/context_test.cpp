@@ -34,27 +34,29 @@ TEST(CudaContext, SgdUpdateMatchesTheCpu) {
   CpuContext cpu(1);
   const int64_t n = 20000;
   const SgdSegment segs[] = {{0, 5000, 1.f, 1.f}, {5120, 9000, 10.f, 0.f}, {14336, 5000, 1.f, 2.f}};
-  for (bool nesterov : {false, true}) {
-    const Tensor p = random_tensor({n}, 3, -1, 1, DType::f32);
-    const Tensor g = random_tensor({n}, 4, -1, 1, DType::f32);
-    const Tensor v = random_tensor({n}, 5, -1, 1, DType::f32);
-    Tensor dp = gpu.empty({n}, DType::f32), dg = gpu.empty({n}, DType::f32),
-           dv = gpu.empty({n}, DType::f32);
-    gpu.copy(dp, p);
-    gpu.copy(dg, g);
-    gpu.copy(dv, v);
-    const Tensor cp = p.clone(), cv = v.clone();
-    for (int step = 0; step < 3; ++step) {
-      const float lr = 0.1f / static_cast<float>(step + 1);
-      gpu.sgd_momentum_update({&dp, &dg, &dv, segs, lr, 0.9f, 1e-3f, 0.5f, nesterov});
-      cpu.sgd_momentum_update({&cp, &g, &cv, segs, lr, 0.9f, 1e-3f, 0.5f, nesterov});
+  // clip_norm 10 bites (the gradients' norm is about 0.5 * sqrt(19000 / 3) = 40); 0 is off.
+  for (bool nesterov : {false, true})
+    for (float clip_norm : {0.f, 10.f}) {
+      const Tensor p = random_tensor({n}, 3, -1, 1, DType::f32);
+      const Tensor g = random_tensor({n}, 4, -1, 1, DType::f32);
+      const Tensor v = random_tensor({n}, 5, -1, 1, DType::f32);
+      Tensor dp = gpu.empty({n}, DType::f32), dg = gpu.empty({n}, DType::f32),
+             dv = gpu.empty({n}, DType::f32);
+      gpu.copy(dp, p);
+      gpu.copy(dg, g);
+      gpu.copy(dv, v);
+      const Tensor cp = p.clone(), cv = v.clone();
+      for (int step = 0; step < 3; ++step) {
+        const float lr = 0.1f / static_cast<float>(step + 1);
+        gpu.sgd_momentum_update({&dp, &dg, &dv, segs, lr, 0.9f, 1e-3f, 0.5f, nesterov, clip_norm});
+        cpu.sgd_momentum_update({&cp, &g, &cv, segs, lr, 0.9f, 1e-3f, 0.5f, nesterov, clip_norm});
+      }
+      Tensor hp = Tensor::empty({n}, DType::f32), hv = Tensor::empty({n}, DType::f32);
+      gpu.copy(hp, dp);
+      gpu.copy(hv, dv);
+      EXPECT_LE(max_rel_diff(hp, cp), 1e-6) << "nesterov " << nesterov << " clip " << clip_norm;
+      EXPECT_LE(max_rel_diff(hv, cv), 1e-6) << "nesterov " << nesterov << " clip " << clip_norm;
     }
-    Tensor hp = Tensor::empty({n}, DType::f32), hv = Tensor::empty({n}, DType::f32);
-    gpu.copy(hp, dp);
-    gpu.copy(hv, dv);
-    EXPECT_LE(max_rel_diff(hp, cp), 1e-6) << "nesterov " << nesterov;
-    EXPECT_LE(max_rel_diff(hv, cv), 1e-6) << "nesterov " << nesterov;
-  }
 }
 
 TEST(CudaContext, TrainingStepsAllocateNothingAfterTheFirst) {

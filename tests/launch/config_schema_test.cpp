@@ -87,6 +87,8 @@ TEST(ConfigSchema, BadValuesNameKeyValueAndAllowed) {
   EXPECT_NE(e.find("is not an integer"), std::string::npos) << e;
   e = error_of([&] { s.set("optimizer.nesterov", "maybe", "--optimizer.nesterov"); });
   EXPECT_NE(e.find("is not a boolean"), std::string::npos) << e;
+  e = error_of([&] { s.set("optimizer.clip_norm", "-1", "--optimizer.clip_norm"); });
+  EXPECT_NE(e.find("out of range (allowed: [0, inf"), std::string::npos) << e;
   e = error_of([&] { s.set("model.name", "alexnet", "--model"); });
   EXPECT_NE(e.find("'alexnet' is not allowed (allowed: "), std::string::npos) << e;
 }

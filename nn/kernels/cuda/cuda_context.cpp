@@ -216,6 +216,7 @@ struct CudaContext::SgdTable {
   std::vector<SgdSegment> segments;
   Tensor chunks;  // device SgdChunk array
   int num_chunks = 0;
+  Tensor clip;  // device: num_chunks partial sums of squares (double), then the factor (float)
 };
 
 CudaContext::CudaContext(int device_index, const ContextOptions& options)
@@ -373,6 +374,7 @@ const CudaContext::SgdTable& CudaContext::sgd_table(std::span<const SgdSegment> 
     QF_CUDA_CHECK(cudaMemcpyAsync(t->chunks.raw(), chunks.data(), chunks.size() * sizeof(SgdChunk),
                                   cudaMemcpyHostToDevice, stream_));
   QF_CUDA_CHECK(cudaStreamSynchronize(stream_));  // `chunks` (pageable) goes out of scope
+  t->clip = empty({static_cast<int64_t>((chunks.size() + 1) * sizeof(double))}, DType::u8);
   sgd_tables_.push_back(std::move(t));
   return *sgd_tables_.back();
 }
@@ -383,9 +385,17 @@ void CudaContext::sgd_momentum_update(const SgdUpdate& u) {
       "SGD update of host tensors on ", device().str());
   const SgdTable& t = sgd_table(u.segments);
   publish_lr(u.lr);
-  sgd_momentum(u.param->data<float>(), u.grad->data<float>(), u.velocity->data<float>(),
-               static_cast<const SgdChunk*>(t.chunks.raw()), t.num_chunks, dev_scalars_, u.momentum,
-               u.weight_decay, u.grad_scale, u.nesterov, stream_);
+  const auto* chunks = static_cast<const SgdChunk*>(t.chunks.raw());
+  float* clip = nullptr;
+  if (u.clip_norm > 0) {
+    auto* partial = static_cast<double*>(t.clip.raw());
+    clip = reinterpret_cast<float*>(partial + t.num_chunks);
+    grad_clip_factor(u.grad->data<float>(), chunks, t.num_chunks, partial, u.grad_scale,
+                     u.clip_norm, clip, stream_);
+  }
+  sgd_momentum(u.param->data<float>(), u.grad->data<float>(), u.velocity->data<float>(), chunks,
+               t.num_chunks, dev_scalars_, clip, u.momentum, u.weight_decay, u.grad_scale,
+               u.nesterov, stream_);
 }
 
 std::unique_ptr<StepGraph> CudaContext::make_step_graph(StepFn fn, bool capturable) {

@@ -32,7 +32,7 @@ struct SgdChunk {
 };
 
 inline std::vector<SgdChunk> sgd_chunks(std::span<const SgdSegment> segments,
-                                        int32_t max_chunk = 4096) {
+                                        int32_t max_chunk = kSgdNormBlock) {
   std::vector<SgdChunk> r;
   for (const SgdSegment& s : segments)
     for (int64_t done = 0; done < s.numel; done += max_chunk)

@@ -23,11 +23,15 @@ cudaError_t probe_kernels();
 void add_inplace(float* dst, const float* src, int64_t n, cudaStream_t s);
 void scale_copy(const float* src, float* dst, float scale, int64_t n, cudaStream_t s);
 
+// The global-norm clip factor of the SGD update (nn/context.h sgd_clip_factor) into *factor:
+// one partial sum of squares per chunk into partial[num_chunks], then their sum in a fixed order.
+void grad_clip_factor(const float* g, const SgdChunk* chunks, int num_chunks, double* partial,
+                      float grad_scale, float clip_norm, float* factor, cudaStream_t s);
 // The fused SGD-with-momentum update over every chunk (math: nn/context.h SgdUpdate); the
-// learning rate comes from scalars->lr.
+// learning rate comes from scalars->lr, the clip factor from *clip (null: no clipping).
 void sgd_momentum(float* p, const float* g, float* v, const SgdChunk* chunks, int num_chunks,
-                  const StepScalars* scalars, float momentum, float weight_decay, float grad_scale,
-                  bool nesterov, cudaStream_t s);
+                  const StepScalars* scalars, const float* clip, float momentum, float weight_decay,
+                  float grad_scale, bool nesterov, cudaStream_t s);
 
 // --- pointwise (pointwise.cu) -------------------------------------------------------------------
 enum class Activation : int { relu, relu6, hardsigmoid, hardswish, sigmoid };
