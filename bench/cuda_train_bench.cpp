@@ -8,10 +8,12 @@
 // does); --h2d copies it from pinned host memory every step instead, as training from a loader.
 // The step runs recorded as a CUDA graph unless --eager.
 //
-// QAT rows (the fake-quant ops of the quant-aware training pass) and the peer's QAT mode
-// (--peer-modes fp32,qat) are run by tools/gpu/run_on_gpu.sh.
+// A row `model:batch:qat` trains the quant-aware graph instead (quant_aware with PaddleSlim's
+// defaults: channel-wise abs-max weights, moving-average abs-max activations, 8 bits), beside the
+// peer's eager QAT (torch.ao.quantization FakeQuantize).
 //
-//   qforge_cuda_train_bench [--rows mobilenet_v1:256,resnet50:128] [--steps 20] [--windows 5]
+//   qforge_cuda_train_bench [--rows mobilenet_v1:256,mobilenet_v1:256:qat,resnet50:64]
+//       [--steps 20] [--windows 5]
 //       [--tf32 on|off] [--eager] [--h2d] [--profile] [--no-peer] [--python python3]
 //       [--peer-format nchw|nhwc] [--peer-script tools/gpu/torch_train_gpu.py]
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include "models/registry.h"
 #include "nn/caching_allocator.h"
 #include "nn/executor.h"
+#include "quant/quant_aware.h"
 #include "trainer/optimizer.h"
 
 namespace {
@@ -34,10 +37,12 @@ namespace {
 struct Row {
   std::string model;
   int batch;
+  bool qat = false;
 };
 
 struct Options {
-  std::vector<Row> rows{{"mobilenet_v1", 256}, {"resnet50", 128}};
+  std::vector<Row> rows{{"mobilenet_v1", 256}, {"mobilenet_v1", 256, true}, {"resnet50", 64},
+                        {"resnet50", 64, true}};
   int steps = 20, windows = 5;
   bool tf32 = true, eager = false, h2d = false, profile = false, peer = true;
   std::string python = "python3", peer_format = "nchw";
@@ -62,6 +67,7 @@ Result qforge_images_per_sec(const Row& r, const Options& o) {
   mc.in_channels = 3;
   mc.image_size = 224;
   qf::Graph g = qf::build_model(mc);
+  if (r.qat) qf::quant_aware(g, qf::QuantConfig{});
   qf::add_classification_loss(g, g.outputs()[0], 0.0);
   qf::ContextOptions co;
   co.tf32 = o.tf32;
@@ -141,10 +147,12 @@ std::vector<Row> parse_rows(const std::string& s) {
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    const size_t colon = item.find(':');
-    if (colon == std::string::npos)
-      throw qf::InputError("--rows: expected model:batch, got " + item);
-    rows.push_back({item.substr(0, colon), std::stoi(item.substr(colon + 1))});
+    std::vector<std::string> f;
+    std::stringstream is(item);
+    for (std::string part; std::getline(is, part, ':');) f.push_back(part);
+    if (f.size() < 2 || f.size() > 3 || (f.size() == 3 && f[2] != "qat"))
+      throw qf::InputError("--rows: expected model:batch or model:batch:qat, got " + item);
+    rows.push_back({f[0], std::stoi(f[1]), f.size() == 3});
   }
   return rows;
 }
@@ -184,7 +192,7 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr,
-                 "%s\nusage: %s [--rows model:batch,...] [--steps N] [--windows N] "
+                 "%s\nusage: %s [--rows model:batch[:qat],...] [--steps N] [--windows N] "
                  "[--tf32 on|off] [--eager] [--h2d] [--profile] [--no-peer] "
                  "[--python PY] [--peer-format nchw|nhwc] [--peer-script PATH]\n",
                  e.what(), argv[0]);
@@ -195,24 +203,26 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf(
-      "GPU: %s\nFP32 training, 3x224x224, 1000 classes, TF32 %s, %s, batch %s, median of "
+      "GPU: %s\nTraining (FP32, or QAT rows), 3x224x224, 1000 classes, TF32 %s, %s, batch %s, median of "
       "%d windows x %d steps\n",
       qf::cuda_status().c_str(), o.tf32 ? "on" : "off",
       o.eager ? "eager launches" : "step recorded as a CUDA graph",
       o.h2d ? "copied from pinned memory each step" : "resident on the GPU", o.windows, o.steps);
-  std::printf("%-14s %6s %14s %10s %16s %8s\n", "model", "batch", "qforge img/s", "peak MiB",
-              "pytorch img/s", "ratio");
+  std::printf("%-14s %6s %5s %14s %10s %16s %8s\n", "model", "batch", "mode", "qforge img/s",
+              "peak MiB", "pytorch img/s", "ratio");
   for (const Row& r : o.rows) {
+    const char* mode = r.qat ? "qat" : "fp32";
     Result ours;
     try {
       ours = qforge_images_per_sec(r, o);
     } catch (const qf::InputError& e) {
-      std::printf("%-14s %6d  skipped: %s\n", r.model.c_str(), r.batch, e.what());
+      std::printf("%-14s %6d %5s  skipped: %s\n", r.model.c_str(), r.batch, mode, e.what());
       continue;
     }
-    const double peer = o.peer ? peer_images_per_sec(r, o, "fp32") : 0;
+    const double peer = o.peer ? peer_images_per_sec(r, o, mode) : 0;
     std::printf(
-        "%-14s %6d %14.1f %10.0f %16s %8s%s\n", r.model.c_str(), r.batch, ours.images_per_sec,
+        "%-14s %6d %5s %14.1f %10.0f %16s %8s%s\n", r.model.c_str(), r.batch, mode,
+        ours.images_per_sec,
         ours.peak_mib, peer > 0 ? std::to_string(static_cast<int>(peer + 0.5)).c_str() : "n/a",
         peer > 0 ? (std::to_string(ours.images_per_sec / peer).substr(0, 4) + "x").c_str() : "",
         ours.recorded || o.eager ? "" : "  (not recorded)");

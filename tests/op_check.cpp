@@ -260,10 +260,14 @@ void check_fast_matches_ref(const OpCase& c) {
       EXPECT_LE(max_rel_diff(fast.grads[i], ref.grads[i]), c.fast_tol) << c.op << ": grad " << i;
 }
 
-void check_cuda_matches_ref(const OpCase& c) {
-  OpCase fc = c;
-  for (auto& t : fc.inputs)
+OpCase as_float32(OpCase c) {
+  for (auto& t : c.inputs)
     if (t.defined() && is_real(t.dtype())) t = to_dtype(t, DType::f32);
+  return c;
+}
+
+void check_cuda_matches_ref(const OpCase& c) {
+  const OpCase fc = as_float32(c);
   const OpRun probe = run_op(fc, KernelKind::cpu_ref);
   std::vector<Tensor> dy;
   for (size_t i = 0; i < probe.outputs.size(); ++i)

@@ -52,6 +52,8 @@ OpRun run_op_on(const OpCase& c, DeviceContext& ctx, const std::vector<Tensor>& 
 void check_gradients(const OpCase& c);
 void check_fast_matches_ref(const OpCase& c);
 void check_cuda_matches_ref(const OpCase& c);
+// The case with its real-valued inputs in float32, the only real type the CUDA kernels take.
+OpCase as_float32(OpCase c);
 
 // One CUDA context per process for tests (cuda:0; TF32 off unless asked for).
 DeviceContext& test_cuda_context(bool tf32 = false);

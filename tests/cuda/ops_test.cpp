@@ -70,9 +70,9 @@ OpCase bn_case(Shape x, int64_t frozen, Mode mode, uint64_t seed) {
 
 TEST(CudaOps, BatchNorm) {
   QF_SKIP_WITHOUT_GPU();
-  check_cuda_matches_ref(bn_case({8, 32, 7, 7}, 0, Mode::train, 1));     // cuDNN, batch stats
+  check_cuda_matches_ref(bn_case({8, 32, 7, 7}, 0, Mode::train, 1));     // batch statistics
   check_cuda_matches_ref(bn_case({4, 70, 5, 3}, 0, Mode::train, 2));     // C not a multiple of 32
-  check_cuda_matches_ref(bn_case({64, 48}, 0, Mode::train, 3));          // 2-D: own kernels
+  check_cuda_matches_ref(bn_case({64, 48}, 0, Mode::train, 3));          // 2-D
   check_cuda_matches_ref(bn_case({8, 16, 6, 6}, 1, Mode::train, 4));     // frozen statistics
   check_cuda_matches_ref(bn_case({8, 16, 6, 6}, 0, Mode::eval, 5));      // eval
   check_cuda_matches_ref(bn_case({2, 8, 128, 128}, 0, Mode::train, 6));  // many row chunks
@@ -80,7 +80,7 @@ TEST(CudaOps, BatchNorm) {
 
 TEST(CudaOps, BatchNormRejectsOneValuePerChannel) {
   QF_SKIP_WITHOUT_GPU();
-  OpCase c = bn_case({1, 4, 1, 1}, 0, Mode::train, 7);
+  const OpCase c = as_float32(bn_case({1, 4, 1, 1}, 0, Mode::train, 7));
   EXPECT_THROW(run_op(c, KernelKind::cuda), InputError);
 }
 
@@ -205,7 +205,7 @@ TEST(CudaOps, SoftmaxCrossEntropy) {
   labels.data<int32_t>()[0] = 1;
   labels.data<int32_t>()[1] = 5;
   labels.data<int32_t>()[2] = 0;
-  bad.inputs = {random_tensor({3, 4}, 8), labels};
+  bad.inputs = {random_tensor({3, 4}, 8, -1, 1, DType::f32), labels};
   try {
     run_op(bad, KernelKind::cuda);
     ADD_FAILURE() << "a label outside [0, K) must be an InputError";

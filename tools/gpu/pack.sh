@@ -28,13 +28,15 @@ if [[ ${1:-} == --with-data ]]; then
   shift
 fi
 pack=${1:-gpu_pack}
-build=${QF_GPU_BUILD_DIR:-build}
+# A build of its own, without MPI (so without NCCL: one GPU) and OpenCV: Debian's OpenCV pulls in
+# GDAL and 230 MB of libraries, which no call can carry.
+build=${QF_GPU_BUILD_DIR:-build-gpu}
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQF_WITH_CUDA=ON "${launcher[@]}" \
-  | grep -E "CUDA|cuDNN" || true
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQF_WITH_CUDA=ON -DQF_WITH_MPI=OFF \
+  -DQF_WITH_OPENCV=OFF "${launcher[@]}" | grep -E "CUDA|cuDNN" || true
 cmake --build "$build" -j"${JOBS:-2}"
 if [[ ! -x "$build/bench/qforge_cuda_train_bench" ]]; then
   echo "pack.sh: the CUDA backend was not built (see the CUDA line of cmake's summary)" >&2

@@ -9,8 +9,8 @@
 #   tests      every test program (test_cuda is the GPU one; the CPU suites must pass there too)
 #   memcheck   compute-sanitizer memcheck on the op and context tests
 #   fakequant  bench/cuda_fake_quant_bench (fake-quant kernels vs device-to-device copy)
-#   train      bench/cuda_train_bench, MobileNetV1 batch 256 and ResNet50 batch 128, beside
-#              PyTorch eager FP32 (in the bench) and PyTorch eager QAT (torch_train_gpu.py)
+#   train      bench/cuda_train_bench, MobileNetV1 batch 256 and ResNet50 batch 64, FP32 and QAT,
+#              each beside PyTorch eager FP32 or eager QAT (torch_train_gpu.py) in the same run
 #   cli        end to end, when the pack holds Fashion-MNIST (pack.sh --with-data): `qforge train`
 #              one epoch of MobileNetV1 on cuda:0, then `qforge eval` of its checkpoint on the GPU
 #              and on the CPU (the two must agree)
@@ -123,12 +123,9 @@ fi
 
 if want train; then
   run train_bench train.txt 540 "$pack/bin/qforge_cuda_train_bench" \
-    --rows mobilenet_v1:256,resnet50:128 --peer-script tools/gpu/torch_train_gpu.py
-  for row in mobilenet_v1:256 resnet50:128; do
-    run "pytorch_qat_${row%%:*}" train.txt 300 env -u LD_LIBRARY_PATH python3 \
-      tools/gpu/torch_train_gpu.py --model "${row%%:*}" --batch "${row##*:}" --mode qat --tf32
-  done
-  grep -E "^GPU|^FP32|img/s|mobilenet_v1 |resnet50 |images_per_sec" "$out/train.txt" | tee -a "$summary"
+    --rows mobilenet_v1:256,mobilenet_v1:256:qat,resnet50:64,resnet50:64:qat \
+    --peer-script tools/gpu/torch_train_gpu.py
+  grep -E "^GPU|^Training|img/s|mobilenet_v1 |resnet50 " "$out/train.txt" | tee -a "$summary"
 fi
 if want cli; then
   data=$pack_arg/fashion-mnist
