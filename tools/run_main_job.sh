@@ -31,11 +31,11 @@ tools/main_job_qat.sh "$ckpt" "$run"
 
 # The fair baseline for QAT: the same checkpoint fine-tuned one more epoch in FP32 with the QAT
 # config's optimizer, schedule and loss (configs/fashion_mnist/mobilenet_v1_qat.ini: lr 0.01
-# constant, plain momentum, no L2, label smoothing 0.1).
+# constant, plain momentum, no L2, no gradient clipping, label smoothing 0.1).
 echo "== FP32 fine-tuning, one more epoch (the QAT baseline)"
 "$qforge" train --config configs/fashion_mnist/mobilenet_v1.ini --init "$ckpt" \
   --lr 0.01 --schedule.type constant --schedule.warmup_epochs 0 --optimizer.weight_decay 0 \
-  --optimizer.nesterov false --train.label_smoothing 0.1 \
+  --optimizer.nesterov false --optimizer.clip_norm 0 --train.label_smoothing 0.1 \
   --out "$run/fp32_finetune" --metrics-out "$run/fp32_finetune.json"
 
 echo "== post-training quantization"
