@@ -1,4 +1,5 @@
-// Device-side helpers shared by the backend's .cu files: launch geometry and grid-stride loops.
+// Device-side helpers shared by the backend's .cu files: launch geometry, grid-stride loops and
+// fixed-order block reductions.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -24,6 +25,33 @@ __device__ inline int64_t global_thread() {
 }
 __device__ inline int64_t grid_threads() {
   return static_cast<int64_t>(gridDim.x) * blockDim.x;
+}
+
+// Block-wide sum and max over the block's kThreads threads (blockDim.x == kThreads), in a fixed
+// tree order so results do not depend on scheduling; `sh` is kThreads of shared memory. Every
+// thread gets the result, and `sh` is free again on return.
+template <typename T>
+__device__ inline T block_sum(T v, T* sh) {
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int h = kThreads / 2; h > 0; h /= 2) {
+    if (threadIdx.x < h) sh[threadIdx.x] += sh[threadIdx.x + h];
+    __syncthreads();
+  }
+  const T r = sh[0];
+  __syncthreads();
+  return r;
+}
+__device__ inline float block_max(float v, float* sh) {
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int h = kThreads / 2; h > 0; h /= 2) {
+    if (threadIdx.x < h) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + h]);
+    __syncthreads();
+  }
+  const float r = sh[0];
+  __syncthreads();
+  return r;
 }
 
 }  // namespace qf::cuda

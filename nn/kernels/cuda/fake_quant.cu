@@ -43,18 +43,10 @@ __device__ inline float qdq(float x, float t, float bnt, float k, int round_type
   return roundf(k * v) * t / bnt;
 }
 
-// Block-wide max of non-negative values (fixed tree; max is exact in any order anyway).
+// Block-wide max of non-negative values (max is exact in any order anyway).
 __device__ float block_max(float v) {
   __shared__ float sh[kThreads];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int h = kThreads / 2; h > 0; h /= 2) {
-    if (threadIdx.x < h) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + h]);
-    __syncthreads();
-  }
-  const float r = sh[0];
-  __syncthreads();
-  return r;
+  return qf::cuda::block_max(v, sh);
 }
 
 // max |x| into *out (zeroed before the launch). Non-negative floats order like their bit
@@ -111,15 +103,7 @@ __global__ void qdq_channel_kernel(const float* __restrict__ x, float* __restric
 // Block-wide sum in double (fixed tree).
 __device__ double block_sum(double v) {
   __shared__ double sh[kThreads];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int h = kThreads / 2; h > 0; h /= 2) {
-    if (threadIdx.x < h) sh[threadIdx.x] += sh[threadIdx.x + h];
-    __syncthreads();
-  }
-  const double r = sh[0];
-  __syncthreads();
-  return r;
+  return qf::cuda::block_sum(v, sh);
 }
 
 // quant/ops/fake_quant.h EmaUpdate, one thread.

@@ -24,30 +24,6 @@ __global__ void bias_kernel(float* __restrict__ y, const float* __restrict__ b, 
   for (int64_t i = global_thread(); i < n; i += grid_threads()) y[i] += b[i % C];
 }
 
-// Fixed-order reductions within one block (blockDim.x == kThreads).
-__device__ float block_max(float v, float* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int h = kThreads / 2; h > 0; h /= 2) {
-    if (threadIdx.x < h) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + h]);
-    __syncthreads();
-  }
-  const float r = sh[0];
-  __syncthreads();
-  return r;
-}
-__device__ float block_sum(float v, float* sh) {
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int h = kThreads / 2; h > 0; h /= 2) {
-    if (threadIdx.x < h) sh[threadIdx.x] += sh[threadIdx.x + h];
-    __syncthreads();
-  }
-  const float r = sh[0];
-  __syncthreads();
-  return r;
-}
-
 // One block per row.
 __global__ void xent_rows(const float* __restrict__ z, const int32_t* __restrict__ labels,
                           int64_t K, float on, float off, float* __restrict__ max_out,
@@ -84,13 +60,8 @@ __global__ void xent_mean(const float* __restrict__ row_loss, int64_t N, float* 
   __shared__ double sh[kThreads];
   double s = 0;
   for (int64_t i = threadIdx.x; i < N; i += kThreads) s += row_loss[i];
-  sh[threadIdx.x] = s;
-  __syncthreads();
-  for (int h = kThreads / 2; h > 0; h /= 2) {
-    if (threadIdx.x < h) sh[threadIdx.x] += sh[threadIdx.x + h];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) loss[0] = static_cast<float>(sh[0] / static_cast<double>(N));
+  s = block_sum(s, sh);
+  if (threadIdx.x == 0) loss[0] = static_cast<float>(s / static_cast<double>(N));
 }
 
 __global__ void xent_bwd(const float* __restrict__ z, const int32_t* __restrict__ labels,

@@ -14,16 +14,6 @@ __global__ void scale_copy_kernel(const float* __restrict__ a, float* __restrict
   for (int64_t i = global_thread(); i < n; i += grid_threads()) b[i] = a[i] * k;
 }
 
-__device__ double block_sum_double(double x, double* sh) {
-  sh[threadIdx.x] = x;
-  __syncthreads();
-  for (int h = kThreads / 2; h > 0; h /= 2) {
-    if (threadIdx.x < h) sh[threadIdx.x] += sh[threadIdx.x + h];
-    __syncthreads();
-  }
-  return sh[0];
-}
-
 // partial[b] = sum of g^2 over chunk b, in double (one block per chunk).
 __global__ void grad_sumsq_kernel(const float* __restrict__ g, const SgdChunk* __restrict__ chunks,
                                   double* __restrict__ partial) {
@@ -34,7 +24,7 @@ __global__ void grad_sumsq_kernel(const float* __restrict__ g, const SgdChunk* _
     const double x = g[c.offset + i];
     acc += x * x;
   }
-  const double sum = block_sum_double(acc, sh);
+  const double sum = block_sum(acc, sh);
   if (threadIdx.x == 0) partial[blockIdx.x] = sum;
 }
 
@@ -44,7 +34,7 @@ __global__ void clip_factor_kernel(const double* __restrict__ partial, int n, fl
   __shared__ double sh[kThreads];
   double acc = 0;
   for (int i = threadIdx.x; i < n; i += blockDim.x) acc += partial[i];
-  const double sum = block_sum_double(acc, sh);
+  const double sum = block_sum(acc, sh);
   if (threadIdx.x == 0) *factor = qf::sgd_clip_factor(sum, grad_scale, clip_norm);
 }
 
