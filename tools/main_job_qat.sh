@@ -22,11 +22,9 @@ mkdir -p "$run"
 "$qforge" qat --config configs/fashion_mnist/mobilenet_v1_qat.ini --init "$fp32" \
   --out "$run/qat" --metrics-out "$run/qat.json" ${QAT_ARGS:-}
 
-# The int8 model in ONNX Runtime (installed on demand; the table says when it is missing).
+# The int8 model in ONNX Runtime (tools/install_deps.sh installs it and says so when it cannot;
+# the table then says n/a).
 ort_json="$run/int8_ort.json"
-if [ ! -d tools/ort/node_modules/onnxruntime-node ] && command -v npm >/dev/null; then
-  (cd tools/ort && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) || true
-fi
 if command -v node >/dev/null && [ -d tools/ort/node_modules/onnxruntime-node ]; then
   node tools/ort/run_onnx.js --model "$run/qat/model_int8.onnx" > "$ort_json"
 else

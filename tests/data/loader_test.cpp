@@ -13,6 +13,7 @@
 
 #include "data/mnist.h"
 #include "tests/data/fake_dataset.h"
+#include "tests/optional_deps.h"
 
 namespace qf {
 namespace {
@@ -274,8 +275,8 @@ TEST(DataLoader, BatchSizeLargerThanDataset) {
 
 TEST(DataLoader, FashionMnistTestSet) {
   const std::string root = MnistDataset::default_root();
-  if (!std::filesystem::exists(root))
-    GTEST_SKIP() << root << " is missing: apt-get install dataset-fashion-mnist to run this test";
+  QF_SKIP_UNLESS(std::filesystem::exists(root),
+                 root << " is missing: apt-get install dataset-fashion-mnist to run this test");
   const MnistDataset data(root, "test");
   const ShuffleSampler sampler(data.size(), 1);
   DataLoader loader(data, sampler, options(256, 2, 4, false));

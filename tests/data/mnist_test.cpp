@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nn/error.h"
+#include "tests/optional_deps.h"
 
 namespace qf {
 namespace {
@@ -331,8 +332,8 @@ TEST(MnistErrors, LabelOutOfRange) {
 
 TEST(FashionMnist, LoadsDebianPackage) {
   const std::string root = MnistDataset::default_root();
-  if (!fs::exists(root))
-    GTEST_SKIP() << root << " is missing: apt-get install dataset-fashion-mnist to run this test";
+  QF_SKIP_UNLESS(fs::exists(root),
+                 root << " is missing: apt-get install dataset-fashion-mnist to run this test");
   const MnistDataset train(root, "train");
   const MnistDataset test(root, "test");
   EXPECT_EQ(train.size(), 60000);

@@ -6,8 +6,9 @@ set -u
 qforge=$1
 out=$2
 mpirun=${QF_MPIRUN:-mpirun}
-command -v "$mpirun" >/dev/null 2>&1 || { echo "mpirun not found: skipping"; exit 77; }
-[ -d /usr/share/datasets/fashion-mnist ] || { echo "Fashion-MNIST missing: skipping"; exit 77; }
+. "$(dirname "$0")/../skip_unless.sh"
+skip_unless command -v "$mpirun" -- "mpirun not found (Debian: openmpi-bin)"
+skip_unless test -d /usr/share/datasets/fashion-mnist -- "Fashion-MNIST missing (Debian: dataset-fashion-mnist)"
 rm -rf "$out"
 mkdir -p "$out"
 log="$out/log.txt"
@@ -35,7 +36,7 @@ if [ -z "$victim" ]; then
   kill "$job" 2>/dev/null
   exit 1
 fi
-start=$(date +%s.%N)
+start=$(date +%s%N)
 kill -9 "$victim"
 # Bounded wait: the job must be gone within 30 s.
 for _ in $(seq 1 300); do
@@ -50,7 +51,8 @@ if kill -0 "$job" 2>/dev/null; then
 fi
 wait "$job"
 rc=$?
-elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+elapsed=$(printf "%d.%03d" $((elapsed_ms / 1000)) $((elapsed_ms % 1000)))
 tail -20 "$log"
 echo "exit code $rc, $elapsed s after the kill"
 fail=0

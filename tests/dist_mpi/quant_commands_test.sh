@@ -13,8 +13,9 @@ set -u
 qforge=$1
 out=$2
 mpirun=${QF_MPIRUN:-mpirun}
-command -v "$mpirun" >/dev/null 2>&1 || { echo "mpirun not found: skipping"; exit 77; }
-[ -d /usr/share/datasets/fashion-mnist ] || { echo "Fashion-MNIST missing: skipping"; exit 77; }
+. "$(dirname "$0")/../skip_unless.sh"
+skip_unless command -v "$mpirun" -- "mpirun not found (Debian: openmpi-bin)"
+skip_unless test -d /usr/share/datasets/fashion-mnist -- "Fashion-MNIST missing (Debian: dataset-fashion-mnist)"
 rm -rf "$out"
 mkdir -p "$out"
 two=("$mpirun" --allow-run-as-root --oversubscribe -np 2)

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/optional_deps.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -105,8 +107,8 @@ TEST_F(Cli, EvalNeedsSomethingToEvaluate) {
 }
 
 TEST_F(Cli, ShortTrainingThenEvalReproducesTheFinalEvaluation) {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
-    GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
+  QF_SKIP_UNLESS(fs::exists("/usr/share/datasets/fashion-mnist"),
+                 "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
   const std::string out = (tmp_ / "run").string();
   const std::string m1 = (tmp_ / "train.json").string(), m2 = (tmp_ / "eval.json").string();
   const Result t = run("train --config " + std::string(QF_SOURCE_DIR) +

@@ -9,6 +9,7 @@
 #include "launch/lib/run_config.h"
 #include "launch/lib/setup.h"
 #include "tests/io/temp_dir.h"
+#include "tests/optional_deps.h"
 
 namespace qf {
 namespace {
@@ -92,8 +93,8 @@ TEST(OpenDataset, ImagelistBuildsBothSplitsOrSaysOpenCvIsMissing) {
 
 TEST(OpenDataset, FashionMnistFitsTheSmallModelOnly) {
   DataConfig d;  // idx, Debian's Fashion-MNIST
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
-    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  QF_SKIP_UNLESS(std::filesystem::exists("/usr/share/datasets/fashion-mnist"),
+                 "dataset-fashion-mnist is not installed");
   const auto test = open_dataset(d, "test", 10);
   ModelConfig m;
   m.in_channels = 1;

@@ -9,6 +9,8 @@
 
 #include "tests/launch/qforge_cli.h"
 
+#include "tests/optional_deps.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -40,8 +42,8 @@ TEST_F(PtqDynamicCli, BadValuesAreOneLineErrorsAndWriteNothing) {
 }
 
 TEST_F(PtqDynamicCli, Int8AndInt16WeightsShrinkTheFileAndKeepTheAccuracy) {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
-    GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
+  QF_SKIP_UNLESS(fs::exists("/usr/share/datasets/fashion-mnist"),
+                 "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
   const std::string fp32 = (tmp_ / "fp32").string(), src = QF_SOURCE_DIR;
   CliResult r = run("train --config " + src + "/configs/fashion_mnist/lenet.ini --threads 1 " +
                     "--train.steps_per_epoch 60 --train.eval_each_epoch false --out " + fp32);

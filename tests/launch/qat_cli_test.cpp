@@ -9,6 +9,8 @@
 
 #include "tests/launch/qforge_cli.h"
 
+#include "tests/optional_deps.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -29,8 +31,8 @@ TEST_F(QatCli, BadQuantValuesNameKeyValueAndAllowed) {
 }
 
 TEST_F(QatCli, TrainQatEvalAndExport) {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
-    GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
+  QF_SKIP_UNLESS(fs::exists("/usr/share/datasets/fashion-mnist"),
+                 "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
   const std::string fp32 = (tmp_ / "fp32").string(), qat = (tmp_ / "qat").string();
   const std::string src = QF_SOURCE_DIR;
   CliResult r = run("train --config " + src + "/configs/fashion_mnist/lenet.ini --threads 1 " +
@@ -67,8 +69,8 @@ TEST_F(QatCli, TrainQatEvalAndExport) {
 // With BatchNorm (MobileNetV1): qat aligns the folded biases to the int8 export's grid, so the
 // simulated model, its rewritten checkpoint and the int8 graph score the same.
 TEST_F(QatCli, AlignedBatchNormBiasesMakeSimulationAndInt8Agree) {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist"))
-    GTEST_SKIP() << "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed";
+  QF_SKIP_UNLESS(fs::exists("/usr/share/datasets/fashion-mnist"),
+                 "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
   const std::string fp32 = (tmp_ / "fp32").string(), qat = (tmp_ / "qat").string();
   const std::string src = QF_SOURCE_DIR;
   CliResult r = run("train --config " + src + "/configs/fashion_mnist/mobilenet_v1.ini " +

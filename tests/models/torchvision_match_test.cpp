@@ -37,6 +37,8 @@
 #include "tests/io/temp_dir.h"
 #include "tests/nn/nhwc.h"
 
+#include "tests/optional_deps.h"
+
 namespace qf::test {
 namespace {
 
@@ -97,9 +99,8 @@ void check_case(const std::string& model, const Case& c, const std::string& dir)
 
 // Generates the references of every case of `model` in one Python run, then checks each.
 void check(const std::string& model, const std::vector<Case>& cases) {
-  if (!have_torch())
-    GTEST_SKIP() << kPython << " cannot import torch and torchvision (install python3-torch and "
-                 << "python3-torchvision); skipping the comparison with PyTorch";
+  QF_SKIP_UNLESS(have_torch(), kPython << " cannot import torch and torchvision (install "
+                                           "python3-torch and python3-torchvision)");
   TempDir dir;
   std::ostringstream cmd;
   cmd << kPython << " " << QF_SOURCE_DIR << "/tests/models/torchvision_reference.py --model "

@@ -22,6 +22,8 @@
 #include "tests/op_check.h"
 #include "trainer/optimizer.h"
 
+#include "tests/optional_deps.h"
+
 namespace qf {
 namespace {
 
@@ -337,10 +339,10 @@ void write_idx(const std::string& dir, const Tensor& x) {
 TEST(Convert, OnnxRuntimeAgreesWithQforgeOnTheInt8Model) {
   const std::string root = QF_SOURCE_DIR;
   const std::string script = root + "/tools/ort/run_onnx.js";
-  if (std::system("node --version > /dev/null 2>&1") != 0 ||
-      !std::filesystem::exists(root + "/tools/ort/node_modules/onnxruntime-node"))
-    GTEST_SKIP() << "node or onnxruntime-node missing (install: cd tools/ort && npm install "
-                    "--ignore-scripts)";
+  QF_SKIP_UNLESS(std::system("node --version > /dev/null 2>&1") == 0 &&
+                     std::filesystem::exists(root + "/tools/ort/node_modules/onnxruntime-node"),
+                 "node or onnxruntime-node missing (install: cd tools/ort && npm install "
+                 "--ignore-scripts)");
   Fixture f;
   test::TempDir dir;
   const Graph g = convert(f.qat, f.state, ConvertForm::int8);
