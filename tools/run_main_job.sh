@@ -18,7 +18,7 @@ qforge=build/qforge
 export QFORGE=$qforge
 
 tools/install_deps.sh
-tools/build.sh
+tools/build.sh --target qforge
 mkdir -p "$run"
 
 echo "== FP32 training (configs/fashion_mnist/mobilenet_v1.ini)"
