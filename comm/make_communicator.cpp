@@ -79,15 +79,16 @@ std::unique_ptr<Communicator> make_communicator(const DistConfig& cfg, DeviceCon
       throw_input_error(
           "dist.backend mpi: this qforge was built without MPI (install Open MPI, "
           "libopenmpi-dev, and configure with -DQF_WITH_MPI=ON)");
-    QF_CHECK(mpi_running(), "MPI is not initialised (main() holds an MpiSession)");
+    start_mpi(cfg.timeout_s);
+    QF_CHECK(mpi_running(), "MPI did not start");
     return make_mpi_communicator(cfg);
   }
   if (!nccl_built())
     throw_input_error(
         "dist.backend nccl: this qforge was built without NCCL (needs the CUDA "
         "backend, NCCL under /usr/local/cuda and MPI)");
-  QF_CHECK(env.world_size == 1 || mpi_running(),
-           "MPI is not initialised (main() holds an MpiSession)");
+  if (env.world_size > 1) start_mpi(cfg.timeout_s);
+  QF_CHECK(env.world_size == 1 || mpi_running(), "MPI did not start");
   return make_nccl_communicator(cfg, ctx, env);
 }
 

@@ -2,8 +2,8 @@
 //
 // `qforge ...` runs one process with the local backend and never touches MPI. `mpirun -np N
 // qforge ...` (Open MPI) starts N processes; each learns its place from Open MPI's environment
-// (OMPI_COMM_WORLD_SIZE / _RANK / _LOCAL_RANK / _LOCAL_SIZE), main() initialises MPI through
-// MpiSession (comm/mpi_session.h), and make_communicator connects the ranks:
+// (OMPI_COMM_WORLD_SIZE / _RANK / _LOCAL_RANK / _LOCAL_SIZE), and make_communicator starts MPI
+// (comm/mpi_session.h: start_mpi, within dist.timeout_s) and connects the ranks:
 //   dist.backend auto: NCCL when the run's device is a GPU, MPI on the CPU, local for one rank;
 //                mpi / nccl / local: that backend (InputError when it cannot serve the device or
 //                the number of ranks, or this build lacks it).
@@ -36,8 +36,9 @@ LaunchEnv launch_env();
 // The backend dist.backend resolves to for `device` and this launch ("local", "mpi", "nccl").
 std::string resolve_backend(const DistConfig& cfg, const Device& device, const LaunchEnv& env);
 
-// The communicator for this process. MPI must have been initialised (MpiSession) when launched
-// under mpirun with more than one rank. The NCCL backend runs its collectives on ctx's stream.
+// The communicator for this process; under mpirun it starts MPI first (start_mpi with
+// cfg.timeout_s; main() holds the MpiSession that finalises it). The NCCL backend runs its
+// collectives on ctx's stream.
 std::unique_ptr<Communicator> make_communicator(const DistConfig& cfg, DeviceContext& ctx);
 
 }  // namespace qf

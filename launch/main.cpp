@@ -2,10 +2,11 @@
 // Bad input ends with one line on stderr and exit code 2; nothing half-written is left behind
 // (every output file is written to a temporary name and renamed).
 //
-// Under `mpirun -np N qforge ...` MPI is initialised here (MpiSession) and every rank runs the
-// command. A rank that fails prints its message with its rank and ends the whole job
-// (abort_job → MPI_Abort, so mpirun stops the other ranks) instead of leaving them waiting in a
-// collective.
+// Under `mpirun -np N qforge ...` every rank runs the command; MPI starts when the command makes
+// its communicator (once the configuration is read, so the start-up wait is bounded by
+// dist.timeout_s) and ends with the MpiSession held here. A rank that fails prints its message
+// with its rank and ends the whole job (abort_job → MPI_Abort, or a non-zero exit before MPI runs,
+// so mpirun stops the other ranks) instead of leaving them waiting in a collective.
 #include <cstdio>
 #include <cstring>
 #include <exception>

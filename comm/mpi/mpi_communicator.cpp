@@ -91,14 +91,18 @@ bool all_reduce(void* data, int64_t n, MPI_Datatype type, MPI_Op op, MPI_Comm co
 class MpiCommunicator final : public Communicator {
  public:
   explicit MpiCommunicator(const DistConfig& cfg) {
-    QF_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
-    QF_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
-    QF_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &async_.comm));
-    QF_MPI(MPI_Comm_set_errhandler(async_.comm, MPI_ERRORS_RETURN));
-    QF_MPI(MPI_Comm_rank(comm_, &rank_));
-    QF_MPI(MPI_Comm_size(comm_, &size_));
+    QF_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+    QF_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
     watchdog_ =
         std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s, [] { abort_job(4); });
+    {
+      // Duplicating a communicator is collective: a rank that stopped would hold the others here.
+      CollectiveWatchdog::Scope w(*watchdog_, 0, "communicator set-up (MPI_Comm_dup)");
+      QF_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
+      QF_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &async_.comm));
+    }
+    QF_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    QF_MPI(MPI_Comm_set_errhandler(async_.comm, MPI_ERRORS_RETURN));
     async_.watchdog = watchdog_.get();
     async_.thread = std::thread([this] { async_.run(); });
   }

@@ -70,12 +70,13 @@ class NcclCommunicator final : public Communicator {
     QF_CHECK(dev.is_cuda(), "the NCCL backend needs a CUDA context");
     QF_CUDA(cudaSetDevice(dev.index));
     stream_ = static_cast<cudaStream_t>(cuda_stream_of(ctx));
+    watchdog_ =
+        std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s, [this] { abort_all(4); });
     if (size_ > 1) {
+      CollectiveWatchdog::Scope w(*watchdog_, 0, "communicator set-up (MPI_Comm_dup)");
       QF_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &mpi_));
       QF_MPI(MPI_Comm_set_errhandler(mpi_, MPI_ERRORS_RETURN));
     }
-    watchdog_ =
-        std::make_unique<CollectiveWatchdog>(rank_, size_, cfg.timeout_s, [this] { abort_all(4); });
     ncclUniqueId ids[2];
     if (rank_ == 0) {
       QF_NCCL(ncclGetUniqueId(&ids[0]));
