@@ -13,19 +13,23 @@
 //
 // Validation (ImageList::read, at construction): the list file must exist and hold at least one
 // sample; every line needs a path and an integer label in range; a path must stay inside the
-// root (no absolute path, no `..` component). With check_files, every image file must also exist
+// root (no absolute path, no `..` component) and hold no NUL byte (the file system would open the
+// part before it, another file). With check_files, every image file must also exist
 // (one stat per line; off by default because ImageNet's 1.3 M stats cost seconds on a cold disk).
 // Each problem is an InputError naming the list file and line. With skip_bad the bad lines are
 // dropped instead (counted, one warning saying how many and the first reason), so sample indices
 // are those of the surviving lines, identical on every rank and every run.
 //
-// Decoding (ImageListDataset::get, OpenCV): JPEG, PNG and whatever else OpenCV's imgcodecs reads;
-// grayscale, CMYK, palette and 16-bit images become 8-bit RGB; EXIF orientation is ignored (as PIL
-// and torchvision do). A missing, empty or undecodable file is an InputError naming the list file,
-// the line and the file. With skip_bad it is instead replaced, deterministically, by the next
-// readable sample of the list (index + 1, + 2, ... wrapping around; its label comes with it), the
-// file is remembered as bad so it is not read again, and one warning is given per bad file. Only if
-// no file of the list can be read is it an error. A truncated JPEG is not detected: libjpeg decodes
+// Decoding (ImageListDataset::get, OpenCV): JPEG, PNG, BMP, WebP, TIFF, JPEG 2000, PNM, PFM, Sun
+// raster, Radiance HDR and OpenEXR, the formats whose size data/image_header.h reads from the
+// header: an image of more than max_image_pixels is refused before it is decoded (a small file can
+// decode to gigabytes); grayscale, CMYK, palette and 16-bit images become 8-bit RGB; EXIF
+// orientation is ignored (as PIL and torchvision do). A missing, empty, oversized or undecodable
+// file is an InputError naming the list file, the line and the file. With skip_bad it is instead
+// replaced, deterministically, by the next readable sample of the list (index + 1, + 2, ...
+// wrapping around; its label comes with it), the file is remembered as bad so it is not read
+// again, and one warning is given per bad file. Only if no file of the list can be read is it an
+// error. A truncated JPEG is not detected: libjpeg decodes
 // what is there, fills the rest with grey and prints its own warning (as OpenCV, PIL with
 // LOAD_TRUNCATED_IMAGES and PaddleClas's cv2 reader do).
 //
@@ -68,6 +72,9 @@ struct ImageListOptions {
   Interpolation interpolation = Interpolation::bilinear;
   bool skip_bad = false;
   bool check_files = false;
+  // Largest image accepted, in pixels (width x height, read from the file's header before decoding:
+  // data/image_header.h). A larger one is unreadable like a corrupt file (skip_bad applies).
+  int64_t max_image_pixels = 100'000'000;
   // Receives warnings (skipped lines, unreadable images). Null: "qforge: warning: ..." on stderr.
   std::function<void(const std::string&)> warn;
 };

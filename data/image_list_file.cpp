@@ -30,8 +30,18 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-// Why `path` may not be used, or empty when it may: it must be relative and stay inside the root.
+// `path` for a message: a NUL byte shown as \0 (printed raw, it would cut the message short).
+std::string printable(std::string_view path) {
+  std::string s;
+  for (char c : path) s += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return s;
+}
+
+// Why `path` may not be used, or empty when it may: it must be relative and stay inside the root,
+// and hold no NUL byte (the file system would see only the part before it: another file).
 std::string path_problem(std::string_view path) {
+  if (path.find('\0') != std::string_view::npos)
+    return "holds a NUL byte (allowed: a path without NUL bytes)";
   if (path.front() == '/') return "is absolute (allowed: a path relative to the dataset root)";
   size_t start = 0;
   while (start <= path.size()) {
@@ -54,7 +64,7 @@ ParsedLine parse_line(std::string_view text, int num_classes) {
   ParsedLine r;
   const auto split = text.find_last_of(" \t");
   if (split == std::string_view::npos) {
-    r.problem = "'" + std::string(text) + "' has no label (expected 'relative/path.JPEG label')";
+    r.problem = "'" + printable(text) + "' has no label (expected 'relative/path.JPEG label')";
     return r;
   }
   r.path = trim(text.substr(0, split));
@@ -62,7 +72,7 @@ ParsedLine parse_line(std::string_view text, int num_classes) {
   int64_t label = 0;
   const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), label);
   if (ec != std::errc() || end != token.data() + token.size()) {
-    r.problem = "label '" + std::string(token) + "' is not an integer";
+    r.problem = "label '" + printable(token) + "' is not an integer";
     return r;
   }
   if (label < 0 || label >= num_classes) {
@@ -73,7 +83,7 @@ ParsedLine parse_line(std::string_view text, int num_classes) {
   }
   r.label = static_cast<int32_t>(label);
   r.problem = path_problem(r.path);
-  if (!r.problem.empty()) r.problem = "path '" + std::string(r.path) + "' " + r.problem;
+  if (!r.problem.empty()) r.problem = "path '" + printable(r.path) + "' " + r.problem;
   return r;
 }
 

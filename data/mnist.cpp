@@ -68,61 +68,92 @@ std::string find_idx_file(const std::string& root, const std::string& name) {
                     kFileList);
 }
 
-std::vector<uint8_t> read_plain(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw_input_error(path, ": cannot open (", std::strerror(errno), ")");
-  std::vector<uint8_t> bytes;
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (!ec) bytes.reserve(static_cast<size_t>(size));
-  uint8_t chunk[1 << 16];
-  size_t got = 0;
-  while ((got = std::fread(chunk, 1, sizeof(chunk), f)) > 0)
-    bytes.insert(bytes.end(), chunk, chunk + got);
-  const bool failed = std::ferror(f) != 0;
-  const int err = errno;
-  std::fclose(f);
-  if (failed) throw_input_error(path, ": read error (", std::strerror(err), ")");
-  return bytes;
-}
-
-std::vector<uint8_t> read_gzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw_input_error(path, ": cannot open (", std::strerror(errno), ")");
-  gzbuffer(f, 1 << 18);
-  std::vector<uint8_t> bytes(size_t{1} << 20);
-  size_t used = 0;
-  bool read_failed = false;
-  for (;;) {
-    if (used == bytes.size()) bytes.resize(bytes.size() * 2);
-    const auto want = static_cast<unsigned>(std::min<size_t>(bytes.size() - used, INT_MAX));
-    const int got = gzread(f, bytes.data() + used, want);
-    if (got < 0) {
-      read_failed = true;
-      break;
+// An idx file opened for sequential reading: plain, or gzip decompressed as it is read (zlib's
+// transparent mode reads plain bytes under a .gz name, which is refused at the end).
+class IdxFile {
+ public:
+  explicit IdxFile(const std::string& path) : path_(path), gz_(ends_with(path, ".gz")) {
+    std::error_code ec;
+    stored_ = fs::file_size(path, ec);
+    if (ec) throw_input_error(path, ": cannot open (", ec.message(), ")");
+    if (gz_) {
+      gz_file_ = gzopen(path.c_str(), "rb");
+      if (gz_file_) gzbuffer(gz_file_, 1 << 18);
+    } else {
+      plain_ = std::fopen(path.c_str(), "rb");
     }
-    if (got == 0) break;
-    used += static_cast<size_t>(got);
+    if (!gz_file_ && !plain_) throw_input_error(path, ": cannot open (", std::strerror(errno), ")");
   }
-  int zerr = Z_OK;
-  std::string zmsg = gzerror(f, &zerr);
-  if (zmsg.rfind(path + ": ", 0) == 0) zmsg.erase(0, path.size() + 2);  // zlib prefixes the path
-  const bool direct = gzdirect(f) != 0;
-  gzclose_r(f);
-  if (read_failed || zerr != Z_OK) {
-    // zlib reports a stream cut short as Z_BUF_ERROR ("unexpected end of file").
-    const char* what = zerr == Z_BUF_ERROR ? "truncated gzip data" : "corrupt gzip data";
-    throw_input_error(path, ": ", what, " (zlib: ", zmsg, "); download or unpack it again");
+  ~IdxFile() {
+    if (gz_file_) gzclose_r(gz_file_);
+    if (plain_) std::fclose(plain_);
   }
-  if (direct && used > 0)
-    throw_input_error(path, ": not gzip data (no gzip header), although the name ends in .gz");
-  bytes.resize(used);
-  return bytes;
-}
+  IdxFile(const IdxFile&) = delete;
+  IdxFile& operator=(const IdxFile&) = delete;
 
-std::vector<uint8_t> read_file(const std::string& path) {
-  return ends_with(path, ".gz") ? read_gzip(path) : read_plain(path);
-}
+  // The most bytes the file can hold once read: its size, or for gzip the size deflate can expand
+  // it to at most (1032:1, the format's limit) — a header claiming more is corrupt.
+  uint64_t max_content() const { return gz_ ? stored_ * 1032 + 1024 : stored_; }
+  bool gzip() const { return gz_; }
+
+  // Reads up to n bytes into dst; fewer only at the end of the data.
+  size_t read(uint8_t* dst, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      const size_t want = std::min<size_t>(n - done, size_t{1} << 30);
+      size_t got = 0;
+      if (gz_file_) {
+        const int r = gzread(gz_file_, dst + done, static_cast<unsigned>(want));
+        if (r < 0) gzip_failed();
+        if (r > 0 && gzdirect(gz_file_))
+          throw_input_error(path_,
+                            ": not gzip data (no gzip header), although the name ends in .gz");
+        got = static_cast<size_t>(r);
+      } else {
+        got = std::fread(dst + done, 1, want, plain_);
+        if (got < want && std::ferror(plain_))
+          throw_input_error(path_, ": read error (", std::strerror(errno), ")");
+      }
+      if (got == 0) break;
+      done += got;
+    }
+    if (done < n && gz_file_) check_gzip();
+    return done;
+  }
+
+  // After the declared content: InputError when more data follows. Plain files are judged by their
+  // size before reading; gzip data by reading one more byte (never the rest of a bomb).
+  void expect_end(uint64_t expected, const std::string& layout) {
+    uint8_t extra[1];
+    if (read(extra, 1) > 0)
+      throw_input_error(path_, ": expected ", expected, " bytes (", layout,
+                        ") once decompressed, found more (data after the end)");
+  }
+  uint64_t stored_size() const { return stored_; }
+
+ private:
+  // After a short read: an error unless the stream ended cleanly. zlib reports a stream cut short
+  // as Z_BUF_ERROR ("unexpected end of file").
+  void check_gzip() {
+    int zerr = Z_OK;
+    gzerror(gz_file_, &zerr);
+    if (zerr != Z_OK) gzip_failed();
+  }
+  [[noreturn]] void gzip_failed() {
+    int zerr = Z_OK;
+    std::string zmsg = gzerror(gz_file_, &zerr);
+    if (zmsg.rfind(path_ + ": ", 0) == 0)
+      zmsg.erase(0, path_.size() + 2);  // zlib prefixes the path
+    const char* what = zerr == Z_BUF_ERROR ? "truncated gzip data" : "corrupt gzip data";
+    throw_input_error(path_, ": ", what, " (zlib: ", zmsg, "); download or unpack it again");
+  }
+
+  std::string path_;
+  bool gz_;
+  uint64_t stored_ = 0;
+  gzFile gz_file_ = nullptr;
+  std::FILE* plain_ = nullptr;
+};
 
 std::string magic_hint(uint32_t found) {
   if (found == kImagesMagic) return " (an images file)";
@@ -130,25 +161,47 @@ std::string magic_hint(uint32_t found) {
   return "";
 }
 
-void check_magic(const std::string& path, const std::vector<uint8_t>& bytes, size_t header,
-                 uint32_t expected, const char* kind) {
-  if (bytes.size() < header)
+// The idx header: `header` bytes, or InputError saying the file is shorter.
+std::vector<uint8_t> read_header(IdxFile& f, const std::string& path, size_t header,
+                                 uint32_t expected_magic, const char* kind) {
+  std::vector<uint8_t> bytes(header);
+  const size_t got = f.read(bytes.data(), header);
+  if (got < header)
     throw_input_error(path, ": truncated: expected at least ", header, " bytes (the ", kind,
-                      " header), found ", bytes.size());
+                      " header), found ", got);
   const uint32_t magic = read_be32(bytes, 0);
-  if (magic != expected)
-    throw_input_error(path, ": bad magic number: expected ", expected, " (idx ", kind, "), found ",
-                      magic, magic_hint(magic));
+  if (magic != expected_magic)
+    throw_input_error(path, ": bad magic number: expected ", expected_magic, " (idx ", kind,
+                      "), found ", magic, magic_hint(magic));
+  return bytes;
 }
 
-void check_size(const std::string& path, const std::vector<uint8_t>& bytes, uint64_t expected,
-                const std::string& layout) {
-  if (bytes.size() < expected)
-    throw_input_error(path, ": truncated: expected ", expected, " bytes (", layout, "), found ",
-                      bytes.size());
-  if (bytes.size() > expected)
-    throw_input_error(path, ": expected ", expected, " bytes (", layout, "), found ", bytes.size(),
+// Reads the rest of an idx file whose header (already in `bytes`) declares `total` bytes in all,
+// checking the declared size before allocating it: against `max_bytes` (data.max_idx_mb), and
+// against what the file can hold (its size; for gzip, what deflate can expand it to at most).
+void read_content(IdxFile& f, const std::string& path, std::vector<uint8_t>& bytes, uint64_t total,
+                  const std::string& layout, uint64_t max_bytes) {
+  if (total > max_bytes)
+    throw_input_error(path, ": header gives ", layout, ", ", total, " bytes, more than ",
+                      "data.max_idx_mb allows (", max_bytes >> 20, " MiB; raise it for a larger ",
+                      "dataset)");
+  if (total > f.max_content()) {
+    if (!f.gzip())
+      throw_input_error(path, ": truncated: expected ", total, " bytes (", layout, "), found ",
+                        f.stored_size());
+    throw_input_error(path, ": header gives ", layout, ", ", total, " bytes, more than its ",
+                      f.stored_size(), " bytes of gzip data can hold; the file is corrupt");
+  }
+  if (!f.gzip() && f.stored_size() > total)
+    throw_input_error(path, ": expected ", total, " bytes (", layout, "), found ", f.stored_size(),
                       " (data after the end)");
+  const size_t header = bytes.size();
+  bytes.resize(static_cast<size_t>(total));
+  const size_t got = f.read(bytes.data() + header, static_cast<size_t>(total) - header);
+  if (header + got < total)
+    throw_input_error(path, ": truncated: expected ", total, " bytes (", layout, "), found ",
+                      header + got);
+  if (f.gzip()) f.expect_end(total, layout);
 }
 
 }  // namespace
@@ -157,7 +210,8 @@ std::string MnistDataset::default_root() {
   return "/usr/share/datasets/fashion-mnist";
 }
 
-MnistDataset::MnistDataset(const std::string& root, const std::string& split, Normalize normalize)
+MnistDataset::MnistDataset(const std::string& root, const std::string& split, Normalize normalize,
+                           uint64_t max_bytes)
     : root_(root), split_(split) {
   if (split != "train" && split != "test")
     throw_input_error("MNIST split '", split, "' is not a split (allowed: train, test)");
@@ -169,8 +223,8 @@ MnistDataset::MnistDataset(const std::string& root, const std::string& split, No
   images_path_ = find_idx_file(root, prefix + "-images-idx3-ubyte");
   labels_path_ = find_idx_file(root, prefix + "-labels-idx1-ubyte");
 
-  images_ = read_file(images_path_);
-  check_magic(images_path_, images_, kImagesHeader, kImagesMagic, "images");
+  IdxFile images(images_path_);
+  images_ = read_header(images, images_path_, kImagesHeader, kImagesMagic, "images");
   const uint32_t count = read_be32(images_, 4);
   const uint32_t rows = read_be32(images_, 8);
   const uint32_t cols = read_be32(images_, 12);
@@ -179,14 +233,15 @@ MnistDataset::MnistDataset(const std::string& root, const std::string& split, No
                       " pixels (allowed: 1 to ", kMaxSide, " per side)");
   if (count == 0) throw_input_error(images_path_, ": header gives 0 images (allowed: at least 1)");
   const uint64_t pixels = uint64_t{count} * rows * cols;  // < 2^64: count < 2^32, rows*cols <= 2^32
-  check_size(images_path_, images_, kImagesHeader + pixels,
-             str_cat(kImagesHeader, "-byte header + ", count, " images of ", rows, "x", cols));
+  read_content(images, images_path_, images_, kImagesHeader + pixels,
+               str_cat(kImagesHeader, "-byte header + ", count, " images of ", rows, "x", cols),
+               max_bytes);
 
-  labels_ = read_file(labels_path_);
-  check_magic(labels_path_, labels_, kLabelsHeader, kLabelsMagic, "labels");
+  IdxFile labels(labels_path_);
+  labels_ = read_header(labels, labels_path_, kLabelsHeader, kLabelsMagic, "labels");
   const uint32_t label_count = read_be32(labels_, 4);
-  check_size(labels_path_, labels_, kLabelsHeader + uint64_t{label_count},
-             str_cat(kLabelsHeader, "-byte header + ", label_count, " labels"));
+  read_content(labels, labels_path_, labels_, kLabelsHeader + uint64_t{label_count},
+               str_cat(kLabelsHeader, "-byte header + ", label_count, " labels"), max_bytes);
   if (label_count != count)
     throw_input_error(labels_path_, " holds ", label_count, " labels but ", images_path_, " holds ",
                       count, " images (they must match)");

@@ -9,7 +9,11 @@
 //
 // The constructor reads one split whole into memory as bytes (47 MB for the 60000 training images)
 // and validates it; every problem is an InputError that names the file (missing root or file, bad
-// magic, wrong size, corrupt gzip, image/label count mismatch, label out of range). get() then
+// magic, wrong size, corrupt gzip, image/label count mismatch, label out of range). The size a
+// header declares is checked before it is allocated: against `max_bytes` per file (data.max_idx_mb)
+// and against what the file can hold (its size; for gzip, 1032 times it, deflate's limit), and
+// gzip data is decompressed as it is read, exactly the declared bytes plus one to detect trailing
+// data, so a small file that claims or expands to gigabytes costs nothing. get() then
 // writes sample i as rows*cols floats (H, W, C = 1) normalized by `Normalize` (data/transforms.h;
 // default (x - 127.5) / 127.5) and returns its label. get() only reads shared state, so any number
 // of loader workers may call it at once; it uses no randomness.
@@ -28,8 +32,11 @@ namespace qf {
 
 class MnistDataset final : public Dataset {
  public:
-  // split: "train" or "test".
-  MnistDataset(const std::string& root, const std::string& split, Normalize normalize = {});
+  // split: "train" or "test". `max_bytes`: the largest file accepted, in bytes once decompressed.
+  MnistDataset(const std::string& root, const std::string& split, Normalize normalize = {},
+               uint64_t max_bytes = kDefaultMaxBytes);
+
+  static constexpr uint64_t kDefaultMaxBytes = uint64_t{2048} << 20;  // 2 GiB
 
   // /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist).
   static std::string default_root();

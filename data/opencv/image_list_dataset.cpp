@@ -23,9 +23,11 @@
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <system_error>
 #include <vector>
 
+#include "data/image_header.h"
 #include "data/image_list.h"
 #include "data/image_resample.h"
 #include "data/image_transforms.h"
@@ -158,6 +160,7 @@ class ImageListDataset final : public Dataset {
     list_.full_path(i, s.path);
     const int64_t n = read_file(s, why);
     if (n < 0) return false;
+    if (!size_allowed(s.bytes.get(), static_cast<size_t>(n), why)) return false;
     const cv::Mat raw(1, static_cast<int>(n), CV_8UC1, s.bytes.get());
     // imdecode leaves `dst` as it was when no decoder takes the bytes, so a failure is told by
     // its (empty) result, and the previous image is dropped first (the allocator keeps the block).
@@ -174,6 +177,30 @@ class ImageListDataset final : public Dataset {
       return false;
     }
     QF_CHECK(s.decoded.type() == CV_8UC3, "imdecode gave type ", s.decoded.type());
+    if (static_cast<int64_t>(s.decoded.cols) * s.decoded.rows > o_.max_image_pixels) {
+      why = str_cat("decoded to ", s.decoded.cols, "x", s.decoded.rows,
+                    " pixels, more than its header said and than data.max_image_pixels (",
+                    o_.max_image_pixels, ")");
+      return false;
+    }
+    return true;
+  }
+
+  // The header's size against max_image_pixels, before any pixel is decoded.
+  bool size_allowed(const uint8_t* bytes, size_t n, std::string& why) const {
+    const std::optional<ImageSize> size = image_size_from_header(bytes, n);
+    if (!size) {
+      why =
+          "is not an image OpenCV can decode (no JPEG, PNG, BMP, WebP, TIFF, JPEG 2000, PNM, "
+          "PFM, Sun raster, Radiance HDR or OpenEXR header)";
+      return false;
+    }
+    if (size->width > o_.max_image_pixels / size->height) {
+      why = str_cat("is ", size->width, "x", size->height,
+                    " pixels, more than data.max_image_pixels (", o_.max_image_pixels,
+                    "; raise it for larger images)");
+      return false;
+    }
     return true;
   }
 

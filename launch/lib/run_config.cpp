@@ -26,6 +26,14 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("data.eval_batch_size", &c.data.eval_batch_size, "evaluation batch", 1, 1 << 20);
   s.add("data.workers", &c.data.workers, "loader threads (0: load on the training thread)", 0, 256);
   s.add("data.prefetch", &c.data.prefetch, "batches prepared ahead", 1, 64);
+  s.add("data.max_idx_mb", &c.data.max_idx_mb,
+        "idx: largest file accepted, in MiB once decompressed (checked from its header before "
+        "reading)",
+        1, int64_t{1} << 24);
+  s.add("data.max_image_pixels", &c.data.max_image_pixels,
+        "imagelist: largest image accepted, width x height (checked from its header before "
+        "decoding)",
+        1, int64_t{1} << 40);
   s.add("data.train_list", &c.data.train_list,
         "imagelist: training list ('path label' lines), relative to data.root");
   s.add("data.val_list", &c.data.val_list,

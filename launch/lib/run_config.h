@@ -27,6 +27,9 @@ struct DataConfig {
   std::string interpolation = "bilinear";  // bilinear | area
   bool skip_bad = false;
   bool check_files = false;
+  // Bounds on what a small file may make us allocate (data/mnist.h, data/image_list.h).
+  int64_t max_idx_mb = 2048;               // idx: per file, decompressed
+  int64_t max_image_pixels = 100'000'000;  // imagelist: width x height, read before decoding
 };
 
 struct RunSection {

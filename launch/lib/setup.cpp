@@ -89,10 +89,12 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string&
     o.interpolation = data.interpolation == "area" ? Interpolation::area : Interpolation::bilinear;
     o.skip_bad = data.skip_bad;
     o.check_files = data.check_files;
+    o.max_image_pixels = data.max_image_pixels;
     return open_image_list(o);
   }
   const std::string root = data.root.empty() ? MnistDataset::default_root() : data.root;
-  return std::make_unique<MnistDataset>(root, split, Normalize{});
+  return std::make_unique<MnistDataset>(root, split, Normalize{},
+                                        static_cast<uint64_t>(data.max_idx_mb) << 20);
 }
 
 void check_dataset_fits_model(const Dataset& data, const ModelConfig& model) {
