@@ -1,10 +1,13 @@
 // Atomic file and directory writes (see io/atomic_file.h).
 //
 // File:      write(<path>.tmp-<pid>-<n>) -> fsync(tmp) -> rename(tmp, path) -> fsync(dir of path).
-// Directory: fill(<dir>.tmp-<pid>) -> fsync its files and itself -> rename(dir, <dir>.prev)
-//            -> rename(tmp, dir) -> fsync(parent) -> remove <dir>.prev.
-// A crash leaves either the old or the new content under `path`; for directories a crash between
-// the two renames leaves only <dir>.prev, which read_dir_path() then returns.
+// Directory: fill(<dir>.tmp-<pid>) -> fsync its files and itself -> rename(tmp, <dir>.next)
+//            -> fsync(parent) -> rename(dir, <dir>.prev) -> rename(<dir>.next, dir)
+//            -> fsync(parent) -> remove <dir>.prev.
+// A crash leaves either the old or the new content under `path`. For directories the name tells
+// how far a crashed write got: <dir>.tmp-<pid> is unfinished, <dir>.next complete (and newer than
+// <dir>, or than <dir>.prev when the crash fell between the last two renames), so read_dir_path()
+// and recover_dir_writes() can always pick the newest complete version.
 //
 // Failures of the file system (cannot open, write, rename) are InputErrors naming the path and
 // strerror(errno): they come from the user's paths, permissions and disks.
@@ -14,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -112,6 +116,64 @@ std::string pid_suffix() {
   return std::to_string(static_cast<long>(::getpid()));
 }
 
+void remove_all_or_throw(const fs::path& p) {
+  std::error_code ec;
+  fs::remove_all(p, ec);
+  if (ec) throw_input_error("cannot remove '", p.string(), "': ", ec.message());
+}
+
+// The versions of `target` that write_dir_atomically calls may have left (see the top).
+struct DirVersions {
+  fs::path next, prev;
+  bool target_exists = false, next_exists = false, prev_exists = false;
+  std::vector<fs::path> tmps;  // <target>.tmp-<pid>, any pid
+  fs::path legacy;             // a complete tmp of an older qforge (see recover_dir_writes)
+};
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Before <dir>.next existed, qforge renamed <dir> to <dir>.prev only once its tmp was complete;
+// so with <dir>.prev alone, the newest tmp that holds every entry of <dir>.prev is that version.
+fs::path legacy_complete_tmp(std::vector<fs::path> tmps, const fs::path& prev) {
+  std::error_code ec;
+  std::vector<std::string> wanted;
+  for (const auto& e : fs::directory_iterator(prev, ec)) wanted.push_back(e.path().filename());
+  if (ec) return {};
+  auto mtime = [](const fs::path& p) {
+    std::error_code e;
+    return fs::last_write_time(p, e);
+  };
+  std::sort(tmps.begin(), tmps.end(),
+            [&](const fs::path& a, const fs::path& b) { return mtime(a) > mtime(b); });
+  for (const fs::path& tmp : tmps)
+    if (std::all_of(wanted.begin(), wanted.end(),
+                    [&](const std::string& name) { return fs::exists(tmp / name, ec); }))
+      return tmp;
+  return {};
+}
+
+DirVersions find_versions(const fs::path& target) {
+  DirVersions v;
+  std::error_code ec;
+  v.next = target.string() + ".next";
+  v.prev = target.string() + ".prev";
+  v.target_exists = fs::exists(target, ec);
+  v.next_exists = fs::is_directory(v.next, ec);
+  v.prev_exists = fs::is_directory(v.prev, ec);
+  const std::string prefix = target.filename().string() + ".tmp-";
+  for (const auto& e : fs::directory_iterator(parent_dir(target), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && all_digits(name.substr(prefix.size())) &&
+        fs::is_directory(e.symlink_status(ec)))
+      v.tmps.push_back(e.path());
+  }
+  if (!v.target_exists && !v.next_exists && v.prev_exists && !v.tmps.empty())
+    v.legacy = legacy_complete_tmp(v.tmps, v.prev);
+  return v;
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path,
@@ -136,6 +198,7 @@ void write_dir_atomically(const std::string& dir,
                           const std::function<void(const std::string& tmp_dir)>& fill) {
   const fs::path target = normalized_dir(dir);
   const fs::path tmp = target.string() + ".tmp-" + pid_suffix();
+  const fs::path next = target.string() + ".next";
   const fs::path prev = target.string() + ".prev";
   const std::string parent = parent_dir(target);
 
@@ -151,27 +214,67 @@ void write_dir_atomically(const std::string& dir,
     remove_all_quietly(tmp);
     throw;
   }
-
+  // Complete: from here on it is `next`. An older `next` (a crash before its last rename) is
+  // superseded by this one.
+  remove_all_or_throw(next);
+  rename_path(tmp.string(), next.string());
+  fsync_path(parent, true);
   if (fs::exists(target, ec)) {
     // Both present: an earlier run finished its renames but not the removal; prev is stale.
-    fs::remove_all(prev, ec);
-    if (ec) throw_input_error("cannot remove '", prev.string(), "': ", ec.message());
+    remove_all_or_throw(prev);
     rename_path(target.string(), prev.string());
   }
   // If only prev exists (a crash between the renames), it stays until the new dir is in place.
-  rename_path(tmp.string(), target.string());
+  rename_path(next.string(), target.string());
   fsync_path(parent, true);
-  fs::remove_all(prev, ec);
-  if (ec) throw_input_error("cannot remove '", prev.string(), "': ", ec.message());
+  remove_all_or_throw(prev);
 }
 
 std::string read_dir_path(const std::string& dir) {
+  const DirVersions v = find_versions(normalized_dir(dir));
+  if (v.next_exists) return v.next.string();
+  if (v.target_exists) return dir;
+  if (!v.legacy.empty()) return v.legacy.string();
+  if (v.prev_exists) return v.prev.string();
+  return dir;  // none exists: the caller's error names the path it asked for
+}
+
+std::vector<std::string> recover_dir_writes(const std::string& dir) {
   const fs::path target = normalized_dir(dir);
-  std::error_code ec;
-  if (fs::exists(target, ec)) return dir;
-  const fs::path prev = target.string() + ".prev";
-  if (fs::is_directory(prev, ec)) return prev.string();
-  return dir;  // neither exists: the caller's error names the path it asked for
+  const DirVersions v = find_versions(target);
+  std::vector<std::string> notes;
+  int removed = 0;
+  for (const fs::path& tmp : v.tmps)
+    if (tmp != v.legacy) {
+      remove_all_or_throw(tmp);
+      ++removed;
+    }
+  if (removed > 0)
+    notes.push_back(str_cat("removed ", removed, " unfinished temporary folder(s) ",
+                            target.string(), ".tmp-* left by interrupted writes"));
+  const fs::path newest = v.next_exists ? v.next : v.legacy;
+  const std::string parent = parent_dir(target);
+  if (!newest.empty()) {
+    const fs::path older = v.target_exists ? target : v.prev;
+    if (v.target_exists) {
+      remove_all_or_throw(v.prev);
+      rename_path(target.string(), v.prev.string());
+    }
+    rename_path(newest.string(), target.string());
+    fsync_path(parent, true);
+    remove_all_or_throw(v.prev);
+    notes.push_back(str_cat("adopted ", newest.string(),
+                            ", complete and written just before a run stopped, as ",
+                            target.string(), " (in place of the older ", older.string(), ")"));
+  } else if (!v.target_exists && v.prev_exists) {
+    rename_path(v.prev.string(), target.string());
+    fsync_path(parent, true);
+    notes.push_back(str_cat("restored ", target.string(), " from ", v.prev.string(),
+                            " (a run stopped while replacing it)"));
+  } else if (v.prev_exists) {
+    remove_all_or_throw(v.prev);
+  }
+  return notes;
 }
 
 std::string read_text_file(const std::string& path) {

@@ -4,6 +4,7 @@
 
 #include "io/atomic_file.h"
 #include "nn/error.h"
+#include "trainer/checkpoint_check.h"
 
 namespace qf {
 namespace fs = std::filesystem;
@@ -28,34 +29,51 @@ void save_checkpoint(const std::string& dir, const Checkpoint& c) {
 Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint c;
   if (fs::is_regular_file(path)) {
+    c.dir = path;
     c.model = load_safetensors(path);
+    check_finite(c.model, path);
     return c;
   }
-  const std::string dir = read_dir_path(path);
-  if (!fs::is_directory(dir))
+  c.dir = read_dir_path(path);
+  if (!fs::is_directory(c.dir))
     throw_input_error("checkpoint '", path,
                       "' does not exist (expected a checkpoint directory or a .safetensors file)");
-  const std::string model = dir + "/model.safetensors";
-  if (!fs::exists(model))
+  if (!fs::exists(model_file(c)))
     throw_input_error("checkpoint '", path, "' has no model.safetensors");
-  c.model = load_safetensors(model);
-  const std::string opt = dir + "/optimizer.safetensors";
-  if (fs::exists(opt)) c.optimizer = load_safetensors(opt);
-  const std::string state = dir + "/state.json";
+  c.model = load_safetensors(model_file(c));
+  check_finite(c.model, model_file(c));
+  if (fs::exists(optimizer_file(c))) {
+    c.optimizer = load_safetensors(optimizer_file(c));
+    check_finite(c.optimizer, optimizer_file(c));
+  }
+  const std::string state = state_file(c);
   if (fs::exists(state)) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(read_text_file(state));
-      c.state.epoch = j.at("epoch").get<int64_t>();
-      c.state.batch_in_epoch = j.at("batch_in_epoch").get<int64_t>();
-      c.state.global_step = j.at("global_step").get<int64_t>();
-      c.state.seed = j.at("seed").get<uint64_t>();
-      c.config = j.value("config", nlohmann::json::object());
     } catch (const nlohmann::json::exception& e) {
       throw_input_error("checkpoint state '", state, "' is malformed: ", e.what());
     }
+    c.state = parse_train_state(j, state);
+    c.has_state = true;
+    c.config = j.value("config", nlohmann::json::object());
+    if (c.config.is_null()) c.config = nlohmann::json::object();  // saved without a configuration
+    if (!c.config.is_object())
+      throw_input_error("checkpoint ", state, ": field 'config' is not a JSON object");
   }
   return c;
+}
+
+std::string model_file(const Checkpoint& c) {
+  return fs::is_regular_file(c.dir) ? c.dir : c.dir + "/model.safetensors";
+}
+
+std::string optimizer_file(const Checkpoint& c) {
+  return c.dir + "/optimizer.safetensors";
+}
+
+std::string state_file(const Checkpoint& c) {
+  return c.dir + "/state.json";
 }
 
 }  // namespace qf

@@ -24,12 +24,20 @@ struct Checkpoint {
   TensorMap model;
   TensorMap optimizer;  // empty when the checkpoint has none (exported weights only)
   TrainState state;
-  nlohmann::json config;  // the resolved configuration (ConfigSchema::to_json)
+  bool has_state = false;  // state.json was there (a bare .safetensors file has none)
+  nlohmann::json config;   // the resolved configuration (ConfigSchema::to_json)
+  std::string dir;         // the directory read (or the .safetensors file), for messages
 };
 
 void save_checkpoint(const std::string& dir, const Checkpoint& ckpt);
-// Reads a checkpoint directory, or a bare .safetensors file (model weights only). InputError names
-// the directory and what is missing or malformed.
+// Reads a checkpoint directory, or a bare .safetensors file (model weights only). The directory
+// read is the newest complete one (io/atomic_file.h: read_dir_path). InputError names the file
+// and what is missing or malformed; the format checks of trainer/checkpoint_check.h apply (state
+// fields in range, every floating-point tensor finite).
 Checkpoint load_checkpoint(const std::string& path);
+// The files of a checkpoint read from `c.dir`, for messages.
+std::string model_file(const Checkpoint& c);
+std::string optimizer_file(const Checkpoint& c);
+std::string state_file(const Checkpoint& c);
 
 }  // namespace qf

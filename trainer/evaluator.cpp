@@ -1,10 +1,22 @@
 #include "trainer/evaluator.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "trainer/metrics.h"
 
 namespace qf {
+
+std::string eval_figures(const EvalResult& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "top1 %.2f%% top5 %.2f%% loss %s", r.top1, r.top5,
+                format_loss(r.loss).c_str());
+  std::string s = buf;
+  if (r.nonfinite > 0)
+    s += "; " + std::to_string(r.nonfinite) + " of " + std::to_string(r.count) +
+         " images had NaN/inf logits (counted as misses)";
+  return s;
+}
 
 Evaluator::Evaluator(const Graph& graph, ParamStore& store, DeviceContext& ctx, Communicator& comm)
     : graph_(graph), store_(store), ctx_(ctx), comm_(comm) {
@@ -55,11 +67,13 @@ EvalResult Evaluator::run(const Dataset& data, const Sampler& sampler, const Loa
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double counts[4] = {static_cast<double>(acc.top1), static_cast<double>(acc.top5),
-                      static_cast<double>(acc.count), acc.loss_sum};
-  comm_.all_reduce_sum_host(counts, 4);
+  double counts[5] = {static_cast<double>(acc.top1), static_cast<double>(acc.top5),
+                      static_cast<double>(acc.count), acc.loss_sum,
+                      static_cast<double>(acc.nonfinite)};
+  comm_.all_reduce_sum_host(counts, 5);
   EvalResult r;
   r.count = static_cast<int64_t>(counts[2]);
+  r.nonfinite = static_cast<int64_t>(counts[4]);
   r.top1 = r.count ? 100.0 * counts[0] / counts[2] : 0;
   r.top5 = r.count ? 100.0 * counts[1] / counts[2] : 0;
   r.loss = r.count ? counts[3] / counts[2] : 0;

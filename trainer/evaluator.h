@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 
 #include "comm/communicator.h"
 #include "data/loader.h"
@@ -13,10 +14,15 @@
 namespace qf {
 
 struct EvalResult {
-  double top1 = 0, top5 = 0, loss = 0;
+  double top1 = 0, top5 = 0, loss = 0;  // loss is NaN or inf when a batch's loss was
   int64_t count = 0;
+  int64_t nonfinite = 0;  // images whose logits held NaN or inf (counted as misses)
   double images_per_sec = 0;
 };
+
+// "top1 91.20% top5 99.80% loss 0.2512", then, when some logits were not finite, how many images
+// had them ("; 10000 of 10000 images had NaN/inf logits (counted as misses)").
+std::string eval_figures(const EvalResult& r);
 
 class Evaluator {
  public:

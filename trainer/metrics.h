@@ -9,11 +9,15 @@
 
 namespace qf {
 
-// Running top-1 / top-5 counts. A sample counts as top-k when fewer than k classes score strictly
-// higher than its label (ties favour the label, as torch.topk-based accuracy does on most inputs).
+// Running top-1 / top-5 counts. A sample counts as top-k when fewer than k classes rank above its
+// label (by logit, ties to the lower class index: see add). A sample whose logits hold a NaN or an
+// infinity is never a hit: every comparison with NaN is false, so without this rule a row of NaNs
+// would rank its label first and a diverged model would score 100%. Such samples are counted in
+// `nonfinite` (and in `count`, as misses).
 struct TopK {
   int64_t top1 = 0, top5 = 0, count = 0;
-  double loss_sum = 0;  // sum of per-batch mean losses weighted by batch size
+  int64_t nonfinite = 0;  // samples whose logits held NaN or inf
+  double loss_sum = 0;    // sum of per-batch mean losses weighted by batch size
 
   void add(const float* logits, const int32_t* labels, int64_t n, int64_t classes);
   double top1_pct() const { return count ? 100.0 * top1 / count : 0; }
@@ -21,11 +25,19 @@ struct TopK {
   double mean_loss() const { return count ? loss_sum / count : 0; }
 };
 
+// A loss for a log line: "0.3521", or "nan (non-finite)" / "inf (non-finite)", so that a loss that
+// is not a number never reads like a figure.
+std::string format_loss(double loss);
+
 // Appends one JSON object per line to a file (kept across resumes; never truncated).
 class MetricsLog {
  public:
+  MetricsLog() = default;                        // disabled until open()
   explicit MetricsLog(const std::string& path);  // empty path: disabled
   ~MetricsLog();
+  // Starts appending to `path` (nothing when empty). A run opens its log only once its inputs
+  // are validated, so a failed start leaves no file.
+  void open(const std::string& path);
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& record);

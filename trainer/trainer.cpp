@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "comm/state_sync.h"
+#include "trainer/checkpoint_check.h"
 
 namespace qf {
 namespace {
@@ -30,14 +31,15 @@ float read_scalar(DeviceContext& ctx, const Tensor& t) {
 // Counts over all ranks (collective: every rank calls it at the same points).
 TopK sum_over_ranks(const TopK& a, Communicator& comm) {
   if (comm.size() == 1) return a;
-  double v[4] = {static_cast<double>(a.top1), static_cast<double>(a.top5),
-                 static_cast<double>(a.count), a.loss_sum};
-  comm.all_reduce_sum_host(v, 4);
+  double v[5] = {static_cast<double>(a.top1), static_cast<double>(a.top5),
+                 static_cast<double>(a.count), a.loss_sum, static_cast<double>(a.nonfinite)};
+  comm.all_reduce_sum_host(v, 5);
   TopK r;
   r.top1 = static_cast<int64_t>(v[0]);
   r.top5 = static_cast<int64_t>(v[1]);
   r.count = static_cast<int64_t>(v[2]);
   r.loss_sum = v[3];
+  r.nonfinite = static_cast<int64_t>(v[4]);
   return r;
 }
 
@@ -91,17 +93,24 @@ void Trainer::rebuild() {
 }
 
 void Trainer::resume(const Checkpoint& ckpt) {
-  if (ckpt.optimizer.empty())
-    throw_input_error("checkpoint has no optimizer state; use --init to start from its weights");
+  if (ckpt.optimizer.empty() || !ckpt.has_state)
+    throw_input_error("checkpoint ", ckpt.dir, " has no ",
+                      ckpt.optimizer.empty() ? "optimizer.safetensors" : "state.json",
+                      " (it holds weights only); use --init to start a new run from its weights");
+  check_optimizer_matches(s_.store, ckpt.optimizer, optimizer_file(ckpt));
+  int64_t steps = loader_->batches_per_epoch();
+  if (s_.train.steps_per_epoch > 0) steps = std::min(steps, s_.train.steps_per_epoch);
+  check_resume_state(ckpt.state, s_.train.epochs, steps, state_file(ckpt));
+  if (ckpt.state.seed != s_.train.seed)
+    throw_input_error("checkpoint ", state_file(ckpt), ": field 'seed' is ", ckpt.state.seed,
+                      ", this run's train.seed is ", s_.train.seed,
+                      " (resume needs the same seed)");
   optimizer_->load_state_dict(ckpt.optimizer);
   if (s_.comm.size() > 1) {
     broadcast_model_state(s_.store, s_.comm);
     s_.comm.broadcast(optimizer_->velocity(), 0);
   }
   state_ = ckpt.state;
-  if (state_.seed != s_.train.seed)
-    throw_input_error("train.seed: the checkpoint was trained with seed ", state_.seed,
-                      ", this run asks for ", s_.train.seed, " (resume needs the same seed)");
 }
 
 EvalResult Trainer::evaluate(const Dataset& data) {
@@ -209,14 +218,17 @@ TrainResult Trainer::fit() {
     const int64_t finished = state_.epoch + 1;
     if (s_.train.eval_each_epoch && s_.eval_data) {
       result.eval = evaluate(*s_.eval_data);
-      s_.console.info(s_.phase + " epoch " + std::to_string(finished) + " eval: top1 " +
-                      fmt("%.2f%%", result.eval.top1) + " top5 " + fmt("%.2f%%", result.eval.top5) +
-                      " loss " + fmt("%.4f", result.eval.loss) + " (" +
+      s_.console.info(s_.phase + " epoch " + std::to_string(finished) +
+                      " eval: " + eval_figures(result.eval) + " (" +
                       std::to_string(result.eval.count) + " images)");
       if (s_.metrics && s_.comm.is_root())
-        s_.metrics->write({{"phase", s_.phase + "_eval"}, {"epoch", finished},
-                           {"step", state_.global_step}, {"top1", result.eval.top1},
-                           {"top5", result.eval.top5}, {"loss", result.eval.loss}});
+        s_.metrics->write({{"phase", s_.phase + "_eval"},
+                           {"epoch", finished},
+                           {"step", state_.global_step},
+                           {"top1", result.eval.top1},
+                           {"top5", result.eval.top5},
+                           {"loss", result.eval.loss},
+                           {"nonfinite_logits", result.eval.nonfinite}});
     }
     state_.epoch = finished;
     state_.batch_in_epoch = 0;

@@ -37,6 +37,7 @@ int cmd_bench(const Args& in_args) {
   schema.alias("warmup", "bench.warmup");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("bench: unexpected argument '", positional[0], "'");
+  if (!c.run.metrics_out.empty()) check_output_file(c.run.metrics_out, "run.metrics_out");
   LocalCommunicator comm;
   Console console = Console::for_rank(comm.rank());
   LoadedModel m = load_model("bench", model_file, schema, c, console);

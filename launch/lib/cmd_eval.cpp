@@ -7,13 +7,13 @@
 // a checkpoint evaluation and sum counts.
 #include <optional>
 
+#include "data/distributed_sampler.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/inference.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/onnx_weights.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
-#include "data/distributed_sampler.h"
 #include "trainer/evaluator.h"
 
 namespace qf {
@@ -21,17 +21,17 @@ namespace {
 
 void report(const RunConfig& c, const std::string& what, const EvalResult& r, Console& console,
             bool root) {
-  char line[512];
-  std::snprintf(line, sizeof line, "eval %s: top1 %.2f%% top5 %.2f%% loss %.4f (%lld images, %.1f img/s)",
-                what.c_str(), r.top1, r.top5, r.loss, static_cast<long long>(r.count),
+  char tail[96];
+  std::snprintf(tail, sizeof tail, " (%lld images, %.1f img/s)", static_cast<long long>(r.count),
                 r.images_per_sec);
-  console.info(line);
-  if (!c.run.metrics_out.empty() && root)
+  console.info("eval " + what + ": " + eval_figures(r) + tail);
+  if (!c.run.metrics_out.empty() && root)  // a non-finite loss is written as null
     write_json_file(c.run.metrics_out, {{"top1", r.top1},
                                         {"top5", r.top5},
                                         {"loss", r.loss},
                                         {"images_per_sec", r.images_per_sec},
-                                        {"count", r.count}});
+                                        {"count", r.count},
+                                        {"nonfinite_logits", r.nonfinite}});
 }
 
 // An ONNX file: imported, lowered to int8 kernels when quantized, evaluated.
@@ -68,6 +68,8 @@ int cmd_eval(const Args& in_args) {
   bind_inference_options(schema, io);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
+  if (!c.run.metrics_out.empty() && launch_env().world_rank == 0)  // rank 0 writes
+    check_output_file(c.run.metrics_out, "run.metrics_out");
   if (!model_file.empty()) return eval_onnx(model_file, schema, c, io);
   if (c.run.init.empty())
     throw_input_error(

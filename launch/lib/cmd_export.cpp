@@ -32,6 +32,7 @@ int cmd_export(const Args& args) {
         "export: say what to export with --init CHECKPOINT (a checkpoint directory "
         "or .safetensors file)");
   if (c.run.out.empty()) throw_input_error("export: say where to write with --out FILE.onnx");
+  check_output_file(c.run.out, "run.out");
   const Checkpoint ck = load_checkpoint(c.run.init);
   adopt_checkpoint_model(schema, ck.config);
   const bool quantized = is_quant_checkpoint(ck);

@@ -33,6 +33,7 @@ int cmd_infer(const Args& in_args) {
   if (!positional.empty()) throw_input_error("infer: unexpected argument '", positional[0], "'");
   if (input.empty() || output.empty())
     throw_input_error("infer: give --input FILE and --output FILE");
+  check_output_file(output, "infer.output");
   LocalCommunicator comm;
   Console console = Console::for_rank(comm.rank());
   LoadedModel m = load_model("infer", model_file, schema, c, console);

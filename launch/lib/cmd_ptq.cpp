@@ -37,6 +37,10 @@ int cmd_ptq(const Args& in_args) {
   bind_ptq_config(schema, p);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("ptq: unexpected argument '", positional[0], "'");
+  if (launch_env().world_rank == 0) {  // rank 0 writes
+    if (!p.out.empty()) check_output_file(p.out, "ptq.out");
+    if (!c.run.metrics_out.empty()) check_output_file(c.run.metrics_out, "run.metrics_out");
+  }
   Console console = Console::for_rank(launch_env().world_rank);
   LoadedModel m = load_model("ptq", model_file, schema, c, console);
   auto ctx = open_device(c.run, console);
@@ -66,7 +70,7 @@ int cmd_ptq(const Args& in_args) {
   const Graph qdq = build_qdq_graph(m.graph, plan, thresholds, p, &rep);
   const Graph out = inference_graph(qdq, graph_weights(qdq));
   const std::filesystem::path dir = std::filesystem::path(p.out).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
+  if (!dir.empty()) create_output_folder(dir.string(), "ptq.out");
   export_onnx(out, p.out, {"qforge", "static post-training quantization (" + p.algo + ")"});
   console.info(str_cat("ptq: wrote ", p.out, " (", std::filesystem::file_size(p.out), " bytes): ",
                        rep.quantized_ops, " int8 ops, ", rep.activation_pairs,

@@ -20,6 +20,20 @@
 #include "quant/dynamic_quant.h"
 
 namespace qf {
+namespace {
+
+// Every folder and file the command writes, before anything is read (launch/lib/output_paths.h).
+void check_dynamic_outputs(const DynamicQuantConfig& d) {
+  const std::string key = "ptq_dynamic.out";
+  check_output_folder(d.out, key);
+  check_output_folder(d.out + "/quantized_model", key);
+  check_output_file(d.out + "/quantized_model/model.onnx", key);
+  if (!d.generate_test_model) return;
+  check_output_folder(d.out + "/test_model", key);
+  check_output_file(d.out + "/test_model/model.onnx", key);
+}
+
+}  // namespace
 
 int cmd_ptq_dynamic(const Args& in_args) {
   Args args = in_args;
@@ -31,6 +45,7 @@ int cmd_ptq_dynamic(const Args& in_args) {
   bind_dynamic_quant_config(schema, d);
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("ptq-dynamic: unexpected argument '", positional[0], "'");
+  if (!d.out.empty()) check_dynamic_outputs(d);
   LocalCommunicator comm;
   Console console = Console::for_rank(comm.rank());
   LoadedModel m = load_model("ptq-dynamic", model_file, schema, c, console);
@@ -52,13 +67,14 @@ int cmd_ptq_dynamic(const Args& in_args) {
   build_onnx_model(qi, qmodel, {"qforge", doc});
   if (d.generate_test_model) build_onnx_model(ti, tmodel, {"qforge", doc + " (dequantized test model)"});
   const std::filesystem::path root(d.out);
-  std::filesystem::create_directories(root / "quantized_model");
+  create_output_folder((root / "quantized_model").string(), "ptq_dynamic.out");
+  if (d.generate_test_model)
+    create_output_folder((root / "test_model").string(), "ptq_dynamic.out");
   const std::string qpath = (root / "quantized_model" / "model.onnx").string();
   write_onnx_model(qpath, qmodel);
   console.info(str_cat("ptq-dynamic: ", rep.weights, " weights (", rep.quantized_values, " values) as int",
                        d.weight_bits, " -> ", qpath, " (", std::filesystem::file_size(qpath), " bytes)"));
   if (d.generate_test_model) {
-    std::filesystem::create_directories(root / "test_model");
     const std::string tpath = (root / "test_model" / "model.onnx").string();
     write_onnx_model(tpath, tmodel);
     console.info(str_cat("ptq-dynamic: test model -> ", tpath, " (", std::filesystem::file_size(tpath),

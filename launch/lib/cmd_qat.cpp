@@ -25,6 +25,7 @@
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
 #include "nn/ops/batch_norm.h"
+#include "trainer/checkpoint_check.h"
 #include "trainer/evaluator.h"
 
 namespace qf {
@@ -56,6 +57,7 @@ int cmd_qat(const Args& args) {
   if (is_quant_checkpoint(ck)) adopt_checkpoint_quant(schema, ck.config);
   apply_model_form(schema, c);
   schema.validate();
+  check_run_outputs(c, {"model_int8.onnx", "model_float_grid.onnx"});
 
   Console console = Console::for_rank(launch_env().world_rank);
   console.info("qforge qat: resolved configuration\n" + schema.to_ini());
@@ -82,17 +84,18 @@ int cmd_qat(const Args& args) {
                  (q.sync_scales ? "synchronised (batch max over all ranks)"
                                 : "per rank (quant.sync_scales false; rank 0's are exported)"));
   ParamStore store(g, *ctx, c.train.seed);
+  if (!c.run.resume.empty()) check_model_matches(store, ck.model, model_file(ck));
   load_quant_weights(store, ck, from, rep, !c.run.init.empty(), console);
 
-  const std::string dir = prepare_run_directory(c, schema, comm);
-  MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
-
+  MetricsLog metrics;  // opened with the run folder, once the resume state is checked too
   TrainerSetup setup = trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()},
-                                     c, schema, dir, metrics);
+                                     c, schema, run_directory(c), metrics);
   setup.phase = "qat";
   setup.sync_scales = q.sync_scales;
   Trainer trainer(setup);
   if (!c.run.resume.empty()) trainer.resume(ck);
+  const std::string dir = prepare_run_directory(c, schema, comm, console);
+  if (comm.is_root()) metrics.open(dir + "/metrics.jsonl");
   bool bn_frozen = false, scales_frozen = false;
   trainer.on_epoch_start([&](int64_t epoch) {
     bool changed = false;

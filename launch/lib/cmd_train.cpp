@@ -5,6 +5,7 @@
 #include "launch/lib/commands.h"
 #include "launch/lib/setup.h"
 #include "nn/ops/batch_norm.h"
+#include "trainer/checkpoint_check.h"
 
 namespace qf {
 
@@ -21,6 +22,7 @@ int cmd_train(const Args& args) {
   }
   apply_model_form(schema, c);
   schema.validate();
+  check_run_outputs(c);
 
   Console console = Console::for_rank(launch_env().world_rank);
   // Everything the user named is opened and checked before anything is printed or written, so
@@ -42,33 +44,34 @@ int cmd_train(const Args& args) {
     throw_input_error("--init and --resume exclude each other (resume continues a run; init starts "
                       "a new one from weights)");
   if (!c.run.init.empty()) load_initial_weights(store, c.run.init, quiet, false);
-  if (!c.run.resume.empty()) store.load_state_dict(resume.model);
+  if (!c.run.resume.empty()) {
+    check_model_matches(store, resume.model, model_file(resume));
+    store.load_state_dict(resume.model);
+  }
+  MetricsLog metrics;  // opened with the run folder, once the resume state is checked too
+  Trainer trainer(trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()}, c,
+                                schema, run_directory(c), metrics));
+  if (!c.run.resume.empty()) trainer.resume(resume);
   console.info("qforge train: resolved configuration\n" + schema.to_ini());
   console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
   if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
-
-  const std::string dir = prepare_run_directory(c, schema, comm);
-  MetricsLog metrics(comm.is_root() ? dir + "/metrics.jsonl" : "");
-  Trainer trainer(trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()}, c,
-                                schema, dir, metrics));
-  if (!c.run.resume.empty()) {
-    trainer.resume(resume);
-    console.info("resume: epoch " + std::to_string(resume.state.epoch + 1) + ", batch " +
-                 std::to_string(resume.state.batch_in_epoch) + ", step " +
+  const std::string dir = prepare_run_directory(c, schema, comm, console);
+  if (comm.is_root()) metrics.open(dir + "/metrics.jsonl");
+  if (!c.run.resume.empty())
+    console.info("resume: " + resume.dir + " at epoch " + std::to_string(resume.state.epoch + 1) +
+                 ", batch " + std::to_string(resume.state.batch_in_epoch) + ", step " +
                  std::to_string(resume.state.global_step));
-  }
   const TrainResult r = trainer.fit();
   char line[256];
-  std::snprintf(line, sizeof line,
-                "done: %lld epoch(s), %lld steps, %.1f img/s training; test top1 %.2f%% top5 "
-                "%.2f%% loss %.4f",
+  std::snprintf(line, sizeof line, "done: %lld epoch(s), %lld steps, %.1f img/s training; test ",
                 static_cast<long long>(r.epochs), static_cast<long long>(r.steps),
-                r.images_per_sec, r.eval.top1, r.eval.top5, r.eval.loss);
-  console.info(line);
+                r.images_per_sec);
+  console.info(line + eval_figures(r.eval));
   if (!c.run.metrics_out.empty() && comm.is_root())
     write_json_file(c.run.metrics_out, {{"top1", r.eval.top1},
                                         {"top5", r.eval.top5},
                                         {"loss", r.eval.loss},
+                                        {"nonfinite_logits", r.eval.nonfinite},
                                         {"images_per_sec", r.images_per_sec},
                                         {"epochs", r.epochs},
                                         {"steps", r.steps},

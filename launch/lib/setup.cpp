@@ -110,20 +110,6 @@ void check_dataset_fits_model(const Dataset& data, const ModelConfig& model) {
                       data.num_classes(), " classes of ", data.describe());
 }
 
-std::string run_directory(const RunConfig& c) {
-  return c.run.out.empty() ? "runs/" + c.model.name : c.run.out;
-}
-
-std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
-                                  const Communicator& comm) {
-  const std::string dir = run_directory(c);
-  if (comm.is_root()) {
-    std::filesystem::create_directories(dir);
-    write_text_file_atomically(dir + "/config.ini", schema.to_ini());
-  }
-  return dir;
-}
-
 TrainerSetup trainer_setup(TrainerSetup base, const RunConfig& c, const ConfigSchema& schema,
                            const std::string& dir, MetricsLog& metrics) {
   base.train = c.train;
@@ -186,7 +172,7 @@ void load_initial_weights(ParamStore& store, const std::string& path, Console& c
 
 void write_json_file(const std::string& path, const nlohmann::json& j) {
   const std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  if (p.has_parent_path()) create_output_folder(p.parent_path().string(), path);
   write_text_file_atomically(path, j.dump(2) + "\n");
 }
 

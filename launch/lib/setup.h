@@ -7,7 +7,9 @@
 
 #include "comm/make_communicator.h"
 #include "data/dataset.h"
+#include "launch/lib/output_paths.h"
 #include "launch/lib/run_config.h"
+#include "launch/lib/run_folder.h"
 #include "nn/context.h"
 #include "nn/param_store.h"
 #include "trainer/trainer.h"
@@ -34,14 +36,6 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string&
 // InputError unless the dataset's samples are what the model takes: (in_channels, image_size,
 // image_size) and labels below num_classes.
 void check_dataset_fits_model(const Dataset& data, const ModelConfig& model);
-
-// run.out, or runs/<model name> by default.
-std::string run_directory(const RunConfig& c);
-
-// Where a training command writes: creates run_directory(c) and its config.ini (the resolved
-// configuration) on the root rank, and returns the directory.
-std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
-                                  const Communicator& comm);
 
 // The Trainer's settings from the run configuration (train, optimizer, schedule, data loader,
 // distributed sections), checkpoints in <dir>/checkpoint, metrics to `metrics`, the resolved
