@@ -13,6 +13,7 @@
 #include "launch/lib/model_source.h"
 #include "launch/lib/onnx_weights.h"
 #include "launch/lib/quant_setup.h"
+#include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
 #include "trainer/evaluator.h"
 
@@ -105,6 +106,11 @@ int cmd_eval(const Args& in_args) {
   lo.batch_size = c.data.eval_batch_size;
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
+  RunFacts facts;
+  facts.add_config("eval", schema);
+  facts.add_model(store);
+  facts.add_data("test set", *test_data);
+  check_ranks_agree(comm, facts, c.dist.timeout_s);
   Evaluator evaluator(g, store, *ctx, comm);
   const DistributedSampler shard(test_data->size(), false, 0, comm.rank(), comm.size(),
                                  ShardTail::uneven);

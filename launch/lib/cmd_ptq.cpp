@@ -20,6 +20,7 @@
 #include "io/onnx_export.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
+#include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
 #include "quant/convert.h"
 #include "quant/fuse_conv_bn.h"
@@ -48,6 +49,11 @@ int cmd_ptq(const Args& in_args) {
   Communicator& comm = *comm_ptr;
   const auto data = open_dataset(c.data, p.calib_split, m.num_classes);
   check_data_fits(*data, m.sample_shape, m.source);
+  RunFacts facts;
+  facts.add_config("ptq", schema);
+  facts.add_model(m.graph);
+  facts.add_data("calibration set", *data);
+  check_ranks_agree(comm, facts, c.dist.timeout_s);
 
   if (p.fuse_conv_bn) console.info(str_cat("fuse_conv_bn: folded ", fuse_conv_bn(m.graph), " BatchNorms"));
   const PtqPlan plan = plan_ptq(m.graph, p);

@@ -23,6 +23,7 @@
 #include "data/distributed_sampler.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/quant_setup.h"
+#include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
 #include "nn/ops/batch_norm.h"
 #include "trainer/checkpoint_check.h"
@@ -87,6 +88,10 @@ int cmd_qat(const Args& args) {
   if (!c.run.resume.empty()) check_model_matches(store, ck.model, model_file(ck));
   load_quant_weights(store, ck, from, rep, !c.run.init.empty(), console);
 
+  check_ranks_agree(comm,
+                    training_facts("qat", schema, store, *train_data, *test_data,
+                                   c.run.resume.empty() ? nullptr : &ck.state),
+                    c.dist.timeout_s);
   MetricsLog metrics;  // opened with the run folder, once the resume state is checked too
   TrainerSetup setup = trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()},
                                      c, schema, run_directory(c), metrics);

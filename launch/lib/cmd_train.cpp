@@ -3,6 +3,7 @@
 // Under `mpirun -np N` every rank runs this; rank 0 alone prints and writes the run directory.
 
 #include "launch/lib/commands.h"
+#include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
 #include "nn/ops/batch_norm.h"
 #include "trainer/checkpoint_check.h"
@@ -48,6 +49,10 @@ int cmd_train(const Args& args) {
     check_model_matches(store, resume.model, model_file(resume));
     store.load_state_dict(resume.model);
   }
+  check_ranks_agree(comm,
+                    training_facts("train", schema, store, *train_data, *test_data,
+                                   c.run.resume.empty() ? nullptr : &resume.state),
+                    c.dist.timeout_s);
   MetricsLog metrics;  // opened with the run folder, once the resume state is checked too
   Trainer trainer(trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()}, c,
                                 schema, run_directory(c), metrics));
