@@ -80,7 +80,10 @@ class Trainer {
   explicit Trainer(TrainerSetup setup);
   ~Trainer();
 
-  // Continues from a checkpoint's optimizer state and progress (the caller loads its weights).
+  // Continues from a checkpoint's optimizer state and progress (the caller loads its weights,
+  // after check_model_matches). First checks (trainer/checkpoint_check.h) that the optimizer
+  // state matches the model exactly, that the position lies inside this run's schedule and that
+  // the seed is this run's: InputError naming the file and field otherwise, before any collective.
   void resume(const Checkpoint& ckpt);
   TrainResult fit();
   EvalResult evaluate(const Dataset& data);

@@ -3,7 +3,7 @@
 # moment MODE names (hang_worker.cpp; default: instead of a collective); rank 0's watchdog
 # (timeout 3 s) must end the whole job within the timeout plus a few seconds (15 s in all, for a
 # loaded machine; the time is printed), non-zero, with a message naming rank 0 and what it waited
-# in (EXPECTED, a grep pattern), and leave no process behind.
+# in (EXPECTED, an extended grep pattern), and leave no process behind.
 set -u
 worker=$1
 mode=${2:-collective}
@@ -25,7 +25,7 @@ echo "mode $mode: exit code $rc after $elapsed s"
 fail=0
 [ "$rc" -ne 0 ] || { echo "FAIL: the job ended with exit code 0"; fail=1; }
 [ "$rc" -ne 124 ] || { echo "FAIL: the job hung until the test's own timeout"; fail=1; }
-grep -q "$expected" "$log" || { echo "FAIL: no message matching '$expected'"; fail=1; }
+grep -qE "$expected" "$log" || { echo "FAIL: no message matching '$expected'"; fail=1; }
 grep -q "must not" "$log" && { echo "FAIL: a collective returned without its peer"; fail=1; }
 [ "$elapsed_ms" -lt 15000 ] || { echo "FAIL: took $elapsed s (timeout 3 s)"; fail=1; }
 sleep 0.5
