@@ -2,7 +2,8 @@
 # stopped_rank_test.sh QFORGE OUT: in a two-rank `qforge train` (dist.timeout_s 4), rank 1 is
 # stopped (SIGSTOP) or killed (SIGKILL) at a moment from its very start to mid-training: 0, 0.3, 1
 # and 2.5 s after launch (start-up, data loading or MPI start-up, depending on the machine's
-# speed), and once rank 0 has logged training step 3. Whatever the moment, the job must end within the timeout plus a few seconds of
+# speed), and once rank 0 has logged training step 3. The job is long (40 epochs of 400 steps)
+# so that even on an idle, fast machine it is still running when the signal comes. Whatever the moment, the job must end within the timeout plus a few seconds of
 # the signal (12 s allowed, for a loaded machine; the times are printed), non-zero, with a message
 # naming a rank: the waiting rank's watchdog for a stop, mpirun's report for a kill. No process of
 # the job may be left.
@@ -15,7 +16,7 @@ skip_unless command -v "$mpirun" -- "mpirun not found (Debian: openmpi-bin)"
 skip_unless test -d /usr/share/datasets/fashion-mnist -- "Fashion-MNIST missing (Debian: dataset-fashion-mnist)"
 rm -rf "$out"
 mkdir -p "$out"
-args="train --model lenet --threads 1 --data.workers 0 --train.steps_per_epoch 400 \
+args="train --model lenet --threads 1 --data.workers 0 --train.epochs 40 --train.steps_per_epoch 400 \
 --train.log_every 1 --train.eval_each_epoch false --dist.timeout_s 4 --out $out/run"
 fail=0
 for how in STOP KILL; do
@@ -51,7 +52,8 @@ for how in STOP KILL; do
     fi
     sleep 0.5
     for env in /proc/[0-9]*/environ; do
-      tr '\0' '\n' <"$env" 2>/dev/null | grep -qx "QF_TEST_TAG=$tag" || continue
+      # Processes may end (or belong to another user) while we look: ignore those.
+      { tr '\0' '\n' <"$env"; } 2>/dev/null | grep -qx "QF_TEST_TAG=$tag" || continue
       pid=${env#/proc/}
       pid=${pid%/environ}
       echo "FAIL: process $pid of the job is still there"
