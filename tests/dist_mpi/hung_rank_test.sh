@@ -30,7 +30,7 @@ grep -q "must not" "$log" && { echo "FAIL: a collective returned without its pee
 [ "$elapsed_ms" -lt 15000 ] || { echo "FAIL: took $elapsed s (timeout 3 s)"; fail=1; }
 sleep 0.5
 for env in /proc/[0-9]*/environ; do
-  tr '\0' '\n' <"$env" 2>/dev/null | grep -qx "QF_TEST_TAG=$tag" || continue
+  { tr '\0' '\n' <"$env"; } 2>/dev/null | grep -qx "QF_TEST_TAG=$tag" || continue
   pid=${env#/proc/}
   pid=${pid%/environ}
   echo "FAIL: process $pid of the job is still there"

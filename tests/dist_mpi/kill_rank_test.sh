@@ -1,7 +1,8 @@
 #!/bin/bash
 # kill_rank_test.sh QFORGE OUT: two ranks train LeNet on Fashion-MNIST; once both are past step 3,
 # rank 1 is killed with SIGKILL (no chance to say anything). mpirun must end the whole job within
-# 30 s, non-zero, saying that rank 1 was killed; rank 0 must not hang in its next collective.
+# 30 s, non-zero, saying that rank 1 was killed; rank 0 must not hang in its next collective. The
+# job is long (40 epochs) so that it cannot end by itself between step 3 and the kill.
 set -u
 qforge=$1
 out=$2
@@ -13,7 +14,7 @@ rm -rf "$out"
 mkdir -p "$out"
 log="$out/log.txt"
 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$qforge" train --model lenet --threads 1 \
-  --data.workers 0 --batch-size 32 --train.log_every 1 --train.eval_each_epoch false \
+  --data.workers 0 --batch-size 32 --train.epochs 40 --train.log_every 1 --train.eval_each_epoch false \
   --out "$out/run" >"$log" 2>&1 &
 job=$!
 for _ in $(seq 1 360); do
