@@ -10,15 +10,17 @@
 #      weight-only int8, each evaluated on the int8 engine;
 #   5. prints the table and writes it to RUN_DIR/summary.md.
 #
-#   tools/run_main_job.sh [RUN_DIR]          (default runs/main_job; about 10 minutes on 2 cores)
+#   tools/run_main_job.sh [RUN_DIR]          (default runs/main_job; README says how long)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/main_job}
 qforge=build/qforge
 export QFORGE=$qforge
 
+start=$SECONDS
 tools/install_deps.sh
 tools/build.sh --target qforge
+setup_s=$((SECONDS - start))
 mkdir -p "$run"
 
 echo "== FP32 training (configs/fashion_mnist/mobilenet_v1.ini)"
@@ -71,3 +73,4 @@ for name, top1, size in rows:
     z = "" if size is None else f"{size / 1e6:.2f} MB"
     print(f"| {name} | {t} | {d} | {z} |")
 EOF
+echo "run_main_job: install and build ${setup_s} s, the job $((SECONDS - start - setup_s)) s"
