@@ -14,8 +14,8 @@ rm -rf "$out"
 mkdir -p "$out"
 log="$out/log.txt"
 "$mpirun" --allow-run-as-root --oversubscribe -np 2 "$qforge" train --model lenet --threads 1 \
-  --data.workers 0 --batch-size 32 --train.epochs 40 --train.log_every 1 --train.eval_each_epoch false \
-  --out "$out/run" >"$log" 2>&1 &
+  --data.workers 0 --batch-size 32 --train.epochs 40 --train.log_every 1 \
+  --train.eval_each_epoch false --out "$out/run" >"$log" 2>&1 &
 job=$!
 for _ in $(seq 1 360); do
   grep -q " step 3/" "$log" && break

@@ -3,10 +3,10 @@
 # stopped (SIGSTOP) or killed (SIGKILL) at a moment from its very start to mid-training: 0, 0.3, 1
 # and 2.5 s after launch (start-up, data loading or MPI start-up, depending on the machine's
 # speed), and once rank 0 has logged training step 3. The job is long (40 epochs of 400 steps)
-# so that even on an idle, fast machine it is still running when the signal comes. Whatever the moment, the job must end within the timeout plus a few seconds of
-# the signal (12 s allowed, for a loaded machine; the times are printed), non-zero, with a message
-# naming a rank: the waiting rank's watchdog for a stop, mpirun's report for a kill. No process of
-# the job may be left.
+# so that even on an idle, fast machine it is still running when the signal comes. Whatever the
+# moment, the job must end within the timeout plus a few seconds of the signal (12 s allowed, for a
+# loaded machine; the times are printed), non-zero, with a message naming a rank: the waiting
+# rank's watchdog for a stop, mpirun's report for a kill. No process of the job may be left.
 set -u
 qforge=$1
 out=$2
@@ -16,8 +16,8 @@ skip_unless command -v "$mpirun" -- "mpirun not found (Debian: openmpi-bin)"
 skip_unless test -d /usr/share/datasets/fashion-mnist -- "Fashion-MNIST missing (Debian: dataset-fashion-mnist)"
 rm -rf "$out"
 mkdir -p "$out"
-args="train --model lenet --threads 1 --data.workers 0 --train.epochs 40 --train.steps_per_epoch 400 \
---train.log_every 1 --train.eval_each_epoch false --dist.timeout_s 4 --out $out/run"
+args="train --model lenet --threads 1 --data.workers 0 --train.epochs 40 \
+--train.steps_per_epoch 400 --train.log_every 1 --train.eval_each_epoch false --dist.timeout_s 4 --out $out/run"
 fail=0
 for how in STOP KILL; do
   for delay in 0 0.3 1 2.5 step3; do
