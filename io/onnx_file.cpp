@@ -3,27 +3,30 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <climits>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include "io/atomic_file.h"
 #include "nn/error.h"
+#include "nn/input_file.h"
 
 namespace qf {
 
 void read_onnx_model(const std::string& path, onnx::ModelProto& model) {
-  if (!std::filesystem::is_regular_file(path))
-    throw_input_error("ONNX model '", path, "' does not exist or is not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_input_error("ONNX model '", path, "' cannot be opened");
-  if (!model.ParseFromIstream(&in))
-    throw_input_error("'", path, "' is not a valid ONNX file (protobuf parse failed: truncated or "
-                      "not ONNX)");
-  if (!model.has_graph())
-    throw_input_error("'", path, "' is not an ONNX model: it has no graph");
+  // protobuf reads at most 2 GiB; larger models keep their weights in external data files.
+  const std::string bytes = read_input_file(path, "ONNX model", (uint64_t{1} << 31) - 1);
+  parse_onnx_model(bytes.data(), bytes.size(), "'" + path + "'", model);
+}
+
+void parse_onnx_model(const void* data, size_t size, const std::string& what,
+                      onnx::ModelProto& model) {
+  if (size > static_cast<size_t>(INT_MAX) || !model.ParseFromArray(data, static_cast<int>(size)))
+    throw_input_error(what, " is not a valid ONNX file (protobuf parse failed: truncated or not "
+                      "ONNX)");
+  if (!model.has_graph()) throw_input_error(what, " is not an ONNX model: it has no graph");
   if (model.ir_version() <= 0)
-    throw_input_error("'", path, "' is not an ONNX model: ir_version ", model.ir_version());
+    throw_input_error(what, " is not an ONNX model: ir_version ", model.ir_version());
 }
 
 std::string check_onnx_model(const onnx::ModelProto& model) {
@@ -85,6 +88,12 @@ Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what) {
   Shape shape(t.dims().begin(), t.dims().end());
   for (int64_t d : shape)
     if (d < 0) throw_input_error(what, ": tensor '", t.name(), "' has a negative dimension");
+  // A tensor's data is in the file (at most 2 GiB), so a larger element count is a lie.
+  const std::optional<int64_t> count = checked_numel(shape);
+  if (!count || !checked_mul(*count, static_cast<int64_t>(dtype_size(dt))) ||
+      *count * static_cast<int64_t>(dtype_size(dt)) > INT_MAX)
+    throw_input_error(what, ": tensor '", t.name(), "' has shape ", shape_str(shape),
+                      ", more data than an ONNX file holds");
   Tensor r = Tensor::empty(shape, dt);
   const size_t bytes = r.nbytes();
   if (t.has_raw_data()) {
