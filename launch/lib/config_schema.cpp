@@ -4,12 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "nn/error.h"
+#include "nn/input_file.h"
 
 namespace qf {
 namespace po = boost::program_options;
@@ -238,8 +238,12 @@ std::vector<std::string> ConfigSchema::keys() const {
 }
 
 void ConfigSchema::load_ini(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_input_error("config file '", path, "' cannot be opened");
+  // A config is a page of text; 1 MiB is far beyond any.
+  load_ini_text(read_input_file(path, "config file", 1 << 20), path);
+}
+
+void ConfigSchema::load_ini_text(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
   std::string line, section;
   int lineno = 0;
   while (std::getline(in, line)) {
