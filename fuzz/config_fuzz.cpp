@@ -1,6 +1,6 @@
 // Fuzz target: a run configuration as `qforge train/qat` reads it — an INI file (`--config`) and
 // command-line arguments over it, bound to every key of the run configuration
-// (launch/lib/run_config.h), validated, and the model it names built. The input is the INI text,
+// (launch/lib/run_config.h), validated, the device parsed. The input is the INI text,
 // then, after a NUL byte, command-line arguments separated by NUL bytes.
 #include "fuzz/fuzz_check.h"
 #include "launch/lib/run_config.h"
@@ -28,7 +28,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     qf::apply_model_form(schema, c);
     schema.validate();
     qf::parse_device(c.run.device);
-    qf::build_model(c.model);
   });
   return 0;
 }
