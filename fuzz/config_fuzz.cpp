@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> args;
   for (size_t at = nul; at != std::string::npos && at < all.size();) {
     const size_t next = all.find('\0', at + 1);
-    args.push_back(all.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1));
+    args.push_back(
+        all.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1));
     at = next;
   }
   for (const std::string& a : args)

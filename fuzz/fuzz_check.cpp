@@ -26,7 +26,8 @@ bool expect_success_or_input_error(const std::function<void()>& parse) {
     }
     return false;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "fuzz: not an InputError (qforge would say 'internal error', exit 3): %s\n",
+    std::fprintf(stderr,
+                 "fuzz: not an InputError (qforge would say 'internal error', exit 3): %s\n",
                  e.what());
     std::abort();
   } catch (...) {

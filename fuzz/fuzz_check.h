@@ -1,9 +1,10 @@
 // What every fuzz target checks, and the scratch files some of them need.
 //
 // The rule for a parser of user input (docs/robustness.md): it returns, or it throws an InputError
-// with a message (the CLI prints it as one line whatever it holds). Anything else — another exception (an "internal error",
-// exit 3, for the user), a crash, a hang, a sanitizer report, an allocation beyond libFuzzer's
-// -malloc_limit_mb — is a finding, and the target aborts so that libFuzzer saves the input.
+// with a message (the CLI prints it as one line whatever it holds). Anything else — another
+// exception (an "internal error", exit 3, for the user), a crash, a hang, a sanitizer report, an
+// allocation beyond libFuzzer's -malloc_limit_mb — is a finding, and the target aborts so that
+// libFuzzer saves the input.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,8 @@ namespace qf::fuzz {
 // (printing what was thrown) on anything else.
 bool expect_success_or_input_error(const std::function<void()>& parse);
 
-// A folder of this process's own under /dev/shm (or $TMPDIR), made on first use and removed at exit.
+// A folder of this process's own under /dev/shm (or $TMPDIR), made on first use and removed at
+// exit.
 const std::string& scratch_dir();
 
 // Writes `size` bytes to `path` (replacing it).

@@ -89,7 +89,8 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   const int changes = 1 + static_cast<int>(rng() % 3);
   for (int i = 0; i < changes; ++i) qf::fuzz::mutate_message(m, rng, op_types);
   std::string out;
-  if (!m.SerializeToString(&out) || out.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
+  if (!m.SerializeToString(&out) || out.size() > max_size)
+    return LLVMFuzzerMutate(data, size, max_size);
   std::memcpy(data, out.data(), out.size());
   return out.size();
 }

@@ -14,8 +14,10 @@ int nesting_depth(const std::string& text, int stop_above) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;  // the escaped character cannot end the string
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;  // the escaped character cannot end the string
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -42,8 +44,8 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& what,
     // Drops nlohmann's "[json.exception.parse_error.101] " tag, keeps the position and reason.
     const std::string msg = e.what();
     const size_t tag_end = msg.find("] ");
-    throw_input_error(what, ": not valid JSON: ",
-                      tag_end == std::string::npos ? msg : msg.substr(tag_end + 2));
+    throw_input_error(
+        what, ": not valid JSON: ", tag_end == std::string::npos ? msg : msg.substr(tag_end + 2));
   }
 }
 

@@ -36,7 +36,8 @@ struct FoldCall {
 
   // Input i, which must be present.
   const Tensor& input(size_t i, const char* what) const {
-    if (i >= in.size() || !in[i].defined()) throw_input_error(where, ": input ", what, " is missing");
+    if (i >= in.size() || !in[i].defined())
+      throw_input_error(where, ": input ", what, " is missing");
     return in[i];
   }
   bool has(size_t i) const { return i < in.size() && in[i].defined(); }
@@ -65,12 +66,18 @@ bool is_integer(DType t) {
 
 int64_t int_at(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DType::i64: return t.data<int64_t>()[i];
-    case DType::i32: return t.data<int32_t>()[i];
-    case DType::i16: return t.data<int16_t>()[i];
-    case DType::i8: return t.data<int8_t>()[i];
-    case DType::u8: return t.data<uint8_t>()[i];
-    default: break;
+    case DType::i64:
+      return t.data<int64_t>()[i];
+    case DType::i32:
+      return t.data<int32_t>()[i];
+    case DType::i16:
+      return t.data<int16_t>()[i];
+    case DType::i8:
+      return t.data<int8_t>()[i];
+    case DType::u8:
+      return t.data<uint8_t>()[i];
+    default:
+      break;
   }
   QF_CHECK(false, "int_at on a ", dtype_name(t.dtype()), " tensor");
   return 0;
@@ -78,9 +85,12 @@ int64_t int_at(const Tensor& t, int64_t i) {
 
 double real_at(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DType::f32: return t.data<float>()[i];
-    case DType::f64: return t.data<double>()[i];
-    default: return static_cast<double>(int_at(t, i));
+    case DType::f32:
+      return t.data<float>()[i];
+    case DType::f64:
+      return t.data<double>()[i];
+    default:
+      return static_cast<double>(int_at(t, i));
   }
 }
 
@@ -120,9 +130,13 @@ void check_folded_size(const Shape& y, int64_t largest_input, const FoldCall& c)
 
 // --- one function per op --------------------------------------------------------------------
 
-Tensor fold_constant(const FoldCall& c) { return onnx_constant_value(c.node, c.where); }
+Tensor fold_constant(const FoldCall& c) {
+  return onnx_constant_value(c.node, c.where);
+}
 
-Tensor fold_identity(const FoldCall& c) { return c.input(0, "input"); }
+Tensor fold_identity(const FoldCall& c) {
+  return c.input(0, "input");
+}
 
 Tensor fold_shape(const FoldCall& c) {
   // The shape of an activation (inferred at import) or of a constant.
@@ -249,13 +263,15 @@ Tensor fold_cast(const FoldCall& c) {
   if (to == onnx::TensorProto::FLOAT) return cast_to(x, DType::f32, c);
   if (to == onnx::TensorProto::INT32) return cast_to(x, DType::i32, c);
   if (to == onnx::TensorProto::INT64) return cast_to(x, DType::i64, c);
-  throw_input_error(c.where, ": Cast to type ", to, " does not fold (allowed: FLOAT, INT32, INT64)");
+  throw_input_error(c.where, ": Cast to type ", to,
+                    " does not fold (allowed: FLOAT, INT32, INT64)");
 }
 
 // One value of a starts / ends / steps input or attribute of a 1-D Slice.
 int64_t slice_param(const std::vector<int64_t>& v, const FoldCall& c, const char* what) {
   if (v.size() != 1)
-    throw_input_error(c.where, ": Slice of a 1-D constant needs one ", what, " value, got ", v.size());
+    throw_input_error(c.where, ": Slice of a 1-D constant needs one ", what, " value, got ",
+                      v.size());
   return v[0];
 }
 
@@ -266,7 +282,8 @@ Tensor fold_slice(const FoldCall& c) {
   if (c.opset >= 10) {
     start = slice_param(int_values(c.input(1, "starts"), c.where), c, "starts");
     end = slice_param(int_values(c.input(2, "ends"), c.where), c, "ends");
-    if (c.has(3)) axis_index(slice_param(int_values(c.in[3], c.where), c, "axes"), 1, c, "Slice axis");
+    if (c.has(3))
+      axis_index(slice_param(int_values(c.in[3], c.where), c, "axes"), 1, c, "Slice axis");
     if (c.has(4)) step = slice_param(int_values(c.in[4], c.where), c, "steps");
   } else {
     start = slice_param(attr_ints(c.node, "starts"), c, "starts");
@@ -279,12 +296,12 @@ Tensor fold_slice(const FoldCall& c) {
   };
   std::vector<int64_t> picks;
   if (step > 0) {
-    for (int64_t i = clamp(start, 0, len), e = clamp(end, 0, len); i < e; i += std::min(step, e - i))
+    for (int64_t i = clamp(start, 0, len), e = clamp(end, 0, len); i < e;
+         i += std::min(step, e - i))
       picks.push_back(i);
   } else {
-    const int64_t stride = step == std::numeric_limits<int64_t>::min()
-                               ? std::numeric_limits<int64_t>::max()
-                               : -step;
+    const int64_t stride =
+        step == std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::max() : -step;
     for (int64_t i = clamp(start, -1, len - 1), e = clamp(end, -1, len - 1); i > e;
          i -= std::min(stride, i - e))
       picks.push_back(i);
@@ -335,7 +352,8 @@ int64_t int_op(const std::string& op, int64_t p, int64_t q, const FoldCall& c) {
     overflow = p == std::numeric_limits<int64_t>::min() && q == -1;
     if (!overflow) r = p / q;
   }
-  if (overflow) throw_input_error(c.where, ": integer ", op, " of ", p, " and ", q, " overflows int64");
+  if (overflow)
+    throw_input_error(c.where, ": integer ", op, " of ", p, " and ", q, " overflows int64");
   return r;
 }
 
@@ -347,7 +365,9 @@ Tensor fold_arithmetic(const FoldCall& c) {
   const Tensor& a = c.input(0, "A");
   const Tensor& b = c.input(1, "B");
   const size_t r = std::max(a.rank(), b.rank());
-  auto dim = [r](const Shape& s, size_t i) { return i < r - s.size() ? int64_t{1} : s[i - (r - s.size())]; };
+  auto dim = [r](const Shape& s, size_t i) {
+    return i < r - s.size() ? int64_t{1} : s[i - (r - s.size())];
+  };
   Shape y(r);
   for (size_t i = 0; i < r; ++i) {
     const int64_t da = dim(a.shape(), i), db = dim(b.shape(), i);
@@ -382,7 +402,10 @@ Tensor fold_arithmetic(const FoldCall& c) {
       out.data<int64_t>()[k] = int_op(op, int_at(a, oa), int_at(b, ob), c);
     } else {  // float operands multiply in float, as a runtime would
       const float p = static_cast<float>(real_at(a, oa)), q = static_cast<float>(real_at(b, ob));
-      out.data<float>()[k] = op == "Add" ? p + q : op == "Sub" ? p - q : op == "Mul" ? p * q : p / q;
+      out.data<float>()[k] = op == "Add"   ? p + q
+                             : op == "Sub" ? p - q
+                             : op == "Mul" ? p * q
+                                           : p / q;
     }
     for (size_t i = r; i-- > 0;) {
       if (++idx[i] < y[i]) break;
@@ -407,12 +430,15 @@ const std::unordered_map<std::string, FoldFn>& folders() {
 
 }  // namespace
 
-bool is_foldable_onnx_op(const std::string& t) { return folders().count(t) != 0; }
+bool is_foldable_onnx_op(const std::string& t) {
+  return folders().count(t) != 0;
+}
 
 std::vector<int64_t> int_values(const Tensor& t, const std::string& where) {
   if (t.dtype() != DType::i64 && t.dtype() != DType::i32)
     throw_input_error(where, ": expected an integer tensor, got ", dtype_name(t.dtype()));
-  if (t.rank() > 1) throw_input_error(where, ": expected a 1-D integer tensor, got ", shape_str(t.shape()));
+  if (t.rank() > 1)
+    throw_input_error(where, ": expected a 1-D integer tensor, got ", shape_str(t.shape()));
   std::vector<int64_t> r(static_cast<size_t>(t.numel()));
   for (int64_t i = 0; i < t.numel(); ++i) r[static_cast<size_t>(i)] = int_at(t, i);
   return r;
@@ -428,7 +454,8 @@ Tensor onnx_constant_value(const onnx::NodeProto& n, const std::string& where) {
     if (a.name() == "value_ints")
       return int64_tensor({a.ints_size()}, {a.ints().begin(), a.ints().end()});
   }
-  throw_input_error(where, ": Constant without a supported value attribute (value, value_float(s), "
+  throw_input_error(where,
+                    ": Constant without a supported value attribute (value, value_float(s), "
                     "value_int(s))");
 }
 

@@ -26,8 +26,7 @@ const char* file_kind(mode_t mode) {
 
 int open_input_file(const std::string& path, const std::string& what) {
   if (path.empty()) throw_input_error(what, ": no file named (empty path)");
-  if (path.find('\0') != std::string::npos)
-    throw_input_error(what, " path contains a NUL byte");
+  if (path.find('\0') != std::string::npos) throw_input_error(what, " path contains a NUL byte");
   // O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer; on a
   // regular file the flag changes nothing, and anything else is refused below.
   int fd;
@@ -63,8 +62,8 @@ std::string read_input_file(const std::string& path, const std::string& what, ui
   if (::fstat(fd, &st) != 0)
     throw_input_error(what, " '", path, "' cannot be read: ", std::strerror(errno));
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    throw_input_error(what, " '", path, "' is ", st.st_size, " bytes (allowed: at most ",
-                      max_bytes, ")");
+    throw_input_error(what, " '", path, "' is ", st.st_size, " bytes (allowed: at most ", max_bytes,
+                      ")");
   std::string text;
   text.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];

@@ -14,7 +14,7 @@ namespace qf::test {
 using onnx::TensorProto;
 
 inline onnx::TensorProto float_tensor(const std::string& name, const std::vector<int64_t>& dims,
-                               float value = 0.25f) {
+                                      float value = 0.25f) {
   TensorProto t;
   t.set_name(name);
   t.set_data_type(TensorProto::FLOAT);
@@ -28,7 +28,7 @@ inline onnx::TensorProto float_tensor(const std::string& name, const std::vector
 }
 
 inline onnx::TensorProto int64_tensor(const std::string& name, const std::vector<int64_t>& values,
-                               bool scalar = false) {
+                                      bool scalar = false) {
   TensorProto t;
   t.set_name(name);
   t.set_data_type(TensorProto::INT64);
@@ -43,9 +43,15 @@ struct Attr {
   std::string s;
   bool is_int = false;
 };
-inline Attr ints(const std::string& n, std::vector<int64_t> v) { return {n, std::move(v), "", false}; }
-inline Attr one_int(const std::string& n, int64_t v) { return {n, {v}, "", true}; }
-inline Attr str(const std::string& n, const std::string& v) { return {n, {}, v, false}; }
+inline Attr ints(const std::string& n, std::vector<int64_t> v) {
+  return {n, std::move(v), "", false};
+}
+inline Attr one_int(const std::string& n, int64_t v) {
+  return {n, {v}, "", true};
+}
+inline Attr str(const std::string& n, const std::string& v) {
+  return {n, {}, v, false};
+}
 
 // A model with input x (N, 1, 8, 8) and output y; nodes and initializers added by the test.
 class Model {

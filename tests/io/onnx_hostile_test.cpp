@@ -53,7 +53,8 @@ TEST(OnnxHostile, ConvStrideZeroUnderSameUpper) {
 }
 
 TEST(OnnxHostile, ConvHugePadsAndDilations) {
-  expect_refused(cnn({ints("pads", {1, 1, int64_t{1} << 62, 1})}), "pads value 4611686018427387904");
+  expect_refused(cnn({ints("pads", {1, 1, int64_t{1} << 62, 1})}),
+                 "pads value 4611686018427387904");
   expect_refused(cnn({ints("dilations", {1, -3})}), "dilations value -3");
   expect_refused(cnn({ints("strides", {1})}), "strides needs 2 values, has 1");
   expect_refused(cnn({one_int("group", 0)}), "group 0");
@@ -98,7 +99,8 @@ TEST(OnnxHostile, IntegerDivisionOverflowInConstantFolding) {
       .output("y");
   expect_refused(m, "integer Div of -9223372036854775808 and -1 overflows int64");
   Model zero;
-  zero.init(int64_tensor("a", {4})).init(int64_tensor("b", {0}))
+  zero.init(int64_tensor("a", {4}))
+      .init(int64_tensor("b", {0}))
       .node("Div", {"a", "b"}, "q")
       .node("Reshape", {"x", "q"}, "y")
       .output("y");
@@ -121,7 +123,10 @@ TEST(OnnxHostile, ElementCountsThatOverflow) {
 
   Model broadcast;  // folded constants may not grow past their inputs (and 2^20 elements)
   TensorProto col = float_tensor("col", {4096, 1}), row = float_tensor("row", {1, 4096});
-  broadcast.init(col).init(row).node("Mul", {"col", "row"}, "big").node("Add", {"x", "big"}, "y")
+  broadcast.init(col)
+      .init(row)
+      .node("Mul", {"col", "row"}, "big")
+      .node("Add", {"x", "big"}, "y")
       .output("y");
   expect_refused(broadcast, "folded result: shape [4096, 4096] has more than 1048576 elements");
 }
@@ -138,7 +143,8 @@ TEST(OnnxHostile, NonFiniteWeightsAndScalesNameTheTensor) {
   TensorProto b = float_tensor("b", {2});
   b.set_float_data(1, std::numeric_limits<float>::infinity());
   Model with_bias;
-  with_bias.init(float_tensor("w", {2, 1, 3, 3})).init(b)
+  with_bias.init(float_tensor("w", {2, 1, 3, 3}))
+      .init(b)
       .node("Conv", {"x", "w", "b"}, "c")
       .node("GlobalAveragePool", {"c"}, "g")
       .node("Flatten", {"g"}, "y")
@@ -155,7 +161,8 @@ TEST(OnnxHostile, NonFiniteWeightsAndScalesNameTheTensor) {
     zp.set_name("z");
     zp.set_data_type(TensorProto::INT8);
     zp.add_int32_data(0);
-    qdq.init(scale).init(zp)
+    qdq.init(scale)
+        .init(zp)
         .node("QuantizeLinear", {"x", "s", "z"}, "q")
         .node("DequantizeLinear", {"q", "s", "z"}, "d")
         .node("Flatten", {"d"}, "y")
@@ -183,7 +190,8 @@ TEST(OnnxHostile, FoldedCastOfNanToIntegerAndBadSlices) {
       .output("y");
   expect_refused(cast, "Cast of nan to int64 (out of range)");
   Model slice;
-  slice.init(int64_tensor("s", {1, 8, 8})).init(int64_tensor("b", {}))
+  slice.init(int64_tensor("s", {1, 8, 8}))
+      .init(int64_tensor("b", {}))
       .init(int64_tensor("e", {2}))
       .node("Slice", {"s", "b", "e"}, "t")
       .node("Reshape", {"x", "t"}, "y")

@@ -59,9 +59,9 @@ TEST_F(Hostile, MalformedOnnxInEveryCommandThatReadsOne) {
   const std::vector<std::string> in = {"m.onnx"};
   expect_clean_refusal(run("eval --model " + m), "strides value 0", in);
   expect_clean_refusal(run("bench --model " + m + " --iters 1"), "strides value 0", in);
-  expect_clean_refusal(run("infer --model " + m + " --input " + path("x.bin") + " --output " +
-                           path("y.bin")),
-                       "strides value 0", in);
+  expect_clean_refusal(
+      run("infer --model " + m + " --input " + path("x.bin") + " --output " + path("y.bin")),
+      "strides value 0", in);
   expect_clean_refusal(run("ptq-dynamic --model " + m + " --out " + path("q")), "strides value 0",
                        in);
 }
@@ -129,7 +129,9 @@ TEST_F(Hostile, NonFiniteWeightsScalesAndInputsNameTheTensor) {
   zp.set_name("zp");
   zp.set_data_type(TensorProto::INT8);
   zp.add_int32_data(0);
-  qdq.init(scale).init(zp).init(float_tensor("w", {2, 1, 3, 3}))
+  qdq.init(scale)
+      .init(zp)
+      .init(float_tensor("w", {2, 1, 3, 3}))
       .node("QuantizeLinear", {"x", "act_scale", "zp"}, "q")
       .node("DequantizeLinear", {"q", "act_scale", "zp"}, "d")
       .node("Conv", {"d", "w"}, "c")
@@ -153,7 +155,8 @@ TEST_F(Hostile, NonFiniteWeightsScalesAndInputsNameTheTensor) {
 // A tensor name with a newline once split the error over two lines.
 TEST_F(Hostile, ControlCharactersInNamesStayOnTheErrorLine) {
   Model m;
-  TensorProto w = float_tensor("w\nsecond line", {2, 1, 3, 3}, std::numeric_limits<float>::quiet_NaN());
+  TensorProto w =
+      float_tensor("w\nsecond line", {2, 1, 3, 3}, std::numeric_limits<float>::quiet_NaN());
   m.init(w)
       .node("Conv", {"x", "w\nsecond line"}, "c")
       .node("GlobalAveragePool", {"c"}, "g")
@@ -171,9 +174,10 @@ TEST_F(Hostile, ResolvedConfigurationIsNotOnStderr) {
                        "data root", {});
   QF_SKIP_UNLESS(fs::exists("/usr/share/datasets/fashion-mnist"),
                  "Fashion-MNIST (Debian's dataset-fashion-mnist) is not installed");
-  const CliResult r = run("train --model lenet --print-config --train.epochs 1 "
-                          "--train.steps_per_epoch 2 --train.eval_each_epoch false --out " +
-                          path("run"));
+  const CliResult r =
+      run("train --model lenet --print-config --train.epochs 1 "
+          "--train.steps_per_epoch 2 --train.eval_each_epoch false --out " +
+          path("run"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err.find("[model]"), std::string::npos) << r.err;
   const std::string out = read_text_file(path("out"));
