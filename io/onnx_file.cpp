@@ -94,32 +94,34 @@ Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what) {
       *count * static_cast<int64_t>(dtype_size(dt)) > INT_MAX)
     throw_input_error(what, ": tensor '", t.name(), "' has shape ", shape_str(shape),
                       ", more data than an ONNX file holds");
-  Tensor r = Tensor::empty(shape, dt);
-  const size_t bytes = r.nbytes();
+  // The data must be there before anything is allocated: a few bytes of file must not claim
+  // gigabytes.
+  const int64_t n = *count;
+  const size_t bytes = static_cast<size_t>(n) * dtype_size(dt);
   if (t.has_raw_data()) {
     if (t.raw_data().size() != bytes)
       throw_input_error(what, ": tensor '", t.name(), "' has ", t.raw_data().size(),
                         " bytes of data, its shape ", shape_str(shape), " needs ", bytes);
+    Tensor r = Tensor::empty(shape, dt);
     std::memcpy(r.raw(), t.raw_data().data(), bytes);
     return r;
   }
-  const int64_t n = r.numel();
-  auto expect = [&](int64_t have) {
-    if (have != n)
-      throw_input_error(what, ": tensor '", t.name(), "' has ", have, " values, its shape ",
-                        shape_str(shape), " needs ", n);
-  };
+  const int64_t have = dt == DType::f32   ? t.float_data_size()
+                       : dt == DType::f64 ? t.double_data_size()
+                       : dt == DType::i64 ? t.int64_data_size()
+                                          : t.int32_data_size();  // the small integer types
+  if (have != n)
+    throw_input_error(what, ": tensor '", t.name(), "' has ", have, " values, its shape ",
+                      shape_str(shape), " needs ", n);
+  Tensor r = Tensor::empty(shape, dt);
   switch (dt) {
     case DType::f32:
-      expect(t.float_data_size());
       std::copy(t.float_data().begin(), t.float_data().end(), r.data<float>());
       break;
     case DType::f64:
-      expect(t.double_data_size());
       std::copy(t.double_data().begin(), t.double_data().end(), r.data<double>());
       break;
     case DType::i64:
-      expect(t.int64_data_size());
       std::copy(t.int64_data().begin(), t.int64_data().end(), r.data<int64_t>());
       break;
     case DType::i8:
@@ -127,7 +129,6 @@ Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what) {
     case DType::i16:
     case DType::i32: {
       // ONNX stores these small integer types widened in int32_data.
-      expect(t.int32_data_size());
       for (int64_t i = 0; i < n; ++i) {
         const int32_t v = t.int32_data(static_cast<int>(i));
         switch (dt) {

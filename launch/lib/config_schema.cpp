@@ -1,6 +1,7 @@
 #include "launch/lib/config_schema.h"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -305,7 +306,8 @@ std::vector<std::string> ConfigSchema::parse_args(const std::vector<std::string>
     if (o.unregistered || o.position_key >= 0) {
       for (const std::string& tok : o.original_tokens) {
         if (tok.rfind("-", 0) == 0 && tok.size() > 1) {
-          std::string name = tok.substr(tok.find_first_not_of('-'));
+          const size_t dashes = std::min(tok.find_first_not_of('-'), tok.size());
+          std::string name = tok.substr(dashes);
           name = name.substr(0, name.find('='));
           std::vector<std::string> ks = keys();
           for (const auto& [a, k] : aliases_) ks.push_back(a);

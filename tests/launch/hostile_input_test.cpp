@@ -97,7 +97,7 @@ TEST_F(Hostile, DeeplyNestedJsonInSafetensorsAndState) {
     std::ofstream(path("ck/state.json")) << "{\"config\": " << deep << "}";
   }
   expect_clean_refusal(run("train --model lenet --resume " + path("ck") + " --out " + path("run")),
-                       "deeper than 64 levels", {"ck"});
+                       "deeper than 64 levels", {"w.safetensors", "ck"});
 }
 
 // Files that are not regular files: a FIFO blocked the reader forever, a directory was read as
@@ -140,7 +140,7 @@ TEST_F(Hostile, NonFiniteWeightsScalesAndInputsNameTheTensor) {
       .output("y");
   qdq.save(path("qdq.onnx"));
   expect_clean_refusal(run("bench --model " + path("qdq.onnx") + " --iters 1"),
-                       "scale 'act_scale' holds nan", {"qdq.onnx"});
+                       "scale 'act_scale' holds nan", {"nan.onnx", "qdq.onnx"});
 
   write_cnn("ok.onnx");
   std::vector<float> x(2 * 64, 0.5f);
@@ -149,7 +149,8 @@ TEST_F(Hostile, NonFiniteWeightsScalesAndInputsNameTheTensor) {
       .write(reinterpret_cast<const char*>(x.data()), static_cast<std::streamsize>(x.size() * 4));
   expect_clean_refusal(run("infer --model " + path("ok.onnx") + " --input " + path("x.bin") +
                            " --output " + path("y.bin")),
-                       "sample 1 holds inf at element 5", {"ok.onnx", "x.bin"});
+                       "sample 1 holds inf at element 5",
+                       {"nan.onnx", "qdq.onnx", "ok.onnx", "x.bin"});
 }
 
 // A tensor name with a newline once split the error over two lines.
