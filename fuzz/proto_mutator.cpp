@@ -72,10 +72,10 @@ int64_t pick_int(int64_t old, std::mt19937_64& rng) {
                                     std::numeric_limits<int64_t>::max(),
                                     std::numeric_limits<int64_t>::min()};
   switch (rng() % 4) {
-    case 0:
-      return old + 1;
+    case 0:  // neighbours wrap around at the int64 limits (unsigned arithmetic: defined)
+      return static_cast<int64_t>(static_cast<uint64_t>(old) + 1);
     case 1:
-      return old - 1;
+      return static_cast<int64_t>(static_cast<uint64_t>(old) - 1);
     case 2:
       return static_cast<int64_t>(rng() % 33) - 16;
     default:

@@ -29,7 +29,7 @@ template <class T>
 Tensor typed(const Shape& shape, const std::vector<T>& values) {
   Tensor t = Tensor::empty(shape, dtype_of<T>::value);
   EXPECT_EQ(static_cast<int64_t>(values.size()), t.numel());
-  std::memcpy(t.raw(), values.data(), t.nbytes());
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), t.nbytes());  // data() may be null
   return t;
 }
 
