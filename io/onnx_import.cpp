@@ -276,6 +276,15 @@ class Importer {
     return materialize(name + (cl ? "#nhwc" : ""), name, ValueKind::constant,
                        cl ? to_channels_last(t) : t);
   }
+  // The constant input i of n, which the import computes with as float32 (scaling, broadcasting)
+  // before it becomes a parameter: any other type is an InputError naming it.
+  const Tensor& float_const(const onnx::NodeProto& n, int i, const char* what) {
+    const Tensor& t = const_of(n.input(i));
+    if (t.dtype() != DType::f32)
+      throw_input_error(where(n), ": ", what, " '", n.input(i), "' must be float32, is ",
+                        dtype_name(t.dtype()));
+    return t;
+  }
   // Input i of n as a parameter or buffer named `<scope>.<suffix>` (or its state-dict name).
   int state(const onnx::NodeProto& n, int i, ValueKind kind, const std::string& suffix,
             Tensor data, const std::string& variant = "") {
@@ -635,7 +644,7 @@ class Importer {
     const int x = act(n, 0);
     int w;
     if (is_const(n.input(1))) {
-      const Tensor& b = const_of(n.input(1));
+      const Tensor& b = float_const(n, 1, "B");
       if (b.rank() != 2) throw_input_error(where(n), ": B must be 2-D");
       const bool plain = trans_b && alpha == 1.0;
       w = state(n, 1, ValueKind::param, "weight", scaled(trans_b ? b : transpose_2d(b), alpha),
@@ -651,7 +660,7 @@ class Importer {
     std::vector<int> in{x, w};
     if (has_input(n, 2) && beta != 0.0) {
       if (is_const(n.input(2))) {
-        Tensor c = const_of(n.input(2));
+        Tensor c = float_const(n, 2, "C");
         if (c.numel() == 1) {
           Tensor full = Tensor::empty({out}, DType::f32);
           full.fill(c.data<float>()[0]);

@@ -4,13 +4,13 @@
 # (build-san/fuzz/work/<target>, not committed).
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]     default: 60 s for each of the six targets
-#   tools/fuzz.sh 25                        what CI runs (about 2.5 minutes in all)
+#   tools/fuzz.sh 20                        what CI runs (about 2 minutes in all)
 #   tools/fuzz.sh 3600 onnx_import          a long local run of one target
 #
 # Targets: onnx_import safetensors checkpoint_state idx image_list config. Builds them first
 # (tools/build_hardened.sh: clang, ASan + UBSan). A finding — a crash, a sanitizer report, an
 # InputError of more than one line, any other exception (what users would see as "internal
-# error", exit 3), a slow input (over 10 s) or an allocation over 1 GiB — stops the target; the
+# error", exit 3), a slow input (over 60 s) or an allocation over 1 GiB — stops the target; the
 # input is saved as build-san/fuzz/findings/<target>/<kind>-<hash> and the script fails at the
 # end. Fix the bug, then copy the input to fuzz/corpus/<target>/regression_<what> so every later
 # run replays it.
@@ -42,7 +42,7 @@ for target in "${targets[@]}"; do
   log=build-san/fuzz/$target.log
   t=$SECONDS
   rc=0
-  "$bin" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 \
+  "$bin" "$work" "$seeds" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2560 \
     -malloc_limit_mb=1024 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$findings/" >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -180,6 +180,27 @@ TEST(OnnxHostile, MissingInputsAndNonConstantOperands) {
   expect_refused(squeeze, "'f' must be a constant");
 }
 
+// Found by the fuzzer: Gemm's constant B and C are scaled and broadcast as float32 at import, so
+// an integer B or C was read as floats (an internal error, exit 3).
+TEST(OnnxHostile, GemmIntegerConstants) {
+  auto gemm = [](TensorProto b, TensorProto c) {
+    Model m;
+    m.init(std::move(b))
+        .init(std::move(c))
+        .node("Flatten", {"x"}, "f")
+        .node("Gemm", {"f", "b", "c"}, "y", {one_int("transB", 1)})
+        .output("y");
+    return m;
+  };
+  TensorProto int_b = int64_tensor("b", std::vector<int64_t>(2 * 64, 1));
+  int_b.clear_dims();
+  int_b.add_dims(2);
+  int_b.add_dims(64);
+  expect_refused(gemm(float_tensor("b", {2, 64}), int64_tensor("c", {3})),
+                 "C 'c' must be float32, is int64");
+  expect_refused(gemm(int_b, float_tensor("c", {2})), "B 'b' must be float32, is int64");
+}
+
 TEST(OnnxHostile, FoldedCastOfNanToIntegerAndBadSlices) {
   Model cast;
   TensorProto f = float_tensor("f", {1}, 0);
