@@ -4,14 +4,18 @@
 
 #include <charconv>
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 
 #include "data/image_list.h"
 #include "nn/error.h"
+#include "nn/input_file.h"
 
 namespace qf {
 
 namespace {
+
+// ImageNet's train_list.txt is 40 MB; a list of 1 GiB is not a list.
+constexpr uint64_t kMaxListBytes = uint64_t{1} << 30;
 
 bool is_file(const std::string& path) {
   struct stat st;
@@ -110,10 +114,15 @@ ImageList ImageList::read(const ImageListOptions& o) {
   ImageList list;
   list.list_path_ = !o.list.empty() && o.list.front() == '/' ? o.list : o.root + "/" + o.list;
   list.base_ = o.root;
-  std::ifstream in(list.list_path_);
-  if (o.list.empty() || !is_file(list.list_path_) || !in)
-    throw_input_error("image list: list file '", list.list_path_,
-                      "' cannot be opened (data.train_list / data.val_list)");
+  if (o.list.empty())
+    throw_input_error("image list: no list file named (data.train_list / data.val_list)");
+  std::string all;
+  try {
+    all = read_input_file(list.list_path_, "image list: list file", kMaxListBytes);
+  } catch (const InputError& e) {
+    throw_input_error(e.what(), " (data.train_list / data.val_list)");
+  }
+  std::istringstream in(all);
 
   std::string first_problem;
   std::string text;
@@ -158,7 +167,7 @@ ImageList ImageList::read(const ImageListOptions& o) {
     if (o.warn)
       o.warn(msg);
     else
-      std::fprintf(stderr, "qforge: warning: %s\n", msg.c_str());
+      std::fprintf(stderr, "qforge: warning: %s\n", printable_line(msg).c_str());
   }
   if (list.size() == 0)
     throw_input_error(list.list_path_, ": no usable sample (", lineno, " line(s), ", list.skipped_,

@@ -2,6 +2,8 @@
 // Contract: data/mnist.h.
 #include "data/mnist.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <filesystem>
 
 #include "nn/error.h"
+#include "nn/input_file.h"
 
 namespace qf {
 
@@ -73,16 +76,24 @@ std::string find_idx_file(const std::string& root, const std::string& name) {
 class IdxFile {
  public:
   explicit IdxFile(const std::string& path) : path_(path), gz_(ends_with(path, ".gz")) {
-    std::error_code ec;
-    stored_ = fs::file_size(path, ec);
-    if (ec) throw_input_error(path, ": cannot open (", ec.message(), ")");
+    const int fd = open_input_file(path, "MNIST file");  // a regular file, never a FIFO
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      throw_input_error(path, ": cannot open (", std::strerror(errno), ")");
+    }
+    stored_ = static_cast<uint64_t>(st.st_size);
     if (gz_) {
-      gz_file_ = gzopen(path.c_str(), "rb");
+      gz_file_ = gzdopen(fd, "rb");  // gzclose_r closes fd
       if (gz_file_) gzbuffer(gz_file_, 1 << 18);
     } else {
-      plain_ = std::fopen(path.c_str(), "rb");
+      plain_ = ::fdopen(fd, "rb");
     }
-    if (!gz_file_ && !plain_) throw_input_error(path, ": cannot open (", std::strerror(errno), ")");
+    if (!gz_file_ && !plain_) {
+      const int err = errno;
+      ::close(fd);
+      throw_input_error(path, ": cannot open (", std::strerror(err), ")");
+    }
   }
   ~IdxFile() {
     if (gz_file_) gzclose_r(gz_file_);

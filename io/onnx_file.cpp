@@ -3,27 +3,30 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <climits>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include "io/atomic_file.h"
 #include "nn/error.h"
+#include "nn/input_file.h"
 
 namespace qf {
 
 void read_onnx_model(const std::string& path, onnx::ModelProto& model) {
-  if (!std::filesystem::is_regular_file(path))
-    throw_input_error("ONNX model '", path, "' does not exist or is not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_input_error("ONNX model '", path, "' cannot be opened");
-  if (!model.ParseFromIstream(&in))
-    throw_input_error("'", path, "' is not a valid ONNX file (protobuf parse failed: truncated or "
-                      "not ONNX)");
-  if (!model.has_graph())
-    throw_input_error("'", path, "' is not an ONNX model: it has no graph");
+  // protobuf reads at most 2 GiB; larger models keep their weights in external data files.
+  const std::string bytes = read_input_file(path, "ONNX model", (uint64_t{1} << 31) - 1);
+  parse_onnx_model(bytes.data(), bytes.size(), "'" + path + "'", model);
+}
+
+void parse_onnx_model(const void* data, size_t size, const std::string& what,
+                      onnx::ModelProto& model) {
+  if (size > static_cast<size_t>(INT_MAX) || !model.ParseFromArray(data, static_cast<int>(size)))
+    throw_input_error(what, " is not a valid ONNX file (protobuf parse failed: truncated or not "
+                      "ONNX)");
+  if (!model.has_graph()) throw_input_error(what, " is not an ONNX model: it has no graph");
   if (model.ir_version() <= 0)
-    throw_input_error("'", path, "' is not an ONNX model: ir_version ", model.ir_version());
+    throw_input_error(what, " is not an ONNX model: ir_version ", model.ir_version());
 }
 
 std::string check_onnx_model(const onnx::ModelProto& model) {
@@ -85,32 +88,40 @@ Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what) {
   Shape shape(t.dims().begin(), t.dims().end());
   for (int64_t d : shape)
     if (d < 0) throw_input_error(what, ": tensor '", t.name(), "' has a negative dimension");
-  Tensor r = Tensor::empty(shape, dt);
-  const size_t bytes = r.nbytes();
+  // A tensor's data is in the file (at most 2 GiB), so a larger element count is a lie.
+  const std::optional<int64_t> count = checked_numel(shape);
+  if (!count || !checked_mul(*count, static_cast<int64_t>(dtype_size(dt))) ||
+      *count * static_cast<int64_t>(dtype_size(dt)) > INT_MAX)
+    throw_input_error(what, ": tensor '", t.name(), "' has shape ", shape_str(shape),
+                      ", more data than an ONNX file holds");
+  // The data must be there before anything is allocated: a few bytes of file must not claim
+  // gigabytes.
+  const int64_t n = *count;
+  const size_t bytes = static_cast<size_t>(n) * dtype_size(dt);
   if (t.has_raw_data()) {
     if (t.raw_data().size() != bytes)
       throw_input_error(what, ": tensor '", t.name(), "' has ", t.raw_data().size(),
                         " bytes of data, its shape ", shape_str(shape), " needs ", bytes);
+    Tensor r = Tensor::empty(shape, dt);
     std::memcpy(r.raw(), t.raw_data().data(), bytes);
     return r;
   }
-  const int64_t n = r.numel();
-  auto expect = [&](int64_t have) {
-    if (have != n)
-      throw_input_error(what, ": tensor '", t.name(), "' has ", have, " values, its shape ",
-                        shape_str(shape), " needs ", n);
-  };
+  const int64_t have = dt == DType::f32   ? t.float_data_size()
+                       : dt == DType::f64 ? t.double_data_size()
+                       : dt == DType::i64 ? t.int64_data_size()
+                                          : t.int32_data_size();  // the small integer types
+  if (have != n)
+    throw_input_error(what, ": tensor '", t.name(), "' has ", have, " values, its shape ",
+                      shape_str(shape), " needs ", n);
+  Tensor r = Tensor::empty(shape, dt);
   switch (dt) {
     case DType::f32:
-      expect(t.float_data_size());
       std::copy(t.float_data().begin(), t.float_data().end(), r.data<float>());
       break;
     case DType::f64:
-      expect(t.double_data_size());
       std::copy(t.double_data().begin(), t.double_data().end(), r.data<double>());
       break;
     case DType::i64:
-      expect(t.int64_data_size());
       std::copy(t.int64_data().begin(), t.int64_data().end(), r.data<int64_t>());
       break;
     case DType::i8:
@@ -118,7 +129,6 @@ Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what) {
     case DType::i16:
     case DType::i32: {
       // ONNX stores these small integer types widened in int32_data.
-      expect(t.int32_data_size());
       for (int64_t i = 0; i < n; ++i) {
         const int32_t v = t.int32_data(static_cast<int>(i));
         switch (dt) {

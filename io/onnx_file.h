@@ -15,9 +15,12 @@ class TensorProto;
 
 namespace qf {
 
-// Parses an ONNX file. A missing, truncated or non-ONNX file is an InputError naming the file
+// Parses an ONNX file. A missing, non-regular, truncated or non-ONNX file is an InputError naming the file
 // and what is wrong (the protobuf parse error, or a ModelProto without a graph).
 void read_onnx_model(const std::string& path, onnx::ModelProto& model);
+// The same checks on bytes already in memory; `what` names them in messages ("'model.onnx'").
+void parse_onnx_model(const void* data, size_t size, const std::string& what,
+                      onnx::ModelProto& model);
 
 // Runs libonnx's checker (full check including shape inference where libonnx supports it).
 // Returns an empty string when the model passes, else the checker's message.

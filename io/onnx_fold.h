@@ -23,12 +23,17 @@ class AttributeProto;
 
 namespace qf {
 
+// The highest tensor rank import accepts (classifiers use up to 4; shape computations 1).
+constexpr size_t kMaxOnnxRank = 8;
+
 // True for the op types fold_onnx_node can evaluate (Shape needs only its input's shape).
 bool is_foldable_onnx_op(const std::string& op_type);
 
 // Evaluates `node` on known host tensors: inputs[i] is the i-th input (undefined when the input
 // is absent). For Shape, inputs[0] may be an undefined tensor and `shape0` gives the shape.
-// Returns the node's first output; InputError naming `where` when the inputs do not fit.
+// Returns the node's first output; InputError naming `where` when the inputs or the attributes do
+// not fit (each op checks its own: axes in range, index bounds, integer overflow, NaN cast to an
+// integer) or the result would exceed max(2^20 elements, the largest input).
 Tensor fold_onnx_node(const onnx::NodeProto& node, const std::vector<Tensor>& inputs,
                       const Shape* shape0, int64_t opset, const std::string& where);
 

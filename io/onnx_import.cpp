@@ -17,6 +17,13 @@ namespace qf {
 namespace {
 
 constexpr int64_t kMinOpset = 11, kMaxOpset = 21;
+// Bounds on what a file may say, far above any real model, so that no arithmetic on them
+// overflows: kernel sizes, strides, dilations and pads; and elements per sample of the input and of
+// every activation (2^31 - 1: 8 GiB of float32 for one image).
+constexpr int64_t kMaxWindowAttr = 1 << 16;
+constexpr int64_t kMaxSampleElements = (int64_t{1} << 31) - 1;
+// A fixed batch dimension in the file only guides import (see the batch rule of reshape()).
+constexpr int64_t kMaxFileBatch = 1 << 16;
 
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& n, const std::string& name) {
   for (const auto& a : n.attribute())
@@ -83,6 +90,36 @@ double scalar_of(const Tensor& t, const std::string& where) {
     case DType::f64: return t.data<double>()[0];
     default: throw_input_error(where, ": expected a float scalar");
   }
+}
+
+// InputError unless every value of the float tensor `t` is finite (NaN or inf weights would only
+// ever produce NaN or inf logits, reported as a figure).
+void check_finite(const Tensor& t, const std::string& where, const std::string& what) {
+  const int64_t i = first_nonfinite(t);
+  if (i < 0) return;
+  const double v = t.dtype() == DType::f64 ? t.data<double>()[i] : t.data<float>()[i];
+  throw_input_error(where, ": ", what, " holds ", v, " at element ", i, " (allowed: finite values)");
+}
+
+// InputError unless `v` has `count` values (any count when count < 0), each in [lo, hi].
+void check_window_attr(const std::string& where, const char* name, const std::vector<int64_t>& v,
+                       int count, int64_t lo) {
+  if (count >= 0 && static_cast<int>(v.size()) != count)
+    throw_input_error(where, ": ", name, " needs ", count, " values, has ", v.size());
+  for (int64_t x : v)
+    if (x < lo || x > kMaxWindowAttr)
+      throw_input_error(where, ": ", name, " value ", x, " is out of range (allowed: ", lo, " to ",
+                        kMaxWindowAttr, ")");
+}
+
+// Pads of auto_pad SAME_UPPER / SAME_LOWER for one spatial axis (strides already checked >= 1).
+void same_pads(const std::string& ap, int64_t in, int64_t extent, int64_t stride, int64_t& begin,
+               int64_t& end) {
+  const int64_t out = (in + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>(0, (out - 1) * stride + extent - in);
+  const int64_t small = total / 2, big = total - small;
+  begin = ap == "SAME_UPPER" ? small : big;
+  end = ap == "SAME_UPPER" ? big : small;
 }
 
 // A dotted torch state-dict name ("features.0.weight"), not an exporter-made one ("onnx::Conv_7").
@@ -153,6 +190,9 @@ class Importer {
       const auto& d = tt.shape().dim(i);
       if (i == 0) {
         batch_ = d.has_dim_value() && d.dim_value() > 0 ? d.dim_value() : 1;
+        if (batch_ > kMaxFileBatch)
+          throw_input_error(what_, ": input '", in.name(), "' has a batch dimension of ", batch_,
+                            " (allowed: at most ", kMaxFileBatch, ", or a symbolic dimension)");
         s.push_back(-1);
         continue;
       }
@@ -164,6 +204,8 @@ class Importer {
     if (s.size() != 4 && s.size() != 2)
       throw_input_error(what_, ": input '", in.name(), "' must have rank 4 (N, C, H, W) or 2, has ",
                         s.size());
+    numel_within(Shape(s.begin() + 1, s.end()), kMaxSampleElements,
+                 str_cat(what_, ": input '", in.name(), "' per sample"));
     Value v;
     v.name = opt_.input_name;
     v.kind = ValueKind::input;
@@ -187,7 +229,11 @@ class Importer {
   const Tensor& const_of(const std::string& name) {
     auto it = consts_.find(name);
     if (it != consts_.end()) return it->second;
-    return consts_[name] = tensor_from_onnx(*inits_.at(name), what_);
+    const auto init = inits_.find(name);
+    if (init == inits_.end())
+      throw_input_error(what_, ": '", name, "' must be a constant (an initializer or a value "
+                        "computed from constants only)");
+    return consts_[name] = tensor_from_onnx(*init->second, what_);
   }
 
   std::string where(const onnx::NodeProto& n) const {
@@ -230,6 +276,15 @@ class Importer {
     return materialize(name + (cl ? "#nhwc" : ""), name, ValueKind::constant,
                        cl ? to_channels_last(t) : t);
   }
+  // The constant input i of n, which the import computes with as float32 (scaling, broadcasting)
+  // before it becomes a parameter: any other type is an InputError naming it.
+  const Tensor& float_const(const onnx::NodeProto& n, int i, const char* what) {
+    const Tensor& t = const_of(n.input(i));
+    if (t.dtype() != DType::f32)
+      throw_input_error(where(n), ": ", what, " '", n.input(i), "' must be float32, is ",
+                        dtype_name(t.dtype()));
+    return t;
+  }
   // Input i of n as a parameter or buffer named `<scope>.<suffix>` (or its state-dict name).
   int state(const onnx::NodeProto& n, int i, ValueKind kind, const std::string& suffix,
             Tensor data, const std::string& variant = "") {
@@ -237,6 +292,7 @@ class Importer {
     if (data.dtype() != DType::f32)
       throw_input_error(where(n), ": ", suffix, " '", init, "' must be float32, is ",
                         dtype_name(data.dtype()));
+    check_finite(data, where(n), str_cat(suffix, " '", init, "'"));
     const std::string name =
         variant.empty() && is_state_dict_name(init) ? init : scope_of(n) + "." + suffix;
     return materialize(init + "#" + suffix + variant, name, kind, std::move(data));
@@ -264,6 +320,14 @@ class Importer {
     return name;
   }
 
+  // An activation keeps the batch dimension, has no empty dimension and a bounded size.
+  void check_activation(const onnx::NodeProto& n, const Shape& s) const {
+    if (s.empty()) throw_input_error(where(n), ": the output is a scalar (activations keep the batch)");
+    for (int64_t d : s)
+      if (d < 1) throw_input_error(where(n), ": the output has shape ", shape_str(s), " (empty)");
+    numel_within(Shape(s.begin() + 1, s.end()), kMaxSampleElements, where(n) + ": output per sample");
+  }
+
   // Adds a node computing ONNX output 0 of n; returns the output's value id.
   int emit(const onnx::NodeProto& n, const std::string& op, std::vector<int> inputs, Attrs attrs,
            bool primary = true) {
@@ -288,10 +352,33 @@ class Importer {
     } catch (const InputError& e) {
       throw_input_error(where(n), ": ", e.what());
     }
+    check_activation(n, out[0].shape);
     set_desc(y, out[0]);
     g_.add_node(std::move(node));
     ids_[n.output(0)] = y;
     return y;
+  }
+
+  // ONNX's input counts of the ops import maps (Constant takes none; outputs: at least one).
+  void check_arity(const onnx::NodeProto& n) const {
+    static const std::map<std::string, std::pair<int, int>> arity = {
+        {"Conv", {2, 3}},        {"BatchNormalization", {5, 5}}, {"Clip", {1, 3}},
+        {"Add", {2, 2}},         {"Mul", {2, 2}},                {"Sub", {2, 2}},
+        {"Div", {2, 2}},         {"Reshape", {2, 2}},            {"Squeeze", {1, 2}},
+        {"Unsqueeze", {1, 2}},   {"Gemm", {2, 3}},               {"MatMul", {2, 2}},
+        {"Dropout", {1, 3}},     {"Concat", {1, 1 << 16}},       {"QuantizeLinear", {2, 3}},
+        {"DequantizeLinear", {2, 3}}, {"Constant", {0, 0}},      {"Shape", {1, 1}},
+        {"Gather", {2, 2}},      {"Cast", {1, 1}},               {"Slice", {1, 5}},
+        {"Relu", {1, 1}},        {"LeakyRelu", {1, 1}},          {"Sigmoid", {1, 1}},
+        {"HardSwish", {1, 1}},   {"HardSigmoid", {1, 1}},        {"GlobalAveragePool", {1, 1}},
+        {"AveragePool", {1, 1}}, {"MaxPool", {1, 1}},            {"Flatten", {1, 1}},
+        {"Identity", {1, 1}}};
+    const auto it = arity.find(n.op_type());
+    if (it == arity.end()) return;  // not an op import knows: map_node says so
+    const auto [lo, hi] = it->second;
+    if (n.input_size() < lo || n.input_size() > hi)
+      throw_input_error(where(n), ": has ", n.input_size(), " inputs (allowed: ", lo,
+                        lo == hi ? "" : str_cat(" to ", hi), ")");
   }
 
   void map_node(const onnx::NodeProto& n) {
@@ -299,6 +386,8 @@ class Importer {
       throw_input_error(where(n), " of domain '", n.domain(), "' is not supported (supported: the "
                         "default domain's ", join_supported(), ")");
     const std::string& t = n.op_type();
+    if (n.output_size() < 1 || n.output(0).empty()) throw_input_error(where(n), ": has no output");
+    check_arity(n);
     if (try_fold(n)) return;
     if (t == "Conv") return conv(n);
     if (t == "BatchNormalization") return batch_norm(n);
@@ -311,9 +400,12 @@ class Importer {
     }
     if (t == "Sigmoid") return void(emit(n, "sigmoid", {act(n, 0)}, {}));
     if (t == "HardSwish") return void(emit(n, "hardswish", {act(n, 0)}, {}));
-    if (t == "HardSigmoid")
-      return void(emit(n, "hardsigmoid", {act(n, 0)},
-                       {{"alpha", attr_float(n, "alpha", 0.2)}, {"beta", attr_float(n, "beta", 0.5)}}));
+    if (t == "HardSigmoid") {
+      const double alpha = attr_float(n, "alpha", 0.2), beta = attr_float(n, "beta", 0.5);
+      if (!std::isfinite(alpha) || !std::isfinite(beta))
+        throw_input_error(where(n), ": alpha ", alpha, " and beta ", beta, " must be finite");
+      return void(emit(n, "hardsigmoid", {act(n, 0)}, {{"alpha", alpha}, {"beta", beta}}));
+    }
     if (t == "Clip") return clip(n);
     if (t == "Add" || t == "Mul") return elementwise(n, t == "Add" ? "add" : "mul");
     if (t == "GlobalAveragePool") return void(emit(n, "global_avg_pool", {act(n, 0)}, {}));
@@ -373,25 +465,25 @@ class Importer {
     const auto dil = attr_ints(n, "dilations", {1, 1});
     std::vector<int64_t> pads = attr_ints(n, "pads", {0, 0, 0, 0});
     const std::string ap = attr_string(n, "auto_pad", "NOTSET");
-    if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
-      throw_input_error(where(n), ": strides, dilations need 2 values and pads 4");
+    check_window_attr(where(n), "strides", strides, 2, 1);
+    check_window_attr(where(n), "dilations", dil, 2, 1);
+    check_window_attr(where(n), "pads", pads, 4, 0);
+    check_window_attr(where(n), "kernel size (weight dimensions 2, 3)", {ws[2], ws[3]}, 2, 1);
+    const int64_t group = attr_int(n, "group", 1);
+    if (group < 1 || group > ws[0] || (ws[0] > 0 && ws[0] % group != 0))
+      throw_input_error(where(n), ": group ", group, " does not divide the ", ws[0],
+                        " output channels");
     if (ap == "VALID") {
       pads = {0, 0, 0, 0};
     } else if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
-      for (int d = 0; d < 2; ++d) {
-        const int64_t in = xs[2 + d], k = ws[2 + d], out = (in + strides[d] - 1) / strides[d];
-        const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (k - 1) * dil[d] + 1 - in);
-        const int64_t small = total / 2, big = total - small;
-        pads[d] = ap == "SAME_UPPER" ? small : big;
-        pads[d + 2] = ap == "SAME_UPPER" ? big : small;
-      }
+      for (int d = 0; d < 2; ++d)
+        same_pads(ap, xs[2 + d], (ws[2 + d] - 1) * dil[d] + 1, strides[d], pads[d], pads[d + 2]);
     } else if (ap != "NOTSET") {
       throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
     }
     std::vector<int> in{x, w};
     if (b >= 0) in.push_back(b);
-    emit(n, "conv2d", in,
-         {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"group", attr_int(n, "group", 1)}});
+    emit(n, "conv2d", in, {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"group", group}});
   }
 
   void batch_norm(const onnx::NodeProto& n) {
@@ -405,9 +497,16 @@ class Importer {
     const int beta = state(n, 2, ValueKind::param, "bias", const_of(n.input(2)));
     const int mean = state(n, 3, ValueKind::buffer, "running_mean", const_of(n.input(3)));
     const int var = state(n, 4, ValueKind::buffer, "running_var", const_of(n.input(4)));
-    emit(n, "batch_norm", {x, gamma, beta, mean, var},
-         {{"epsilon", attr_float(n, "epsilon", 1e-5)},
-          {"momentum", 1.0 - attr_float(n, "momentum", 0.9)}});
+    const double eps = attr_float(n, "epsilon", 1e-5), momentum = attr_float(n, "momentum", 0.9);
+    if (!std::isfinite(eps) || eps < 0 || !std::isfinite(momentum))
+      throw_input_error(where(n), ": epsilon ", eps, " and momentum ", momentum,
+                        " (allowed: finite, epsilon >= 0)");
+    const Tensor& v = const_of(n.input(4));
+    for (int64_t i = 0; i < v.numel(); ++i)
+      if (!(v.data<float>()[i] + eps > 0))
+        throw_input_error(where(n), ": running variance '", n.input(4), "' holds ", v.data<float>()[i],
+                          " at element ", i, " (allowed: variance + epsilon > 0)");
+    emit(n, "batch_norm", {x, gamma, beta, mean, var}, {{"epsilon", eps}, {"momentum", 1.0 - momentum}});
   }
 
   void clip(const onnx::NodeProto& n) {
@@ -417,6 +516,8 @@ class Importer {
       if (!is_const(n.input(i))) throw_input_error(where(n), ": min and max must be constants");
       (i == 1 ? lo : hi) = scalar_of(const_of(n.input(i)), where(n));
     }
+    if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+      throw_input_error(where(n), ": bounds [", lo, ", ", hi, "] (allowed: min <= max, not NaN)");
     const int x = act(n, 0);
     if (lo == 0 && hi == 6) return void(emit(n, "relu6", {x}, {}));
     if (lo == 0 && std::isinf(hi) && hi > 0) return void(emit(n, "relu", {x}, {}));
@@ -426,8 +527,12 @@ class Importer {
   void elementwise(const onnx::NodeProto& n, const char* op) {
     std::vector<int> in;
     for (int i = 0; i < 2; ++i) {
-      if (is_const(n.input(i)) && const_of(n.input(i)).dtype() != DType::f32)
-        throw_input_error(where(n), ": constant operand '", n.input(i), "' must be float32");
+      if (is_const(n.input(i))) {
+        const Tensor& c = const_of(n.input(i));
+        if (c.dtype() != DType::f32)
+          throw_input_error(where(n), ": constant operand '", n.input(i), "' must be float32");
+        check_finite(c, where(n), "constant operand '" + n.input(i) + "'");
+      }
       in.push_back(is_const(n.input(i)) ? constant(n, i, true) : act(n, i));
     }
     emit(n, op, in, {});
@@ -439,29 +544,67 @@ class Importer {
     if (k.size() != 2) throw_input_error(where(n), ": kernel_shape must have 2 values (2-D pooling)");
     const auto strides = attr_ints(n, "strides", {1, 1});
     std::vector<int64_t> pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    check_window_attr(where(n), "kernel_shape", k, 2, 1);
+    check_window_attr(where(n), "strides", strides, 2, 1);
+    check_window_attr(where(n), "pads", pads, 4, 0);
     for (int64_t d : attr_ints(n, "dilations", {1, 1}))
       if (d != 1) throw_input_error(where(n), ": dilations other than 1 are not supported");
     if (attr_int(n, "storage_order", 0) != 0)
       throw_input_error(where(n), ": storage_order 1 is not supported");
     const std::string ap = attr_string(n, "auto_pad", "NOTSET");
     const int64_t ceil_mode = attr_int(n, "ceil_mode", 0);
+    const int64_t count_include_pad = attr_int(n, "count_include_pad", 0);
+    if ((ceil_mode != 0 && ceil_mode != 1) || (count_include_pad != 0 && count_include_pad != 1))
+      throw_input_error(where(n), ": ceil_mode and count_include_pad must be 0 or 1");
     if (ap == "VALID") {
       pads = {0, 0, 0, 0};
     } else if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
       const Shape& xs = desc_[x].shape;
-      for (int d = 0; d < 2; ++d) {
-        const int64_t in = xs[2 + d], out = (in + strides[d] - 1) / strides[d];
-        const int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + k[d] - in);
-        const int64_t small = total / 2, big = total - small;
-        pads[d] = ap == "SAME_UPPER" ? small : big;
-        pads[d + 2] = ap == "SAME_UPPER" ? big : small;
-      }
+      if (xs.size() != 4) throw_input_error(where(n), ": the input must be 4-D (N, C, H, W)");
+      for (int d = 0; d < 2; ++d) same_pads(ap, xs[2 + d], k[d], strides[d], pads[d], pads[d + 2]);
     } else if (ap != "NOTSET") {
       throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
     }
     Attrs a{{"kernel_shape", k}, {"strides", strides}, {"pads", pads}, {"ceil_mode", ceil_mode}};
-    if (avg) a.set("count_include_pad", attr_int(n, "count_include_pad", 0));
+    if (avg) a.set("count_include_pad", count_include_pad);
     emit(n, avg ? "avg_pool2d" : "max_pool2d", {x}, a);
+  }
+
+  // The shape a Squeeze or Unsqueeze of an activation of shape xs gives: axes in range, named
+  // once, the batch axis (0) untouched, squeezed axes of size 1.
+  Shape squeezed_shape(const onnx::NodeProto& n, const Shape& xs) {
+    std::vector<int64_t> axes = opset_ < 13     ? attr_ints(n, "axes", {})
+                                : has_input(n, 1) ? int_values(const_of(n.input(1)), where(n))
+                                                  : std::vector<int64_t>{};
+    const bool unsqueeze = n.op_type() == "Unsqueeze";
+    const int64_t r = static_cast<int64_t>(xs.size() + (unsqueeze ? axes.size() : 0));
+    if (unsqueeze && (axes.empty() || static_cast<size_t>(r) > kMaxOnnxRank))
+      throw_input_error(where(n), ": Unsqueeze needs 1 to ", kMaxOnnxRank - xs.size(), " axes");
+    for (int64_t& a : axes) {
+      if (a < -r || a >= r)
+        throw_input_error(where(n), ": axis ", a, " is out of range for rank ", r, " (allowed: ", -r,
+                          " to ", r - 1, ")");
+      if (a < 0) a += r;
+      if (a == 0) throw_input_error(where(n), ": axis 0 is the batch and must stay");
+    }
+    std::sort(axes.begin(), axes.end());
+    if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+      throw_input_error(where(n), ": an axis is named twice");
+    Shape target;
+    if (unsqueeze) {
+      target = xs;
+      for (int64_t a : axes) target.insert(target.begin() + a, 1);
+      return target;
+    }
+    for (int64_t a : axes)
+      if (xs[a] != 1)
+        throw_input_error(where(n), ": axis ", a, " has size ", xs[a], " (allowed: size 1)");
+    for (int64_t i = 0; i < r; ++i) {
+      const bool drop = axes.empty() ? xs[i] == 1 && i > 0
+                                     : std::binary_search(axes.begin(), axes.end(), i);
+      if (!drop) target.push_back(xs[i]);
+    }
+    return target;
   }
 
   void reshape(const onnx::NodeProto& n) {
@@ -476,31 +619,15 @@ class Importer {
         for (int64_t d : target)
           if (d == 0) throw_input_error(where(n), ": allowzero with a 0 dimension is not supported");
     } else {  // Squeeze / Unsqueeze of an activation: the same data with another shape
-      std::vector<int64_t> axes = opset_ >= 13 ? (has_input(n, 1) ? int_values(const_of(n.input(1)), where(n))
-                                                                  : std::vector<int64_t>{})
-                                               : attr_ints(n, "axes", {});
-      const int64_t r = static_cast<int64_t>(xs.size());
-      if (t == "Unsqueeze") {
-        target = xs;
-        const int64_t rr = r + static_cast<int64_t>(axes.size());
-        for (int64_t& a : axes) a = a < 0 ? a + rr : a;
-        std::sort(axes.begin(), axes.end());
-        for (int64_t a : axes) target.insert(target.begin() + std::min<int64_t>(a, target.size()), 1);
-      } else {
-        for (int64_t i = 0; i < r; ++i) {
-          bool drop = axes.empty() ? xs[i] == 1 && i > 0 : false;
-          for (int64_t a : axes) drop = drop || (a < 0 ? a + r : a) == i;
-          if (!drop) target.push_back(xs[i]);
-        }
-      }
+      target = squeezed_shape(n, xs);
     }
     // The batch rule: a reshape that keeps each sample's element count keeps the batch.
     if (!target.empty() && !xs.empty() && target[0] != -1 && target[0] != 0) {
       int64_t rest = 1;
       bool inferred = false;
-      for (size_t i = 1; i < target.size(); ++i) {
+      for (size_t i = 1; i < target.size() && rest >= 0; ++i) {
         if (target[i] == -1) inferred = true;
-        else rest *= target[i] == 0 && i < xs.size() ? xs[i] : target[i];
+        else rest = checked_mul(rest, target[i] == 0 && i < xs.size() ? xs[i] : target[i]).value_or(-1);
       }
       const int64_t per_sample = numel(xs) / std::max<int64_t>(xs[0], 1);
       if ((!inferred && rest == per_sample) || (inferred && target[0] == batch_)) target[0] = 0;
@@ -512,10 +639,12 @@ class Importer {
     if (attr_int(n, "transA", 0) != 0) throw_input_error(where(n), ": transA 1 is not supported");
     const bool trans_b = attr_int(n, "transB", 0) != 0;
     const double alpha = attr_float(n, "alpha", 1.0), beta = attr_float(n, "beta", 1.0);
+    if (!std::isfinite(alpha) || !std::isfinite(beta))
+      throw_input_error(where(n), ": alpha ", alpha, " and beta ", beta, " must be finite");
     const int x = act(n, 0);
     int w;
     if (is_const(n.input(1))) {
-      const Tensor& b = const_of(n.input(1));
+      const Tensor& b = float_const(n, 1, "B");
       if (b.rank() != 2) throw_input_error(where(n), ": B must be 2-D");
       const bool plain = trans_b && alpha == 1.0;
       w = state(n, 1, ValueKind::param, "weight", scaled(trans_b ? b : transpose_2d(b), alpha),
@@ -531,7 +660,7 @@ class Importer {
     std::vector<int> in{x, w};
     if (has_input(n, 2) && beta != 0.0) {
       if (is_const(n.input(2))) {
-        Tensor c = const_of(n.input(2));
+        Tensor c = float_const(n, 2, "C");
         if (c.numel() == 1) {
           Tensor full = Tensor::empty({out}, DType::f32);
           full.fill(c.data<float>()[0]);
@@ -565,6 +694,8 @@ class Importer {
   void dropout(const onnx::NodeProto& n) {
     double ratio = attr_float(n, "ratio", 0.5);
     if (opset_ >= 12 && has_input(n, 1)) ratio = scalar_of(const_of(n.input(1)), where(n));
+    if (!(ratio >= 0 && ratio < 1))
+      throw_input_error(where(n), ": ratio ", ratio, " (allowed: 0 <= ratio < 1)");
     if (has_input(n, 2)) {  // training_mode: a BOOL constant that must be false
       auto it = inits_.find(n.input(2));
       const bool is_false = it != inits_.end() && it->second->data_type() == onnx::TensorProto::BOOL &&
@@ -587,8 +718,17 @@ class Importer {
     if (attr_int(n, "block_size", 0) != 0)
       throw_input_error(where(n), ": blocked quantization (block_size) is not supported");
     std::vector<int> in;
+    if (is_const(n.input(0))) check_finite(const_of(n.input(0)), where(n), "input '" + n.input(0) + "'");
     in.push_back(is_const(n.input(0)) ? constant(n, 0, false) : act(n, 0));
     if (!is_const(n.input(1))) throw_input_error(where(n), ": the scale must be a constant");
+    const Tensor& scale = const_of(n.input(1));
+    if (scale.dtype() != DType::f32)
+      throw_input_error(where(n), ": scale '", n.input(1), "' must be float32, is ",
+                        dtype_name(scale.dtype()));
+    for (int64_t i = 0; i < scale.numel(); ++i)
+      if (!(scale.data<float>()[i] > 0) || !std::isfinite(scale.data<float>()[i]))
+        throw_input_error(where(n), ": scale '", n.input(1), "' holds ", scale.data<float>()[i],
+                          " at element ", i, " (allowed: finite values > 0)");
     in.push_back(constant(n, 1, false));
     if (has_input(n, 2)) {
       if (!is_const(n.input(2))) throw_input_error(where(n), ": the zero point must be a constant");

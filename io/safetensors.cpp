@@ -32,6 +32,8 @@
 #include <vector>
 
 #include "io/atomic_file.h"
+#include "io/json_text.h"
+#include "nn/input_file.h"
 
 namespace qf {
 namespace {
@@ -125,13 +127,13 @@ struct Entry {
 
 uint64_t json_uint(const std::string& path, const std::string& what, const json& v) {
   if (!v.is_number_unsigned() || v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
-    bad_file(path, what, " must be a non-negative integer, got ", v.dump());
+    bad_file(path, what, " must be a non-negative integer, got ", json_excerpt(v));
   return v.get<uint64_t>();
 }
 
 Entry parse_entry(const std::string& path, const std::string& name, const json& j) {
   const std::string where = "tensor '" + name + "'";
-  if (!j.is_object()) bad_file(path, where, " must be an object, got ", j.dump());
+  if (!j.is_object()) bad_file(path, where, " must be an object, got ", json_excerpt(j));
   for (const char* key : {"dtype", "shape", "data_offsets"})
     if (!j.contains(key)) bad_file(path, where, " has no \"", key, "\"");
   Entry e;
@@ -142,28 +144,26 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   for (const FileDType& f : kFileDTypes)
     if (dt.is_string() && dt.get<std::string>() == f.name) e.dtype = &f;
   if (!e.dtype)
-    bad_file(path, where, ": unknown dtype ", dt.dump(), " (allowed: ", kAllowedDTypes, ")");
+    bad_file(path, where, ": unknown dtype ", json_excerpt(dt), " (allowed: ", kAllowedDTypes, ")");
 
   const json& shape = j["shape"];
-  if (!shape.is_array()) bad_file(path, where, ": \"shape\" must be an array, got ", shape.dump());
-  uint64_t bytes = e.dtype->size;
-  bool overflow = false;
-  for (const json& d : shape) {
-    const uint64_t dim = json_uint(path, where + " shape entry", d);
-    e.shape.push_back(static_cast<int64_t>(dim));
-    if (dim != 0 && bytes > std::numeric_limits<uint64_t>::max() / dim) overflow = true;
-    bytes *= dim;
-  }
-  if (overflow) bad_file(path, where, ": shape ", shape_str(e.shape), " is too large");
+  if (!shape.is_array()) bad_file(path, where, ": \"shape\" must be an array, got ", json_excerpt(shape));
+  for (const json& d : shape)
+    e.shape.push_back(static_cast<int64_t>(json_uint(path, where + " shape entry", d)));
+  const std::optional<int64_t> n = checked_numel(e.shape);
+  const std::optional<int64_t> nbytes =
+      n ? checked_mul(*n, static_cast<int64_t>(e.dtype->size)) : std::nullopt;
+  if (!nbytes) bad_file(path, where, ": shape ", shape_str(e.shape), " is too large");
+  const uint64_t bytes = static_cast<uint64_t>(*nbytes);
 
   const json& off = j["data_offsets"];
   if (!off.is_array() || off.size() != 2)
-    bad_file(path, where, ": \"data_offsets\" must be [begin, end], got ", off.dump());
+    bad_file(path, where, ": \"data_offsets\" must be [begin, end], got ", json_excerpt(off));
   e.begin = json_uint(path, where + " data_offsets begin", off[0]);
   e.end = json_uint(path, where + " data_offsets end", off[1]);
-  if (e.end < e.begin) bad_file(path, where, ": data_offsets ", off.dump(), " end before begin");
+  if (e.end < e.begin) bad_file(path, where, ": data_offsets ", json_excerpt(off), " end before begin");
   if (e.end - e.begin != bytes)
-    bad_file(path, where, ": data_offsets ", off.dump(), " hold ", e.end - e.begin,
+    bad_file(path, where, ": data_offsets ", json_excerpt(off), " hold ", e.end - e.begin,
              " bytes, but shape ", shape_str(e.shape), " of ", e.dtype->name, " needs ", bytes);
   return e;
 }
@@ -235,16 +235,13 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
 }
 
 TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw_input_error("cannot open safetensors file '", path, "': ", std::strerror(errno));
+  const int fd = open_input_file(path, "safetensors file");
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_input_error("cannot stat '", path, "': ", std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) bad_file(path, "is not a regular file");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
 
   if (file_size < 8)
@@ -257,16 +254,7 @@ TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
   std::string text(header_size, '\0');
   pread_exact(fd, path, text.data(), text.size(), 8);
 
-  json header;
-  try {
-    header = json::parse(text);
-  } catch (const json::exception& e) {
-    // Drops nlohmann's "[json.exception.parse_error.101] " prefix, keeps the position and reason.
-    const std::string msg = e.what();
-    const size_t tag_end = msg.find("] ");
-    bad_file(path, "header is not valid JSON: ",
-             tag_end == std::string::npos ? msg : msg.substr(tag_end + 2));
-  }
+  const json header = parse_json_text(text, "safetensors file '" + path + "': header");
   if (!header.is_object()) bad_file(path, "header must be a JSON object, got ", header.type_name());
 
   std::vector<Entry> entries;
@@ -276,7 +264,7 @@ TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
       if (!value.is_object()) bad_file(path, "\"__metadata__\" must be an object of strings");
       for (const auto& [k, v] : value.items()) {
         if (!v.is_string())
-          bad_file(path, "\"__metadata__\" entry '", k, "' must be a string, got ", v.dump());
+          bad_file(path, "\"__metadata__\" entry '", k, "' must be a string, got ", json_excerpt(v));
         meta[k] = v.get<std::string>();
       }
       continue;

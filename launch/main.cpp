@@ -67,9 +67,13 @@ int fail(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    std::fprintf(stderr, "qforge: error: no command given (`qforge --help` lists the commands)\n");
+    return 2;
+  }
+  if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(stdout);
+    return 0;
   }
   const std::string name = argv[1];
   qf::Args args(argv + 2, argv + argc);
@@ -80,15 +84,16 @@ int main(int argc, char** argv) {
       mpi = std::make_unique<qf::MpiSession>();
       return c.run(args);
     } catch (const qf::InputError& e) {
-      std::fprintf(stderr, "qforge %s: error%s: %s\n", c.name, rank_tag().c_str(), e.what());
+      std::fprintf(stderr, "qforge %s: error%s: %s\n", c.name, rank_tag().c_str(),
+                   qf::printable_line(e.what()).c_str());
       return fail(2);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "qforge %s: internal error%s: %s\n", c.name, rank_tag().c_str(),
-                   e.what());
+                   qf::printable_line(e.what()).c_str());
       return fail(3);
     }
   }
   std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, qat, export, ptq, ptq-dynamic, bench, infer)\n",
-               name.c_str());
+               qf::printable_line(name).c_str());
   return 2;
 }

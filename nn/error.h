@@ -44,6 +44,12 @@ template <class... Args>
   throw InputError(str_cat(args...));
 }
 
+// `msg` as one printable line: a newline becomes the two characters "\n", any other control
+// character "\xNN". Messages quote what the user gave (tensor names, paths, list lines, config
+// values), and those may hold anything; the CLI prints every error through this, so an error is
+// always one line on stderr whatever it quotes.
+std::string printable_line(const std::string& msg);
+
 }  // namespace qf
 
 #define QF_CHECK(cond, ...)                                                                  \

@@ -1,6 +1,8 @@
 #include "nn/tensor.h"
 
 #include <algorithm>
+#include <cmath>
+#include <charconv>
 #include <cstdlib>
 #include <new>
 #include <sstream>
@@ -35,8 +37,10 @@ Device parse_device(const std::string& s) {
   if (s == "cpu") return Device::cpu();
   if (s == "cuda") return Device::cuda(0);
   if (s.rfind("cuda:", 0) == 0) {
-    const std::string n = s.substr(5);
-    if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) return Device::cuda(std::stoi(n));
+    int n = 0;
+    const char* end = s.data() + s.size();
+    const auto r = std::from_chars(s.data() + 5, end, n);
+    if (r.ec == std::errc() && r.ptr == end && s[5] != '-') return Device::cuda(n);
   }
   throw_input_error("device: '", s, "' is not a device (allowed: cpu, cuda, cuda:N)");
 }
@@ -47,6 +51,29 @@ std::string shape_str(const Shape& s) {
   for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
   os << "]";
   return os.str();
+}
+
+std::optional<int64_t> checked_numel(const Shape& s) {
+  for (int64_t d : s)
+    if (d < 0) return std::nullopt;
+  // Multiplied in numel()'s order: when this product fits, numel() never overflows either.
+  int64_t n = 1;
+  for (int64_t d : s) {
+    const std::optional<int64_t> p = checked_mul(n, d);
+    if (!p) return std::nullopt;
+    n = *p;
+  }
+  return n;
+}
+
+int64_t numel_within(const Shape& s, int64_t limit, const std::string& what) {
+  for (int64_t d : s)
+    if (d < 0) throw_input_error(what, ": shape ", shape_str(s), " has a negative dimension");
+  const std::optional<int64_t> n = checked_numel(s);
+  if (!n || *n > limit)
+    throw_input_error(what, ": shape ", shape_str(s), " has more than ", limit,
+                      " elements (the limit for such a tensor)");
+  return *n;
 }
 
 namespace {
@@ -75,7 +102,9 @@ Storage::Storage(size_t bytes, Allocator& alloc) : bytes_(bytes), alloc_(&alloc)
 Storage::~Storage() { alloc_->deallocate(data_, bytes_); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Allocator& alloc) {
-  for (int64_t d : shape) QF_CHECK(d >= 0, "negative dimension in ", shape_str(shape));
+  const std::optional<int64_t> n = checked_numel(shape);
+  QF_CHECK(n && checked_mul(*n, static_cast<int64_t>(dtype_size(dtype))),
+           "tensor shape ", shape_str(shape), " has a negative dimension or too many elements");
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
@@ -132,6 +161,21 @@ void Tensor::copy_from(const Tensor& src) const {
   QF_CHECK(src.dtype() == dtype_ && src.numel() == numel(), "copy ", shape_str(src.shape()), " ",
            dtype_name(src.dtype()), " into ", shape_str(shape_), " ", dtype_name(dtype_));
   std::memcpy(raw(), src.raw(), nbytes());
+}
+
+int64_t first_nonfinite(const Tensor& t) {
+  QF_CHECK(t.device().is_cpu(), "first_nonfinite reads host tensors");
+  const int64_t n = t.numel();
+  if (t.dtype() == DType::f32) {
+    const float* p = t.data<float>();
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(p[i])) return i;
+  } else if (t.dtype() == DType::f64) {
+    const double* p = t.data<double>();
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(p[i])) return i;
+  }
+  return -1;
 }
 
 }  // namespace qf

@@ -79,4 +79,9 @@ class Tensor {
   DType dtype_ = DType::f32;
 };
 
+// The index of the first NaN or infinite element of a host float tensor (f32, f64), or -1 when
+// every element is finite or the tensor holds integers. Readers of weights, scales and inputs
+// use it to refuse non-finite data with the tensor's name.
+int64_t first_nonfinite(const Tensor& t);
+
 }  // namespace qf

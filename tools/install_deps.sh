@@ -2,6 +2,8 @@
 # Installs everything qforge needs to build, test and run, on a Debian 12 machine that has nothing
 # (a no-op when all is present). Runs as root, or through sudo when available.
 #
+# QF_INSTALL_HARDENING=1 adds clang and its runtimes for the sanitizer and fuzzer build.
+#
 # Every failure is shown and stops the script: apt-get's own output, and npm's. The one optional
 # part is ONNX Runtime for node (tools/ort): without it the ONNX Runtime checks skip, and the script
 # says so and why. With QF_REQUIRE_OPTIONAL=1 (CI's fresh-root run) it is required too.
@@ -21,6 +23,9 @@ packages=(
   # tests: pgrep in the MPI kill test; certificates for npm's registry
   procps ca-certificates
 )
+# The hardening build (tools/build_hardened.sh: sanitizers and libFuzzer need clang, its compiler-rt
+# and its OpenMP runtime): only with QF_INSTALL_HARDENING=1, as CI's hardening stage asks.
+if [ "${QF_INSTALL_HARDENING:-}" = 1 ]; then packages+=(clang libclang-rt-dev libomp-dev); fi
 # Node.js and npm (for the ONNX Runtime check) often come from outside Debian (nodesource, nvm);
 # Debian's npm then conflicts with them, so the packages are only wanted when the commands are absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -39,5 +39,7 @@ Checkpoint load_checkpoint(const std::string& path);
 std::string model_file(const Checkpoint& c);
 std::string optimizer_file(const Checkpoint& c);
 std::string state_file(const Checkpoint& c);
+// Fills c.state and c.config from the text of a state.json (read from `path`, named in messages).
+void parse_checkpoint_state(const std::string& text, const std::string& path, Checkpoint& c);
 
 }  // namespace qf

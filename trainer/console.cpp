@@ -2,18 +2,39 @@
 
 #include <unistd.h>
 
+#include <exception>
+
 namespace qf {
 
-Console Console::for_rank(int rank) { return Console(rank == 0, isatty(STDERR_FILENO) != 0); }
+Console Console::for_rank(int rank) {
+  Console c(rank == 0, isatty(STDERR_FILENO) != 0);
+  c.held_ = true;
+  return c;
+}
+
+Console::~Console() {
+  if (std::uncaught_exceptions() == 0) release();  // a failing command's lines are dropped
+}
+
+void Console::release() {
+  held_ = false;
+  for (const std::string& line : held_lines_) info(line);
+  held_lines_.clear();
+}
 
 void Console::info(const std::string& line) {
   if (!enabled_) return;
+  if (held_) {
+    held_lines_.push_back(line);
+    return;
+  }
   end_progress();
   std::fprintf(out_, "%s\n", line.c_str());
   std::fflush(out_);
 }
 
 void Console::progress(const std::string& line) {
+  if (held_) release();
   if (!enabled_ || !tty_) return;
   std::fprintf(out_, "\r\033[K%s", line.c_str());
   std::fflush(out_);

@@ -63,7 +63,9 @@ Scratch& scratch() {
 
 // Reads the whole file into s.bytes; returns its size, or -1 with `why` set.
 int64_t read_file(Scratch& s, std::string& why) {
-  const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named in the list must not block the loader in open(); it is refused as
+  // not a regular file below (regular files ignore the flag).
+  const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     why = std::generic_category().message(errno);
     return -1;
@@ -227,7 +229,7 @@ class ImageListDataset final : public Dataset {
     if (o_.warn)
       o_.warn(msg);
     else
-      std::fprintf(stderr, "qforge: warning: %s\n", msg.c_str());
+      std::fprintf(stderr, "qforge: warning: %s\n", printable_line(msg).c_str());
   }
 
   int cv_interpolation() const {

@@ -51,6 +51,7 @@ int eval_onnx(const std::string& file, ConfigSchema& schema, RunConfig& c, const
   lo.workers = c.data.workers;
   lo.prefetch = c.data.prefetch;
   Evaluator evaluator(m.graph, store, *ctx, comm);
+  console.release();  // everything named is checked: evaluation begins
   report(c, file, evaluator.run(*test_data, lo), console, true);
   return 0;
 }
@@ -114,6 +115,7 @@ int cmd_eval(const Args& in_args) {
   Evaluator evaluator(g, store, *ctx, comm);
   const DistributedSampler shard(test_data->size(), false, 0, comm.rank(), comm.size(),
                                  ShardTail::uneven);
+  console.release();
   report(c, c.run.init, evaluator.run(*test_data, shard, lo), console, comm.is_root());
   return 0;
 }

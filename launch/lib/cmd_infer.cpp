@@ -6,6 +6,7 @@
 // The model comes from --model FILE.onnx or --init CHECKPOINT (launch/lib/model_source.h); QDQ
 // models run on the true int8 kernels unless --int8 false (then the Q/DQ ops run as written).
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "io/atomic_file.h"
@@ -13,8 +14,12 @@
 #include "launch/lib/inference.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/setup.h"
+#include "nn/input_file.h"
 
 namespace qf {
+
+// Inputs are read whole; 16 GiB of float32 samples is far more than any check needs.
+constexpr uint64_t kMaxInputBytes = uint64_t{1} << 34;
 
 int cmd_infer(const Args& in_args) {
   Args args = in_args;
@@ -39,20 +44,23 @@ int cmd_infer(const Args& in_args) {
   LoadedModel m = load_model("infer", model_file, schema, c, console);
   auto ctx = open_device(c.run, console);
 
-  std::ifstream f(input, std::ios::binary | std::ios::ate);
-  if (!f) throw_input_error("infer: --input ", input, " cannot be opened");
-  const int64_t bytes = f.tellg();
+  const std::string bytes_in = read_input_file(input, "infer: --input", kMaxInputBytes);
+  const int64_t bytes = static_cast<int64_t>(bytes_in.size());
   const int64_t per = numel(m.sample_shape) * 4;
   if (bytes <= 0 || bytes % per)
     throw_input_error("infer: --input ", input, " has ", bytes, " bytes, not a whole number of ",
                       shape_str(m.sample_shape), " float32 samples (", per, " bytes each)");
   const int64_t n = bytes / per;
   Tensor all = Tensor::empty({n * per / 4}, DType::f32);
-  f.seekg(0);
-  f.read(static_cast<char*>(all.raw()), bytes);
+  std::memcpy(all.raw(), bytes_in.data(), static_cast<size_t>(bytes));
+  if (const int64_t bad = first_nonfinite(all); bad >= 0)
+    throw_input_error("infer: --input ", input, ": sample ", bad / (per / 4), " holds ",
+                      all.data<float>()[bad], " at element ", bad % (per / 4),
+                      " (allowed: finite values)");
 
   InferenceModel model(std::move(m.graph), *ctx, io, console);
   std::vector<float> out;
+  console.release();
   const int64_t b = c.data.eval_batch_size;
   for (int64_t s = 0; s < n; s += b) {
     const int64_t k = std::min(b, n - s);

@@ -70,6 +70,7 @@ int cmd_ptq(const Args& in_args) {
     console.info(str_cat("ptq: ", p.algo, " merges the ranks' histograms by re-binning them onto ",
                          "a common range: its thresholds come close to one process's but are not ",
                          "equal (those of KL, hist, abs_max, mse and emd are; avg's to rounding)"));
+  console.release();  // everything named is checked: calibration begins
   const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console, comm);
   if (!comm.is_root()) return 0;  // rank 0 writes the model and the metrics
   QdqReport rep;

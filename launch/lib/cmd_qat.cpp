@@ -61,14 +61,15 @@ int cmd_qat(const Args& args) {
   check_run_outputs(c, {"model_int8.onnx", "model_float_grid.onnx"});
 
   Console console = Console::for_rank(launch_env().world_rank);
-  console.info("qforge qat: resolved configuration\n" + schema.to_ini());
-  auto ctx = open_device(c.run, console);
-  const auto comm_ptr = open_communicator(c.dist, *ctx);
-  Communicator& comm = *comm_ptr;
+  // The data is checked before anything is printed, so bad input ends with exactly one line.
   const auto train_data = open_dataset(c.data, "train", c.model.num_classes);
   const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
   check_dataset_fits_model(*train_data, c.model);
   check_dataset_fits_model(*test_data, c.model);
+  print_resolved_config(c, schema, console);
+  auto ctx = open_device(c.run, console);
+  const auto comm_ptr = open_communicator(c.dist, *ctx);
+  Communicator& comm = *comm_ptr;
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
@@ -117,6 +118,7 @@ int cmd_qat(const Args& args) {
     }
     if (changed) trainer.rebuild();
   });
+  console.release();  // everything named is checked: training begins
   const TrainResult r = trainer.fit();
   QuantExports exports;
   if (comm.size() > 1 && !q.sync_scales) {

@@ -57,7 +57,7 @@ int cmd_train(const Args& args) {
   Trainer trainer(trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()}, c,
                                 schema, run_directory(c), metrics));
   if (!c.run.resume.empty()) trainer.resume(resume);
-  console.info("qforge train: resolved configuration\n" + schema.to_ini());
+  print_resolved_config(c, schema, console);
   console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
   if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
   const std::string dir = prepare_run_directory(c, schema, comm, console);
@@ -66,6 +66,7 @@ int cmd_train(const Args& args) {
     console.info("resume: " + resume.dir + " at epoch " + std::to_string(resume.state.epoch + 1) +
                  ", batch " + std::to_string(resume.state.batch_in_epoch) + ", step " +
                  std::to_string(resume.state.global_step));
+  console.release();  // everything named is checked: training begins
   const TrainResult r = trainer.fit();
   char line[256];
   std::snprintf(line, sizeof line, "done: %lld epoch(s), %lld steps, %.1f img/s training; test ",

@@ -1,15 +1,16 @@
 #include "launch/lib/config_schema.h"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "nn/error.h"
+#include "nn/input_file.h"
 
 namespace qf {
 namespace po = boost::program_options;
@@ -238,8 +239,12 @@ std::vector<std::string> ConfigSchema::keys() const {
 }
 
 void ConfigSchema::load_ini(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_input_error("config file '", path, "' cannot be opened");
+  // A config is a page of text; 1 MiB is far beyond any.
+  load_ini_text(read_input_file(path, "config file", 1 << 20), path);
+}
+
+void ConfigSchema::load_ini_text(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
   std::string line, section;
   int lineno = 0;
   while (std::getline(in, line)) {
@@ -301,7 +306,8 @@ std::vector<std::string> ConfigSchema::parse_args(const std::vector<std::string>
     if (o.unregistered || o.position_key >= 0) {
       for (const std::string& tok : o.original_tokens) {
         if (tok.rfind("-", 0) == 0 && tok.size() > 1) {
-          std::string name = tok.substr(tok.find_first_not_of('-'));
+          const size_t dashes = std::min(tok.find_first_not_of('-'), tok.size());
+          std::string name = tok.substr(dashes);
           name = name.substr(0, name.find('='));
           std::vector<std::string> ks = keys();
           for (const auto& [a, k] : aliases_) ks.push_back(a);

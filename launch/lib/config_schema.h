@@ -47,6 +47,8 @@ class ConfigSchema {
 
   // Loads an INI file ([section] then `key = value`; `#` and `;` comments).
   void load_ini(const std::string& path);
+  // The same for INI text read from `path` (named in messages).
+  void load_ini_text(const std::string& text, const std::string& path);
   // Parses `--key value`, `--key=value` and `--flag` (booleans) arguments; a `--config FILE`
   // argument is loaded first so the command line overrides it. Returns positional arguments.
   std::vector<std::string> parse_args(const std::vector<std::string>& args);

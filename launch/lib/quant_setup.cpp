@@ -4,6 +4,7 @@
 #include <set>
 
 #include "io/onnx_export.h"
+#include "launch/lib/run_config.h"
 
 namespace qf {
 
@@ -13,11 +14,12 @@ bool is_quant_checkpoint(const Checkpoint& ck) {
 
 void adopt_checkpoint_quant(ConfigSchema& s, const nlohmann::json& saved) {
   if (!saved.is_object()) return;
-  for (const auto& [key, value] : saved.items()) {
+  for (const auto& item : saved.items()) {
+    const std::string& key = item.key();
     if (key.rfind("quant.", 0) != 0 || !s.has(key) || s.was_set(key)) continue;
     // quantize_op_types holds the resolved op list; its dygraph twin would only restate it.
     if (key == "quant.quantizable_layer_type") continue;
-    s.set(key, value.get<std::string>(), "the checkpoint's configuration");
+    adopt_saved_key(s, saved, key);
   }
 }
 

@@ -90,6 +90,8 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
         "weights to start from: checkpoint directory, .safetensors or FP32 .onnx file");
   s.add("run.resume", &c.run.resume, "checkpoint directory to continue training from");
   s.add("run.metrics_out", &c.run.metrics_out, "write the final metrics to this JSON file");
+  s.add("run.print_config", &c.run.print_config,
+        "print the resolved configuration (INI) to stdout; it is always saved as <run>/config.ini");
   s.add("cuda.tf32", &c.run.cuda_tf32,
         "GPU: TF32 tensor-core math in float32 convolutions and matrix products");
   s.add("cuda.graphs", &c.run.cuda_graphs,
@@ -113,6 +115,7 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.alias("init", "run.init");
   s.alias("resume", "run.resume");
   s.alias("metrics-out", "run.metrics_out");
+  s.alias("print-config", "run.print_config");
   s.alias("epochs", "train.epochs");
   s.alias("batch-size", "data.batch_size");
   s.alias("lr", "optimizer.lr");
@@ -138,12 +141,23 @@ void apply_model_form(const ConfigSchema& s, RunConfig& c) {
   if (!s.was_set("model.image_size")) c.model.image_size = 224;
 }
 
+void adopt_saved_key(ConfigSchema& s, const nlohmann::json& saved, const std::string& key) {
+  if (s.was_set(key) || !saved.is_object() || !saved.contains(key)) return;
+  const nlohmann::json& v = saved.at(key);
+  if (!v.is_string())
+    throw_input_error("the checkpoint's configuration: ", key, " must be a string, is a ",
+                      v.type_name());
+  s.set(key, v.get<std::string>(), "the checkpoint's configuration");
+}
+
 void adopt_checkpoint_model(ConfigSchema& s, const nlohmann::json& saved) {
+  if (saved.is_null()) return;  // weights without a state.json
+  if (!saved.is_object())
+    throw_input_error("the checkpoint's configuration must be a JSON object, is a ",
+                      saved.type_name());
   for (const char* key : {"model.name", "model.form", "model.scale", "model.num_classes",
-                          "model.in_channels", "model.image_size"}) {
-    if (s.was_set(key) || !saved.contains(key)) continue;
-    s.set(key, saved.at(key).get<std::string>(), "the checkpoint's configuration");
-  }
+                          "model.in_channels", "model.image_size"})
+    adopt_saved_key(s, saved, key);
 }
 
 }  // namespace qf

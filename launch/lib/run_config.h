@@ -41,6 +41,7 @@ struct RunSection {
   std::string metrics_out;      // final metrics as JSON
   bool cuda_tf32 = true;        // cuda.tf32: TF32 tensor cores in float32 conv / matmul
   bool cuda_graphs = true;      // cuda.graphs: record the training step once, replay it
+  bool print_config = false;    // print the resolved configuration (INI) to stdout at start
 };
 
 struct RunConfig {
@@ -60,5 +61,8 @@ void bind_run_config(ConfigSchema& schema, RunConfig& c);
 void apply_model_form(const ConfigSchema& schema, RunConfig& c);
 // Takes the model keys from a checkpoint's saved configuration, unless set on this command line.
 void adopt_checkpoint_model(ConfigSchema& schema, const nlohmann::json& saved);
+// Sets `key` from a checkpoint's saved configuration (an object of strings) unless this command
+// line set it or the checkpoint lacks it; InputError when the saved value is not a string.
+void adopt_saved_key(ConfigSchema& schema, const nlohmann::json& saved, const std::string& key);
 
 }  // namespace qf

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "data/image_list.h"
@@ -108,6 +109,12 @@ void check_dataset_fits_model(const Dataset& data, const ModelConfig& model) {
   if (data.num_classes() > model.num_classes)
     throw_input_error("model.num_classes: ", model.num_classes, " is fewer than the ",
                       data.num_classes(), " classes of ", data.describe());
+}
+
+void print_resolved_config(const RunConfig& c, const ConfigSchema& schema, const Console& console) {
+  if (!c.run.print_config || !console.enabled()) return;
+  std::fputs(schema.to_ini().c_str(), stdout);
+  std::fflush(stdout);
 }
 
 TrainerSetup trainer_setup(TrainerSetup base, const RunConfig& c, const ConfigSchema& schema,

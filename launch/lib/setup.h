@@ -37,6 +37,10 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& data, const std::string&
 // image_size) and labels below num_classes.
 void check_dataset_fits_model(const Dataset& data, const ModelConfig& model);
 
+// With run.print_config (--print-config), the resolved configuration as an INI file on stdout,
+// on the root rank (`console` enabled). stderr is kept for progress, warnings and errors.
+void print_resolved_config(const RunConfig& c, const ConfigSchema& schema, const Console& console);
+
 // The Trainer's settings from the run configuration (train, optimizer, schedule, data loader,
 // distributed sections), checkpoints in <dir>/checkpoint, metrics to `metrics`, the resolved
 // configuration saved with each checkpoint. `base` names the graph, store, device, communicator,

@@ -40,7 +40,9 @@ Shape target_shape(const Node& node, const Shape& x) {
     }
     if (d < 0) shape_error(node, str_cat("shape ", shape_str(want), " has a negative dimension"));
     y[i] = d;
-    known *= d;
+    const std::optional<int64_t> k = checked_mul(known, d);
+    if (!k) shape_error(node, str_cat("shape ", shape_str(want), " has too many elements"));
+    known = *k;
   }
   const int64_t n = numel(x);
   if (infer_at >= 0) {

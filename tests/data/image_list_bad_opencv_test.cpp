@@ -4,6 +4,7 @@
 // the sample is replaced by the next readable one (its label too), deterministically, the file is
 // warned about once and counted, and only a list without any readable image is an error.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
@@ -72,6 +73,24 @@ TEST(ImageListBadInput, EachUnreadableImageNamesListLineAndFile) {
                      "is not a regular file");
   EXPECT_EQ(get(*d, 5), 5);
   EXPECT_TRUE(r.warnings.empty());
+}
+
+// A FIFO named in the list once blocked the loader forever (in open(), waiting for a writer); it
+// is refused at once like any other file that is not a regular file.
+TEST(ImageListBadInput, FifoIsRefusedWithoutBlocking) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "val");
+  ASSERT_EQ(::mkfifo(dir.file("val/0.png").c_str(), 0600), 0);
+  write_raw(dir.file("val_list.txt"), "val/0.png 0\n");
+  ImageListOptions o;
+  o.root = dir.path().string();
+  o.list = "val_list.txt";
+  o.num_classes = 2;
+  o.crop_size = 4;
+  o.resize_short = 4;
+  const auto d = open_image_list(o);
+  expect_input_error([&] { get(*d, 0); }, dir.file("val_list.txt") + ":1: image '" + dir.file("val/0.png"),
+                     "is not a regular file");
 }
 
 TEST(ImageListBadInput, LoaderWorkersPassTheErrorToTheConsumer) {

@@ -96,7 +96,7 @@ TEST(ImageListFile, MissingRootOrListOrEmptyListIsAnError) {
   expect_input_error([&] { ImageList::read(o); }, "data.root", "no dataset folder");
   o = r.options("");
   o.list = "val_list.txt";  // never written
-  expect_input_error([&] { ImageList::read(o); }, r.root() + "/val_list.txt", "cannot be opened");
+  expect_input_error([&] { ImageList::read(o); }, r.root() + "/val_list.txt", "does not exist");
   expect_input_error([&] { ImageList::read(r.options("\n \n")); }, "train_list.txt",
                      "no usable sample");
 }

@@ -3,6 +3,8 @@
 // from PyTorch, and one InputError naming the file for each way a file can be malformed.
 #include "io/safetensors.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,7 +29,7 @@ template <class T>
 Tensor typed(const Shape& shape, const std::vector<T>& values) {
   Tensor t = Tensor::empty(shape, dtype_of<T>::value);
   EXPECT_EQ(static_cast<int64_t>(values.size()), t.numel());
-  std::memcpy(t.raw(), values.data(), t.nbytes());
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), t.nbytes());  // data() may be null
   return t;
 }
 
@@ -242,9 +244,17 @@ INSTANTIATE_TEST_SUITE_P(All, MalformedSafetensors, ::testing::ValuesIn(bad_file
 TEST(Safetensors, MissingFileAndDirectoryAreInputErrors) {
   TempDir dir;
   const std::string missing = dir.file("nope.safetensors");
-  expect_input_error([&] { load_safetensors(missing); }, missing, "No such file");
+  expect_input_error([&] { load_safetensors(missing); }, missing, "does not exist");
   expect_input_error([&] { load_safetensors(dir.path().string()); }, dir.path().string(),
-                     "not a regular file");
+                     "is a directory, not a regular file");
+}
+
+// A FIFO would block open() until a writer comes: it is refused at once instead.
+TEST(Safetensors, FifoIsRefusedWithoutBlocking) {
+  TempDir dir;
+  const std::string fifo = dir.file("w.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_input_error([&] { load_safetensors(fifo); }, fifo, "is a FIFO (named pipe)");
 }
 
 TEST(Safetensors, SaveRejectsReservedNameAndMissingDirectory) {

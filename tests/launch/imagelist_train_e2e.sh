@@ -35,7 +35,8 @@ set +e
 rc=$?
 set -e
 test "$rc" -eq 2 || { echo "bad list: exit code $rc, expected 2"; cat "$work/err.txt"; exit 1; }
-# The console (resolved configuration) also goes to stderr; the error is its last line, alone.
+# Bad input found at start-up: the error line is all there is on stderr (docs/robustness.md).
+test "$(wc -l < "$work/err.txt")" -eq 1 || { echo "stderr is not one line"; cat "$work/err.txt"; exit 1; }
 tail -n 1 "$work/err.txt" | grep -q "^qforge train: error: .*bad_list.txt:41: label 10 is outside 0..9" \
   || { echo "the last line is not the error"; cat "$work/err.txt"; exit 1; }
 test "$(grep -c "error" "$work/err.txt")" -eq 1 || { echo "error is not one line"; cat "$work/err.txt"; exit 1; }
