@@ -249,11 +249,26 @@ class Importer {
     const std::string& name = n.name();
     if (name.empty()) return op;
     if (name[0] != '/') return name;
-    const auto last = name.rfind('/');
-    const auto prev = last == 0 ? std::string::npos : name.rfind('/', last - 1);
-    if (prev == std::string::npos) return op;
-    std::string s = name.substr(prev + 1, last - prev - 1);
-    return s.empty() ? op : s;
+    const std::string path = torch_module_path(name);
+    return path.empty() ? op : path;
+  }
+  // torch.onnx names a node "/<segment>/.../<op>", one segment per enclosing module, each the
+  // module's name as its parent prints it: a container's child repeats the container's name
+  // ("/features/features.1/conv/conv.0/conv.0.0/Conv"). The module path (the state-dict prefix,
+  // "features.1.conv.0.0") joins the segments, taking from a segment that extends the previous one
+  // only its new tail.
+  static std::string torch_module_path(const std::string& name) {
+    std::string path, prev;
+    for (size_t b = 1, e; (e = name.find('/', b)) != std::string::npos; b = e + 1) {
+      const std::string seg = name.substr(b, e - b);
+      if (seg.empty()) continue;
+      if (!prev.empty() && seg.size() > prev.size() && seg.compare(0, prev.size() + 1, prev + ".") == 0)
+        path += seg.substr(prev.size());
+      else
+        path += (path.empty() ? "" : ".") + seg;
+      prev = seg;
+    }
+    return path;
   }
   std::string node_name(const onnx::NodeProto& n, const std::string& op, bool primary) {
     std::string base = scope_of(n);
@@ -325,6 +340,10 @@ class Importer {
     if (t == "Identity") return void(ids_[n.output(0)] = act(n, 0));
     if (t == "Dropout") return dropout(n);
     if (t == "Concat") return concat(n);
+    if (t == "Transpose") return transpose(n);
+    if (t == "Slice") return slice(n);
+    if (t == "ReduceMean") return reduce_mean(n);
+    if (t == "Pad") return pad(n);
     if (t == "QuantizeLinear" || t == "DequantizeLinear") return qdq(n, t == "QuantizeLinear");
     throw_input_error(where(n), " is not supported (supported: ", join_supported(), ")");
   }
@@ -582,6 +601,59 @@ class Importer {
     emit(n, "concat", in, {{"axis", attr_int(n, "axis", 0)}});
   }
 
+  // Transpose of an activation; the batch axis must stay first.
+  void transpose(const onnx::NodeProto& n) {
+    const int x = act(n, 0);
+    std::vector<int64_t> perm = attr_ints(n, "perm", {});
+    if (perm.empty())
+      for (size_t i = desc_[x].shape.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+    if (perm[0] != 0) throw_input_error(where(n), ": perm ", shape_str(perm), " moves the batch axis");
+    emit(n, "transpose", {x}, {{"perm", perm}});
+  }
+
+  // Slice of an activation by constant bounds (torch's chunk and split), never along the batch.
+  void slice(const onnx::NodeProto& n) {
+    const char* names[] = {"starts", "ends", "axes", "steps"};
+    Attrs a;
+    for (int i = 1; i <= 4; ++i) {
+      if (!has_input(n, i)) continue;
+      if (!is_const(n.input(i))) throw_input_error(where(n), ": ", names[i - 1], " must be constant");
+      a.set(names[i - 1], int_values(const_of(n.input(i)), where(n)));
+    }
+    const int x = act(n, 0);
+    const int64_t r = static_cast<int64_t>(desc_[x].shape.size());
+    std::vector<int64_t> axes = a.get_ints("axes", {});
+    if (axes.empty())
+      for (size_t i = 0; i < a.get_ints("starts", {}).size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    for (int64_t ax : axes)
+      if (ax == 0 || ax == -r) throw_input_error(where(n), ": slicing the batch axis is not supported");
+    emit(n, "slice", {x}, a);
+  }
+
+  // ReduceMean over H and W of a 4-D activation (torch's x.mean([2, 3])) is global average pooling.
+  void reduce_mean(const onnx::NodeProto& n) {
+    const int x = act(n, 0);
+    std::vector<int64_t> axes = attr_ints(n, "axes", {});
+    if (opset_ >= 18 && has_input(n, 1)) axes = int_values(const_of(n.input(1)), where(n));
+    for (int64_t& a : axes) a = a < 0 ? a + 4 : a;
+    std::sort(axes.begin(), axes.end());
+    if (desc_[x].shape.size() != 4 || axes != std::vector<int64_t>{2, 3})
+      throw_input_error(where(n), ": only the mean over axes 2 and 3 of a 4-D tensor is supported");
+    const int y = emit(n, "global_avg_pool", {x}, {});
+    if (attr_int(n, "keepdims", 1) == 0) emit(n, "reshape", {y}, {{"shape", std::vector<int64_t>{0, -1}}}, false);
+  }
+
+  // Pad by zeros on every side (torch's AvgPool2d exports one before its AveragePool): the input.
+  void pad(const onnx::NodeProto& n) {
+    const std::string mode = attr_string(n, "mode", "constant");
+    if (!has_input(n, 1) || !is_const(n.input(1)))
+      throw_input_error(where(n), ": the pads must be a constant");
+    for (int64_t p : int_values(const_of(n.input(1)), where(n)))
+      if (p != 0)
+        throw_input_error(where(n), ": only all-zero pads are supported (mode '", mode, "')");
+    ids_[n.output(0)] = act(n, 0);
+  }
+
   void qdq(const onnx::NodeProto& n, bool quantize) {
     quantized_ = true;
     if (attr_int(n, "block_size", 0) != 0)
@@ -632,8 +704,8 @@ const std::vector<std::string>& onnx_import_supported_ops() {
   static const std::vector<std::string> ops = {
       "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
       "DequantizeLinear", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "HardSigmoid",
-      "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Relu", "Reshape",
-      "Sigmoid", "Squeeze", "Unsqueeze"};
+      "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "QuantizeLinear",
+      "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Squeeze", "Transpose", "Unsqueeze"};
   return ops;
 }
 

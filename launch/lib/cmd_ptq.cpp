@@ -79,8 +79,10 @@ int cmd_ptq(const Args& in_args) {
   if (!dir.empty()) create_output_folder(dir.string(), "ptq.out");
   export_onnx(out, p.out, {"qforge", "static post-training quantization (" + p.algo + ")"});
   console.info(str_cat("ptq: wrote ", p.out, " (", std::filesystem::file_size(p.out), " bytes): ",
-                       rep.quantized_ops, " int8 ops, ", rep.activation_pairs,
-                       " quantize/dequantize pairs, ", rep.int32_biases, " int32 biases",
+                       rep.quantized_ops, " int8 ops, ", rep.quantized_activations,
+                       " quantized activations (", rep.activation_pairs,
+                       " quantize/dequantize pairs, one per reading node), ", rep.int32_biases,
+                       " int32 biases",
                        rep.clamped_biases ? str_cat(", ", rep.clamped_biases, " bias values clamped")
                                           : std::string()));
   if (!c.run.metrics_out.empty()) {
