@@ -77,7 +77,8 @@ int cmd_ptq(const Args& in_args) {
   const Graph out = inference_graph(qdq, graph_weights(qdq));
   const std::filesystem::path dir = std::filesystem::path(p.out).parent_path();
   if (!dir.empty()) create_output_folder(dir.string(), "ptq.out");
-  export_onnx(out, p.out, {"qforge", "static post-training quantization (" + p.algo + ")"});
+  export_onnx(out, p.out, {"qforge", "static post-training quantization (" + p.algo + ")",
+                           m.from_onnx ? m.onnx.input_onnx_name : ""});  // keep the file's input name
   console.info(str_cat("ptq: wrote ", p.out, " (", std::filesystem::file_size(p.out), " bytes): ",
                        rep.quantized_ops, " int8 ops, ", rep.quantized_activations,
                        " quantized activations (", rep.activation_pairs,
