@@ -140,8 +140,9 @@ std::vector<int64_t> int_values(const Tensor& t, const std::string& where) {
   if (t.dtype() != DType::i64 && t.dtype() != DType::i32)
     throw_input_error(where, ": expected an integer tensor, got ", dtype_name(t.dtype()));
   if (t.rank() > 1) throw_input_error(where, ": expected a 1-D integer tensor, got ", shape_str(t.shape()));
-  std::vector<int64_t> r(t.numel());
-  for (int64_t i = 0; i < t.numel(); ++i) r[i] = static_cast<int64_t>(value_at(t, i));
+  std::vector<int64_t> r(t.numel());  // read as integers: INT64_MAX ("to the end") has no double
+  for (int64_t i = 0; i < t.numel(); ++i)
+    r[i] = t.dtype() == DType::i64 ? t.data<int64_t>()[i] : t.data<int32_t>()[i];
   return r;
 }
 

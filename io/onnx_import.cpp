@@ -200,6 +200,9 @@ class Importer {
     auto it = ids_.find(name);
     if (it != ids_.end()) return it->second;
     if (is_const(name)) return constant(n, i, false);
+    if (padded_.count(name))
+      throw_input_error(where(n), ": reads the output of a Pad; a Pad is supported only before a "
+                        "Conv or an AveragePool, which absorb it");
     throw_input_error(where(n), ": input '", name, "' is not produced by any earlier node");
   }
   bool has_input(const onnx::NodeProto& n, int i) const {
@@ -378,7 +381,8 @@ class Importer {
 
   // --- op mappers -----------------------------------------------------------------------------
   void conv(const onnx::NodeProto& n) {
-    const int x = act(n, 0);
+    std::vector<int64_t> extra;
+    const int x = padded_input(n, extra);
     const bool w_const = is_const(n.input(1));
     const int w = w_const ? state(n, 1, ValueKind::param, "weight", const_of(n.input(1))) : act(n, 1);
     if (desc_[w].shape.size() != 4 || desc_[x].shape.size() != 4)
@@ -407,6 +411,7 @@ class Importer {
     } else if (ap != "NOTSET") {
       throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
     }
+    add_pads(n, pads, extra, ap);
     std::vector<int> in{x, w};
     if (b >= 0) in.push_back(b);
     emit(n, "conv2d", in,
@@ -452,8 +457,18 @@ class Importer {
     emit(n, op, in, {});
   }
 
+  // pads += extra (a Pad absorbed by this node), which needs explicit pads (auto_pad NOTSET).
+  void add_pads(const onnx::NodeProto& n, std::vector<int64_t>& pads, const std::vector<int64_t>& extra,
+                const std::string& auto_pad) {
+    if (std::all_of(extra.begin(), extra.end(), [](int64_t v) { return v == 0; })) return;
+    if (auto_pad != "NOTSET") throw_input_error(where(n), ": auto_pad after a Pad is not supported");
+    for (int i = 0; i < 4; ++i) pads[i] += extra[i];
+  }
+
   void pool(const onnx::NodeProto& n, bool avg) {
-    const int x = act(n, 0);
+    std::vector<int64_t> extra;
+    const int x = padded_input(n, extra);
+    const bool padded = std::any_of(extra.begin(), extra.end(), [](int64_t v) { return v != 0; });
     const auto k = attr_ints(n, "kernel_shape", {});
     if (k.size() != 2) throw_input_error(where(n), ": kernel_shape must have 2 values (2-D pooling)");
     const auto strides = attr_ints(n, "strides", {1, 1});
@@ -478,8 +493,19 @@ class Importer {
     } else if (ap != "NOTSET") {
       throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
     }
+    // Zeros a Pad wrote count in the average: absorbed, they need count_include_pad, which the
+    // node's own padding must then have too (or there is none).
+    int64_t include_pad = attr_int(n, "count_include_pad", 0);
+    if (padded) {
+      const bool own = std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; });
+      if (!avg || (own && include_pad == 0))
+        throw_input_error(where(n), ": a Pad before ", avg ? "an AveragePool that excludes its own "
+                          "padding" : "a MaxPool", " is not supported");
+      include_pad = 1;
+      add_pads(n, pads, extra, ap);
+    }
     Attrs a{{"kernel_shape", k}, {"strides", strides}, {"pads", pads}, {"ceil_mode", ceil_mode}};
-    if (avg) a.set("count_include_pad", attr_int(n, "count_include_pad", 0));
+    if (avg) a.set("count_include_pad", include_pad);
     emit(n, avg ? "avg_pool2d" : "max_pool2d", {x}, a);
   }
 
@@ -643,15 +669,30 @@ class Importer {
     if (attr_int(n, "keepdims", 1) == 0) emit(n, "reshape", {y}, {{"shape", std::vector<int64_t>{0, -1}}}, false);
   }
 
-  // Pad by zeros on every side (torch's AvgPool2d exports one before its AveragePool): the input.
+  // Pad (torch's AvgPool2d exports one before its AveragePool): all-zero pads are the input itself;
+  // zero padding of H and W is absorbed by the Conv or AveragePool that reads it (padded_input).
   void pad(const onnx::NodeProto& n) {
     const std::string mode = attr_string(n, "mode", "constant");
     if (!has_input(n, 1) || !is_const(n.input(1)))
       throw_input_error(where(n), ": the pads must be a constant");
-    for (int64_t p : int_values(const_of(n.input(1)), where(n)))
-      if (p != 0)
-        throw_input_error(where(n), ": only all-zero pads are supported (mode '", mode, "')");
-    ids_[n.output(0)] = act(n, 0);
+    const std::vector<int64_t> p = int_values(const_of(n.input(1)), where(n));
+    if (std::all_of(p.begin(), p.end(), [](int64_t v) { return v == 0; }))
+      return void(ids_[n.output(0)] = act(n, 0));
+    const bool zero_value = !has_input(n, 2) || scalar_of(const_of(n.input(2)), where(n)) == 0.0;
+    if (mode != "constant" || !zero_value || p.size() != 8 || p[0] || p[1] || p[4] || p[5] ||
+        std::any_of(p.begin(), p.end(), [](int64_t v) { return v < 0; }))
+      throw_input_error(where(n), ": only padding H and W of a 4-D tensor with zeros is supported");
+    padded_[n.output(0)] = {n.input(0), {p[2], p[3], p[6], p[7]}};
+  }
+  // Input 0 of a Conv or AveragePool, through a Pad if one feeds it; `extra` gets the Pad's
+  // (top, left, bottom, right).
+  int padded_input(const onnx::NodeProto& n, std::vector<int64_t>& extra) {
+    auto it = padded_.find(n.input(0));
+    extra = it == padded_.end() ? std::vector<int64_t>{0, 0, 0, 0} : it->second.second;
+    if (it == padded_.end()) return act(n, 0);
+    auto v = ids_.find(it->second.first);
+    if (v == ids_.end()) throw_input_error(where(n), ": the Pad before it pads a constant");
+    return v->second;
   }
 
   void qdq(const onnx::NodeProto& n, bool quantize) {
@@ -693,6 +734,8 @@ class Importer {
   std::vector<TensorDesc> desc_;           // by graph value id, at batch batch_
   std::set<std::string> consumed_;         // ONNX names some node or the graph output reads
   std::set<std::string> used_names_;
+  // Pad outputs not yet absorbed: ONNX name -> (padded input's ONNX name, top, left, bottom, right)
+  std::map<std::string, std::pair<std::string, std::vector<int64_t>>> padded_;
   std::string input_onnx_name_;
   bool quantized_ = false;
   int folded_ = 0;

@@ -27,7 +27,9 @@
 // quantize_linear / dequantize_linear (per-tensor or per-axis, block_size 0); Transpose ->
 // transpose (the batch axis stays first); Slice with constant bounds -> slice (not along the
 // batch); ReduceMean over axes 2 and 3 of a 4-D tensor -> global_avg_pool (+ reshape to (N, C)
-// without keepdims); Pad with all-zero pads (torch's AvgPool2d writes one) -> alias. Constant and the
+// without keepdims); Pad with all-zero pads (torch's AvgPool2d writes one) -> alias, with zeros on
+// H and W before a Conv or an AveragePool -> that node's pads (AveragePool then counts the padding,
+// count_include_pad 1, as the explicit zeros did). Constant and the
 // shape-computing ops of io/onnx_fold.h are folded at import with static shapes.
 //
 // A Reshape of an activation whose target keeps the per-sample element count copies the batch

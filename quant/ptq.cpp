@@ -269,13 +269,26 @@ namespace {
 // only where a QuantizeLinear feeds one DequantizeLinear; pairs that share nothing survive its
 // common-subexpression elimination (equal scalar float scales are merged, int8 zero points are
 // not). So the input of a residual block read by two convolutions, or an Inception block's input
-// read by four branches, keeps every convolution int8. qforge's own int8 lowering merges the equal
-// quantizers again (quant/int8_lowering.h).
+// read by four branches, keeps every convolution int8. A quantized op's output read by several
+// nodes (MobileNetV2's projection conv, read by the next block's conv and its residual Add) first
+// goes through one pair of its own (a conv fuses only with a single QuantizeLinear on its output),
+// then through Clip(-FLT_MAX, FLT_MAX), the identity, whose output each reader's pair quantizes
+// again with the same scale (exactly: the values are on that grid already). The Clip is there
+// because ONNX Runtime gives every reader of a DequantizeLinear a copy of it, which would leave the
+// conv's QuantizeLinear feeding several DequantizeLinear nodes and so unconverted, and the conv
+// float; a float node between keeps one DequantizeLinear per QuantizeLinear. qforge's own int8
+// lowering merges the equal quantizers again and fuses the identity into the conv's requantization
+// (quant/int8_lowering.h).
 class QdqBuilder {
  public:
   QdqBuilder(const Graph& src, const PtqPlan& plan, const std::map<std::string, double>& act_t,
              const PtqConfig& c)
-      : g_(src), act_t_(act_t), c_(c), quantized_(plan.nodes.begin(), plan.nodes.end()) {}
+      : g_(src), act_t_(act_t), c_(c), quantized_(plan.nodes.begin(), plan.nodes.end()) {
+    const auto cons = src.consumers();
+    readers_.resize(cons.size());
+    for (size_t v = 0; v < cons.size(); ++v)
+      readers_[v] = static_cast<int>(std::set<int>(cons[v].begin(), cons[v].end()).size());
+  }
 
   Graph run(QdqReport& rep) {
     std::vector<Node> old = std::move(g_.nodes());
@@ -285,18 +298,21 @@ class QdqBuilder {
       // Readers of a quantized op's output read their own pair.
       std::map<int, int> here;
       for (int& v : n.inputs)
-        if (v >= 0 && quantized_outputs_.count(v)) v = here.count(v) ? here[v] : (here[v] = qdq(v, n.name));
+        if (v >= 0 && quantized_outputs_.count(v))
+          v = here.count(v) ? here[v] : (here[v] = qdq(v, n.name + ".input", quantized_outputs_.at(v)));
       if (!quantized_.count(n.name)) {
         g_.nodes().push_back(std::move(n));
         continue;
       }
       quantize_op(n, x);
       const int y = n.outputs[0];
+      const std::string scope = n.name;
       g_.nodes().push_back(std::move(n));
       // The logits stay float: quantizing them to 255 levels only makes ties for the argmax (Paddle
       // records an output threshold there but quantizes nothing after the last op either).
       const auto& outs = g_.outputs();
-      if (std::find(outs.begin(), outs.end(), y) == outs.end()) quantized_outputs_.insert(y);
+      if (std::find(outs.begin(), outs.end(), y) == outs.end())
+        quantized_outputs_[y] = readers_[y] > 1 ? fan_out(y, scope) : y;
       ++rep_.quantized_ops;
     }
     rep_.quantized_activations = static_cast<int>(scale_.size());
@@ -322,9 +338,10 @@ class QdqBuilder {
     return g_.add_value(std::move(v));
   }
 
-  // A QuantizeLinear -> DequantizeLinear pair on activation v for the node `reader` (the scale
-  // constant is one per activation, the zero point one per pair).
-  int qdq(int v, const std::string& reader) {
+  // A QuantizeLinear -> DequantizeLinear pair with activation v's scale, its nodes named after
+  // `where` ("<reader>.input" or "<op>.output"), quantizing `source` (v itself, or the output of
+  // v's own pair); the scale constant is one per activation, the zero point one per pair.
+  int qdq(int v, const std::string& where, int source = -1) {
     const std::string name = g_.value(v).name;  // a copy: add_value may move the values
     auto sit = scale_.find(v);
     if (sit == scale_.end())
@@ -334,10 +351,21 @@ class QdqBuilder {
     const int z = g_.add_value(constant_value(g_, name + ".zero_point", Tensor::zeros({}, DType::i8)));
     const int q = add_act(name + ".quantized");
     const int d = add_act(name + ".quantized.dequantized");
-    g_.nodes().push_back({"quantize_linear", g_.unique_node_name(reader + ".input.quantize_linear"), {v, s, z}, {q}, {}});
-    g_.nodes().push_back({"dequantize_linear", g_.unique_node_name(reader + ".input.dequantize_linear"), {q, s, z}, {d}, {}});
+    g_.nodes().push_back({"quantize_linear", g_.unique_node_name(where + ".quantize_linear"),
+                          {source >= 0 ? source : v, s, z}, {q}, {}});
+    g_.nodes().push_back({"dequantize_linear", g_.unique_node_name(where + ".dequantize_linear"), {q, s, z}, {d}, {}});
     ++rep_.activation_pairs;
     return d;
+  }
+
+  // y -> its own pair -> clip(-FLT_MAX, FLT_MAX): the value several readers' pairs quantize.
+  int fan_out(int y, const std::string& scope) {
+    const int d = qdq(y, scope + ".output");
+    const int out = add_act(g_.value(y).name + ".fan_out");
+    const double big = std::numeric_limits<float>::max();
+    g_.nodes().push_back({"clip", g_.unique_node_name(scope + ".fan_out"), {d}, {out},
+                          {{"min", -big}, {"max", big}}});
+    return out;
   }
 
   // A constant `data` of `name` -> dequantize_linear (axis 0) with `scales` (one or per channel).
@@ -356,7 +384,7 @@ class QdqBuilder {
   // A planned op: its input through Q/DQ, its weight int8, its bias int32 at s_x s_w.
   void quantize_op(Node& n, int x) {
     const float sx = step_of(g_.value(x).name);
-    n.inputs[0] = qdq(x, n.name);
+    if (!quantized_outputs_.count(x)) n.inputs[0] = qdq(x, n.name + ".input");  // else: done
     const QuantizedWeight qw = quantize_weight(*weight_data(g_, n.inputs[1]), c_.per_channel_weights(), 8,
                                                c_.bias_correction);
     std::vector<float> sw;
@@ -385,7 +413,8 @@ class QdqBuilder {
   const PtqConfig& c_;
   std::set<std::string> quantized_;
   std::map<int, int> scale_;          // quantized activation -> its scale constant
-  std::set<int> quantized_outputs_;   // quantized ops' outputs, read through pairs
+  std::map<int, int> quantized_outputs_;  // quantized op output -> what readers' pairs quantize
+  std::vector<int> readers_;              // per value: how many nodes of the source read it
   QdqReport rep_;
 };
 
