@@ -161,7 +161,7 @@ std::map<std::string, double> Calibrator::thresholds() const {
 
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                                         const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm) {
+                                        Communicator& comm, std::map<std::string, CalibState>* states) {
   const int64_t need = c.batch_nums * c.batch_size;
   if (data.size() == 0) throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
   if (data.size() < need)
@@ -213,6 +213,7 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
     cal.merge_ranks(comm);
     if (range) cal.start_histograms();
   }
+  if (states) *states = cal.states();
   return cal.thresholds();
 }
 

@@ -92,9 +92,11 @@ class Calibrator {
 // searches merge exactly); avg's sum of per-batch values is added in another order (relative
 // difference ~1e-16); the dygraph KLQuantizer / HistQuantizer re-bin histograms of different
 // ranges when they merge, so theirs are close but not equal.
+// `states` (optional) receives every activation's final statistics (histograms included).
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                                         const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm);
+                                        Communicator& comm,
+                                        std::map<std::string, CalibState>* states = nullptr);
 
 struct QuantizedWeight {
   Tensor q;                       // int8 (or int16 for 16 bits), same shape as the weight

@@ -51,6 +51,7 @@ struct PtqConfig {
   int weight_bits = 8;
   std::string calib_split = "train";
   std::string out;                // the QDQ ONNX file to write
+  std::string histograms_out;     // optional JSON of the calibration histograms (KL, hist)
 
   // The calibration algorithm with every default resolved.
   CalibConfig calib() const;
