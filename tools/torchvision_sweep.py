@@ -20,9 +20,12 @@ eval mode, torch.onnx.export at opset 13):
   /usr/bin/python3 tools/torchvision_sweep.py --build build --work DIR [--models a,b | --all]
       [--algos hist,KL,mse,abs_max,avg] [--images 16] [--calib-batches 4] [--calib-batch-size 8]
       [--size N] [--results FILE.jsonl] [--keep]
+  /usr/bin/python3 tools/torchvision_sweep.py --table FILE.jsonl
+
 
 Prints one line per model and appends one JSON object per model to --results; exits 1 if any model
-failed a check (2 on bad usage). Models torchvision cannot export at opset 13 or that do not fit this
+failed a check (2 on bad usage). --table prints the results of a --results file as the Markdown
+table of docs/interop.md (the last line per model wins). Models torchvision cannot export at opset 13 or that do not fit this
 machine are listed in EXCLUDED with the reason. Run with Debian's /usr/bin/python3 (python3-torch,
 python3-torchvision, python3-onnx, python3-numpy); ONNX Runtime for node in tools/ort (run
 tools/install_deps.sh)."""
@@ -233,8 +236,8 @@ def top1_agree(a, b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", required=True, help="qforge build folder (qforge, qforge_make_imagelist)")
-    ap.add_argument("--work", required=True, help="scratch folder")
+    ap.add_argument("--build", default="", help="qforge build folder (qforge, qforge_make_imagelist)")
+    ap.add_argument("--work", default="", help="scratch folder")
     ap.add_argument("--models", default="", help="comma-separated torchvision names")
     ap.add_argument("--all", action="store_true", help="every model of ALL_MODELS not EXCLUDED")
     ap.add_argument("--algos", default="hist")
@@ -244,7 +247,13 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--results", default="")
     ap.add_argument("--keep", action="store_true", help="keep each model's files")
+    ap.add_argument("--table", default="", help="print a --results file as a Markdown table")
     a = ap.parse_args()
+    if a.table:
+        print_table(a.table)
+        return
+    if not a.build or not a.work:
+        ap.error("--build and --work are required (or --table FILE.jsonl alone)")
     a.algos = [s for s in a.algos.split(",") if s]
     names = [m for m in ALL_MODELS if m not in EXCLUDED] if a.all else [m for m in a.models.split(",") if m]
     unknown = [m for m in names if m not in ALL_MODELS]
@@ -268,6 +277,30 @@ def main():
             with open(a.results, "a") as fh:
                 fh.write(json.dumps(r) + "\n")
     sys.exit(1 if failed else 0)
+
+
+def print_table(path):
+    rows = {}
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                rows[r["model"]] = r
+    print("| model | px | FP32 min cos | int8 convs (ORT / model) | int8 matmuls | qforge vs ORT "
+          "1 - cos | ORT levels 1 - cos | qforge vs ORT top-1 | int8 vs FP32 cos | int8 vs FP32 "
+          "top-1 | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in [m for m in ALL_MODELS if m in rows]:
+        r = rows[name]
+        if "convs" not in r:
+            print(f"| {name} | failed: {'; '.join(r['problems'])} |" + " |" * 10)
+            continue
+        algo = next(k[4:] for k in r if k.startswith("cos_"))
+        print(f"| {name}{'' if r['ok'] else ' (FAIL)'} | {r['size']} | {r['fp32_min_cos']:.7f} | "
+              f"{r['ort_int8_convs']} / {r['convs']} | {r['ort_int8_matmuls']} / {r['matmuls']} | "
+              f"{r['qforge_ort_dist']:.1e} | {r['ort_levels_dist']:.1e} | "
+              f"{r['qforge_ort_top1_agree']:.2f} | {r['cos_' + algo]:.3f} | "
+              f"{r['top1_agree_' + algo]:.2f} | {r['seconds']:.0f} |")
 
 
 def summary_line(r):
