@@ -6,6 +6,7 @@
 #include <set>
 
 #include "io/onnx_file.h"
+#include "nn/op_registry.h"
 #include "nn/param_store.h"
 
 namespace qf {
@@ -69,7 +70,11 @@ void value_info(onnx::ValueInfoProto& vi, const std::string& name, DType t, cons
 
 class Exporter {
  public:
-  Exporter(const Graph& g, onnx::GraphProto& out) : g_(g), out_(out) {}
+  Exporter(const Graph& g, onnx::GraphProto& out, const std::string& input_name)
+      : g_(g), out_(out), input_name_(input_name) {
+    QF_CHECK(input_name.empty() || g.inputs().size() == 1, "ONNX export: renaming the input of a ",
+             "graph with ", g.inputs().size(), " inputs");
+  }
 
   void run() {
     std::set<int> used;
@@ -81,8 +86,7 @@ class Exporter {
       if (!used.count(v) &&
           std::find(g_.outputs().begin(), g_.outputs().end(), v) == g_.outputs().end())
         continue;
-      if (val.kind == ValueKind::input)
-        value_info(*out_.add_input(), val.name, val.dtype, val.shape);
+      if (val.kind == ValueKind::input) value_info(*out_.add_input(), name(v), val.dtype, val.shape);
       if (val.kind == ValueKind::param || val.kind == ValueKind::buffer)
         throw_input_error("ONNX export: value '", val.name, "' is a ", value_kind_name(val.kind),
                           "; export graphs from inference_graph() or convert()");
@@ -93,22 +97,16 @@ class Exporter {
       }
     }
     for (const Node& n : g_.nodes()) node(n);
+    // Outputs: their inferred shape with the batch dimension symbolic ("N").
+    const std::vector<TensorDesc> d = infer_graph(g_, 1);
     for (int o : g_.outputs()) {
-      Shape s = output_shape(o);
-      value_info(*out_.add_output(), g_.value(o).name, DType::f32, s);
+      Shape s = d[o].shape;
+      if (!s.empty()) s[0] = -1;
+      value_info(*out_.add_output(), name(o), d[o].dtype, s);
     }
   }
 
  private:
-  Shape output_shape(int v) const {
-    // Logits: (N, classes) where the producer is a linear layer; otherwise leave it symbolic.
-    for (const Node& n : g_.nodes())
-      if (n.outputs[0] == v && n.op == "linear") {
-        const Shape& w = weight_shape(n.inputs[1]);
-        if (!w.empty()) return {-1, w[0]};
-      }
-    return {-1};
-  }
   Shape weight_shape(int v) const {
     const Value& val = g_.value(v);
     if (val.kind == ValueKind::constant) return val.shape;
@@ -117,7 +115,11 @@ class Exporter {
     return {};
   }
 
-  std::string name(int v) const { return v < 0 ? "" : g_.value(v).name; }
+  std::string name(int v) const {
+    if (v < 0) return "";
+    const Value& val = g_.value(v);
+    return val.kind == ValueKind::input && !input_name_.empty() ? input_name_ : val.name;
+  }
 
   // A node reading a dequantize_linear output whose every consumer is a quantize_linear.
   bool between_qdq(const Node& n) const {
@@ -146,6 +148,13 @@ class Exporter {
   std::string add_scalar(const std::string& base, float v) {
     const std::string nm = base;
     tensor_to_onnx(Tensor::from({}, {v}), nm, *out_.add_initializer());
+    return nm;
+  }
+  // A 1-D int64 initializer (shapes, slice bounds).
+  std::string add_ints(const std::string& nm, const std::vector<int64_t>& v) {
+    Tensor t = Tensor::empty({static_cast<int64_t>(v.size())}, DType::i64);
+    std::copy(v.begin(), v.end(), t.data<int64_t>());
+    tensor_to_onnx(t, nm, *out_.add_initializer());
     return nm;
   }
 
@@ -206,11 +215,19 @@ class Exporter {
                        add_scalar(n.name + ".max", static_cast<float>(a.get_float("max")))},
            out);
     } else if (n.op == "reshape") {
-      const auto& shape = a.get_ints("shape");
-      Tensor t = Tensor::empty({static_cast<int64_t>(shape.size())}, DType::i64);
-      std::copy(shape.begin(), shape.end(), t.data<int64_t>());
-      tensor_to_onnx(t, n.name + ".shape", *out_.add_initializer());
-      emit("Reshape", n, {in[0], n.name + ".shape"}, out);
+      emit("Reshape", n, {in[0], add_ints(n.name + ".shape", a.get_ints("shape"))}, out);
+    } else if (n.op == "transpose") {
+      auto& p = emit("Transpose", n, in, out);
+      if (a.has("perm")) attr_ints(p, "perm", a.get_ints("perm"));
+    } else if (n.op == "slice") {
+      const auto& starts = a.get_ints("starts");
+      std::vector<int64_t> axes(starts.size()), steps(starts.size(), 1);
+      for (size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int64_t>(i);
+      emit("Slice", n,
+           {in[0], add_ints(n.name + ".starts", starts), add_ints(n.name + ".ends", a.get_ints("ends")),
+            add_ints(n.name + ".axes", a.get_ints("axes", axes)),
+            add_ints(n.name + ".steps", a.get_ints("steps", steps))},
+           out);
     } else if (n.op == "concat") {
       attr_int(emit("Concat", n, in, out), "axis", a.get_int("axis"));
     } else if (n.op == "cast") {
@@ -228,6 +245,7 @@ class Exporter {
 
   const Graph& g_;
   onnx::GraphProto& out_;
+  std::string input_name_;  // the graph input's name in the file (empty: its graph name)
 };
 
 }  // namespace
@@ -243,7 +261,7 @@ void build_onnx_model(const Graph& g, onnx::ModelProto& model, const OnnxExportO
   opset->set_version(kOpset);
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name(o.graph_name);
-  Exporter(g, *graph).run();
+  Exporter(g, *graph, o.input_name).run();
   const std::string err = check_onnx_model(model);
   QF_CHECK(err.empty(), "exported ONNX model fails libonnx's checker: ", err);
 }

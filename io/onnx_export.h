@@ -18,7 +18,10 @@
 // Q/DQ) is written as LeakyRelu with alpha 0, the same function: ONNX Runtime has an int8 kernel
 // for LeakyRelu (QLinearLeakyRelu) and none for Relu, so the block stays in int8 (measured on
 // MobileNetV1 224, batch 16, 2 threads, in one run: 1.26x -> 1.64x over FP32); TensorRT fuses
-// either into the convolution. Graph inputs get a symbolic batch dimension "N". Anything else
+// either into the convolution. transpose -> Transpose, slice -> Slice (bounds as int64
+// initializers). Graph inputs get a symbolic batch dimension "N", outputs their inferred shape
+// with the same symbolic batch (so full shape inference agrees with what the file declares).
+// Anything else
 // (fake-quant ops of a graph that was not converted, the loss) is an InputError naming the node.
 #pragma once
 
@@ -34,7 +37,9 @@ namespace qf {
 
 struct OnnxExportOptions {
   std::string graph_name = "qforge";
-  std::string doc;  // stored as the model's doc_string
+  std::string doc;         // stored as the model's doc_string
+  std::string input_name;  // the graph input's name in the file; empty: its name in the graph
+                           // (an imported model's file name, OnnxImportInfo::input_onnx_name)
 };
 
 // Builds the ModelProto (checked with libonnx's checker; a failure is an InternalError naming it).

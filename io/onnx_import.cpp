@@ -246,6 +246,9 @@ class Importer {
     auto it = ids_.find(name);
     if (it != ids_.end()) return it->second;
     if (is_const(name)) return constant(n, i, false);
+    if (padded_.count(name))
+      throw_input_error(where(n), ": reads the output of a Pad; a Pad is supported only before a "
+                        "Conv or an AveragePool, which absorb it");
     throw_input_error(where(n), ": input '", name, "' is not produced by any earlier node");
   }
   bool has_input(const onnx::NodeProto& n, int i) const {
@@ -305,11 +308,26 @@ class Importer {
     const std::string& name = n.name();
     if (name.empty()) return op;
     if (name[0] != '/') return name;
-    const auto last = name.rfind('/');
-    const auto prev = last == 0 ? std::string::npos : name.rfind('/', last - 1);
-    if (prev == std::string::npos) return op;
-    std::string s = name.substr(prev + 1, last - prev - 1);
-    return s.empty() ? op : s;
+    const std::string path = torch_module_path(name);
+    return path.empty() ? op : path;
+  }
+  // torch.onnx names a node "/<segment>/.../<op>", one segment per enclosing module, each the
+  // module's name as its parent prints it: a container's child repeats the container's name
+  // ("/features/features.1/conv/conv.0/conv.0.0/Conv"). The module path (the state-dict prefix,
+  // "features.1.conv.0.0") joins the segments, taking from a segment that extends the previous one
+  // only its new tail.
+  static std::string torch_module_path(const std::string& name) {
+    std::string path, prev;
+    for (size_t b = 1, e; (e = name.find('/', b)) != std::string::npos; b = e + 1) {
+      const std::string seg = name.substr(b, e - b);
+      if (seg.empty()) continue;
+      if (!prev.empty() && seg.size() > prev.size() && seg.compare(0, prev.size() + 1, prev + ".") == 0)
+        path += seg.substr(prev.size());
+      else
+        path += (path.empty() ? "" : ".") + seg;
+      prev = seg;
+    }
+    return path;
   }
   std::string node_name(const onnx::NodeProto& n, const std::string& op, bool primary) {
     std::string base = scope_of(n);
@@ -417,6 +435,10 @@ class Importer {
     if (t == "Identity") return void(ids_[n.output(0)] = act(n, 0));
     if (t == "Dropout") return dropout(n);
     if (t == "Concat") return concat(n);
+    if (t == "Transpose") return transpose(n);
+    if (t == "Slice") return slice(n);
+    if (t == "ReduceMean") return reduce_mean(n);
+    if (t == "Pad") return pad(n);
     if (t == "QuantizeLinear" || t == "DequantizeLinear") return qdq(n, t == "QuantizeLinear");
     throw_input_error(where(n), " is not supported (supported: ", join_supported(), ")");
   }
@@ -451,7 +473,8 @@ class Importer {
 
   // --- op mappers -----------------------------------------------------------------------------
   void conv(const onnx::NodeProto& n) {
-    const int x = act(n, 0);
+    std::vector<int64_t> extra;
+    const int x = padded_input(n, extra);
     const bool w_const = is_const(n.input(1));
     const int w = w_const ? state(n, 1, ValueKind::param, "weight", const_of(n.input(1))) : act(n, 1);
     if (desc_[w].shape.size() != 4 || desc_[x].shape.size() != 4)
@@ -481,6 +504,7 @@ class Importer {
     } else if (ap != "NOTSET") {
       throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
     }
+    add_pads(n, pads, extra, ap);
     std::vector<int> in{x, w};
     if (b >= 0) in.push_back(b);
     emit(n, "conv2d", in, {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"group", group}});
@@ -538,8 +562,18 @@ class Importer {
     emit(n, op, in, {});
   }
 
+  // pads += extra (a Pad absorbed by this node), which needs explicit pads (auto_pad NOTSET).
+  void add_pads(const onnx::NodeProto& n, std::vector<int64_t>& pads, const std::vector<int64_t>& extra,
+                const std::string& auto_pad) {
+    if (std::all_of(extra.begin(), extra.end(), [](int64_t v) { return v == 0; })) return;
+    if (auto_pad != "NOTSET") throw_input_error(where(n), ": auto_pad after a Pad is not supported");
+    for (int i = 0; i < 4; ++i) pads[i] += extra[i];
+  }
+
   void pool(const onnx::NodeProto& n, bool avg) {
-    const int x = act(n, 0);
+    std::vector<int64_t> extra;
+    const int x = padded_input(n, extra);
+    const bool padded = std::any_of(extra.begin(), extra.end(), [](int64_t v) { return v != 0; });
     const auto k = attr_ints(n, "kernel_shape", {});
     if (k.size() != 2) throw_input_error(where(n), ": kernel_shape must have 2 values (2-D pooling)");
     const auto strides = attr_ints(n, "strides", {1, 1});
@@ -565,8 +599,19 @@ class Importer {
     } else if (ap != "NOTSET") {
       throw_input_error(where(n), ": auto_pad '", ap, "' is not supported");
     }
+    // Zeros a Pad wrote count in the average: absorbed, they need count_include_pad, which the
+    // node's own padding must then have too (or there is none).
+    int64_t include_pad = count_include_pad;
+    if (padded) {
+      const bool own = std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; });
+      if (!avg || (own && include_pad == 0))
+        throw_input_error(where(n), ": a Pad before ", avg ? "an AveragePool that excludes its own "
+                          "padding" : "a MaxPool", " is not supported");
+      include_pad = 1;
+      add_pads(n, pads, extra, ap);
+    }
     Attrs a{{"kernel_shape", k}, {"strides", strides}, {"pads", pads}, {"ceil_mode", ceil_mode}};
-    if (avg) a.set("count_include_pad", count_include_pad);
+    if (avg) a.set("count_include_pad", include_pad);
     emit(n, avg ? "avg_pool2d" : "max_pool2d", {x}, a);
   }
 
@@ -713,6 +758,74 @@ class Importer {
     emit(n, "concat", in, {{"axis", attr_int(n, "axis", 0)}});
   }
 
+  // Transpose of an activation; the batch axis must stay first.
+  void transpose(const onnx::NodeProto& n) {
+    const int x = act(n, 0);
+    std::vector<int64_t> perm = attr_ints(n, "perm", {});
+    if (perm.empty())
+      for (size_t i = desc_[x].shape.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+    if (perm[0] != 0) throw_input_error(where(n), ": perm ", shape_str(perm), " moves the batch axis");
+    emit(n, "transpose", {x}, {{"perm", perm}});
+  }
+
+  // Slice of an activation by constant bounds (torch's chunk and split), never along the batch.
+  void slice(const onnx::NodeProto& n) {
+    const char* names[] = {"starts", "ends", "axes", "steps"};
+    Attrs a;
+    for (int i = 1; i <= 4; ++i) {
+      if (!has_input(n, i)) continue;
+      if (!is_const(n.input(i))) throw_input_error(where(n), ": ", names[i - 1], " must be constant");
+      a.set(names[i - 1], int_values(const_of(n.input(i)), where(n)));
+    }
+    const int x = act(n, 0);
+    const int64_t r = static_cast<int64_t>(desc_[x].shape.size());
+    std::vector<int64_t> axes = a.get_ints("axes", {});
+    if (axes.empty())
+      for (size_t i = 0; i < a.get_ints("starts", {}).size(); ++i) axes.push_back(static_cast<int64_t>(i));
+    for (int64_t ax : axes)
+      if (ax == 0 || ax == -r) throw_input_error(where(n), ": slicing the batch axis is not supported");
+    emit(n, "slice", {x}, a);
+  }
+
+  // ReduceMean over H and W of a 4-D activation (torch's x.mean([2, 3])) is global average pooling.
+  void reduce_mean(const onnx::NodeProto& n) {
+    const int x = act(n, 0);
+    std::vector<int64_t> axes = attr_ints(n, "axes", {});
+    if (opset_ >= 18 && has_input(n, 1)) axes = int_values(const_of(n.input(1)), where(n));
+    for (int64_t& a : axes) a = a < 0 ? a + 4 : a;
+    std::sort(axes.begin(), axes.end());
+    if (desc_[x].shape.size() != 4 || axes != std::vector<int64_t>{2, 3})
+      throw_input_error(where(n), ": only the mean over axes 2 and 3 of a 4-D tensor is supported");
+    const int y = emit(n, "global_avg_pool", {x}, {});
+    if (attr_int(n, "keepdims", 1) == 0) emit(n, "reshape", {y}, {{"shape", std::vector<int64_t>{0, -1}}}, false);
+  }
+
+  // Pad (torch's AvgPool2d exports one before its AveragePool): all-zero pads are the input itself;
+  // zero padding of H and W is absorbed by the Conv or AveragePool that reads it (padded_input).
+  void pad(const onnx::NodeProto& n) {
+    const std::string mode = attr_string(n, "mode", "constant");
+    if (!has_input(n, 1) || !is_const(n.input(1)))
+      throw_input_error(where(n), ": the pads must be a constant");
+    const std::vector<int64_t> p = int_values(const_of(n.input(1)), where(n));
+    if (std::all_of(p.begin(), p.end(), [](int64_t v) { return v == 0; }))
+      return void(ids_[n.output(0)] = act(n, 0));
+    const bool zero_value = !has_input(n, 2) || scalar_of(const_of(n.input(2)), where(n)) == 0.0;
+    if (mode != "constant" || !zero_value || p.size() != 8 || p[0] || p[1] || p[4] || p[5] ||
+        std::any_of(p.begin(), p.end(), [](int64_t v) { return v < 0; }))
+      throw_input_error(where(n), ": only padding H and W of a 4-D tensor with zeros is supported");
+    padded_[n.output(0)] = {n.input(0), {p[2], p[3], p[6], p[7]}};
+  }
+  // Input 0 of a Conv or AveragePool, through a Pad if one feeds it; `extra` gets the Pad's
+  // (top, left, bottom, right).
+  int padded_input(const onnx::NodeProto& n, std::vector<int64_t>& extra) {
+    auto it = padded_.find(n.input(0));
+    extra = it == padded_.end() ? std::vector<int64_t>{0, 0, 0, 0} : it->second.second;
+    if (it == padded_.end()) return act(n, 0);
+    auto v = ids_.find(it->second.first);
+    if (v == ids_.end()) throw_input_error(where(n), ": the Pad before it pads a constant");
+    return v->second;
+  }
+
   void qdq(const onnx::NodeProto& n, bool quantize) {
     quantized_ = true;
     if (attr_int(n, "block_size", 0) != 0)
@@ -761,6 +874,8 @@ class Importer {
   std::vector<TensorDesc> desc_;           // by graph value id, at batch batch_
   std::set<std::string> consumed_;         // ONNX names some node or the graph output reads
   std::set<std::string> used_names_;
+  // Pad outputs not yet absorbed: ONNX name -> (padded input's ONNX name, top, left, bottom, right)
+  std::map<std::string, std::pair<std::string, std::vector<int64_t>>> padded_;
   std::string input_onnx_name_;
   bool quantized_ = false;
   int folded_ = 0;
@@ -772,8 +887,8 @@ const std::vector<std::string>& onnx_import_supported_ops() {
   static const std::vector<std::string> ops = {
       "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
       "DequantizeLinear", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "HardSigmoid",
-      "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Relu", "Reshape",
-      "Sigmoid", "Squeeze", "Unsqueeze"};
+      "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "QuantizeLinear",
+      "ReduceMean", "Relu", "Reshape", "Sigmoid", "Slice", "Squeeze", "Transpose", "Unsqueeze"};
   return ops;
 }
 

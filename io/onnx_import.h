@@ -9,8 +9,8 @@
 //   - conv and linear weights and biases become parameters, BatchNormalization's scale and bias
 //     parameters and its running mean and variance buffers, named like torchvision's state dict
 //     ("features.0.0.weight"): the file's initializer name when it is already a dotted name, else the
-//     node's module path from torch.onnx's node names ("/features/features.0/features.0.0/Conv" ->
-//     "features.0.0") plus ".weight" / ".bias". So an imported model can be calibrated, quantized,
+//     node's module path from torch.onnx's node names ("/features/features.1/conv/conv.0/Conv" ->
+//     "features.1.conv.0") plus ".weight" / ".bias". So an imported model can be calibrated, quantized,
 //     fine-tuned and exported again. Every other initializer becomes a constant; rank-4 constants
 //     used by elementwise ops are converted to channels-last (nn/ops/elementwise.h's layout rule).
 //   - node names are those module paths (unique; helper nodes such as Q/DQ get "<path>.<op>").
@@ -24,7 +24,12 @@
 // (transB 0 or 1, alpha and beta folded into constant operands; transA unsupported); MatMul of a
 // 2-D activation by a constant (in, out) -> linear without bias; Identity (alias); Dropout ->
 // dropout (identity in eval mode); Concat -> concat; QuantizeLinear / DequantizeLinear ->
-// quantize_linear / dequantize_linear (per-tensor or per-axis, block_size 0). Constant and the
+// quantize_linear / dequantize_linear (per-tensor or per-axis, block_size 0); Transpose ->
+// transpose (the batch axis stays first); Slice with constant bounds -> slice (not along the
+// batch); ReduceMean over axes 2 and 3 of a 4-D tensor -> global_avg_pool (+ reshape to (N, C)
+// without keepdims); Pad with all-zero pads (torch's AvgPool2d writes one) -> alias, with zeros on
+// H and W before a Conv or an AveragePool -> that node's pads (AveragePool then counts the padding,
+// count_include_pad 1, as the explicit zeros did). Constant and the
 // shape-computing ops of io/onnx_fold.h are folded at import with static shapes.
 //
 // A Reshape of an activation whose target keeps the per-sample element count copies the batch

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace qf {
 
@@ -23,6 +24,15 @@ namespace qf {
 inline int64_t nhwc_offset(int64_t n, int64_t c, int64_t h, int64_t w, int64_t C, int64_t H,
                            int64_t W) {
   return ((n * H + h) * W + w) * C + c;
+}
+
+// Offset of the element at logical index `idx` in a tensor of logical shape `s`, whatever its rank
+// (4-D channels-last, other ranks row-major).
+inline int64_t logical_offset(const std::vector<int64_t>& s, const std::vector<int64_t>& idx) {
+  if (s.size() == 4) return nhwc_offset(idx[0], idx[1], idx[2], idx[3], s[1], s[2], s[3]);
+  int64_t o = 0;
+  for (size_t d = 0; d < s.size(); ++d) o = o * s[d] + idx[d];
+  return o;
 }
 
 }  // namespace qf

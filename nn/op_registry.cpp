@@ -80,6 +80,22 @@ std::vector<TensorDesc> infer_node(const Node& node, std::span<const TensorDesc>
   return out;
 }
 
+std::vector<TensorDesc> infer_graph(const Graph& g, int64_t batch) {
+  std::vector<TensorDesc> d(g.num_values());
+  for (int v = 0; v < g.num_values(); ++v) {
+    Shape s = g.value(v).shape;
+    if (g.value(v).kind == ValueKind::input && !s.empty() && s[0] < 0) s[0] = batch;
+    d[v] = {s, g.value(v).dtype};
+  }
+  for (const Node& n : g.nodes()) {
+    std::vector<TensorDesc> in;
+    for (int v : n.inputs) in.push_back(v >= 0 ? d[v] : TensorDesc{});
+    const auto out = infer_node(n, in);
+    for (size_t i = 0; i < out.size(); ++i) d[n.outputs[i]] = out[i];
+  }
+  return d;
+}
+
 void shape_error(const Node& node, const std::string& what) {
   throw_input_error("node '", node.name, "' (", node.op, "): ", what);
 }

@@ -62,6 +62,10 @@ const OpRegistry& op_registry();
 // Runs shape inference for one node (validates input count first).
 std::vector<TensorDesc> infer_node(const Node& node, std::span<const TensorDesc> in);
 
+// Shape inference over a whole graph, with the inputs' batch dimension (-1) set to `batch`: the
+// description of every value, by value id. InputError naming the first node that does not fit.
+std::vector<TensorDesc> infer_graph(const Graph& g, int64_t batch);
+
 // Shape-inference helpers shared by op definitions. They throw InputError naming the node.
 [[noreturn]] void shape_error(const Node& node, const std::string& what);
 void expect_rank(const Node& node, const TensorDesc& d, int rank, const char* which);

@@ -263,6 +263,35 @@ class Converter {
     return dq;
   }
 
+  // The trained integers q (negated on channels whose factor in `mult` is negative) as an int8
+  // constant -> dequantize_linear (axis 0) with step T |mult| / bnt per output channel, or one step
+  // per tensor when neither varies; c's weight input becomes its output. Returns the steps.
+  std::vector<float> emit_weight(Node& c, const std::string& wname, const Tensor& w,
+                                 const std::vector<float>& q, const std::vector<float>& T,
+                                 int64_t wb, const std::vector<float>& mult) {
+    const int64_t C = w.dim(0), inner = w.numel() / C;
+    const bool per_channel = T.size() > 1, pc = per_channel || !mult.empty();
+    std::vector<float> step(pc ? C : 1);
+    for (int64_t ch = 0; ch < static_cast<int64_t>(step.size()); ++ch) {
+      const float m = mult.empty() ? 1.f : mult[ch];
+      step[ch] = T[per_channel ? ch : 0] * std::fabs(m) / static_cast<float>(wb);
+    }
+    Tensor qi = Tensor::empty(w.shape(), DType::i8);
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const float m = mult.empty() ? 1.f : mult[i / inner];
+      qi.data<int8_t>()[i] = static_cast<int8_t>(m < 0 ? -q[i] : q[i]);
+    }
+    const Shape ss = pc ? Shape{C} : Shape{};
+    const int sq = add_const(wname + ".int8", qi);
+    const int ssc = add_const(wname + ".scale", Tensor::from(ss, step));
+    const int szp = add_const(wname + ".zero_point", Tensor::zeros(ss, DType::i8));
+    const int wdq = add_act(wname + ".dequantized");
+    out_.push_back(Node{"dequantize_linear", g_.unique_node_name(wname + ".dequantize"),
+                        {sq, ssc, szp}, {wdq}, {{"axis", int64_t{0}}}});
+    c.inputs[1] = wdq;
+    return step;
+  }
+
   void emit_weighted(int idx) {
     Node c = g_.nodes()[idx];
     const Node& wq = g_.nodes()[weight_quantizer(c)];
@@ -328,40 +357,14 @@ class Converter {
     ++rep_.weights;
 
     c.inputs[0] = resolve(c.inputs[0]);
+    const bool pc = per_channel || !mult.empty();
+    const std::vector<float> step = emit_weight(c, wname, w, q, T, wb, mult);
     if (form_ == ConvertForm::float_grid) {
-      Tensor grid = Tensor::empty(w.shape(), DType::f32);
-      for (int64_t i = 0; i < w.numel(); ++i) {
-        const float s = T[per_channel ? i / inner : 0];
-        grid.data<float>()[i] = q[i] * s / static_cast<float>(wb);
-      }
-      c.inputs[1] = add_const(wname + ".grid", grid);
       if (folded || has_bias) {
         if (c.inputs.size() < 3) c.inputs.resize(3);
         c.inputs[2] = add_const(wname + ".folded_bias", Tensor::from({C}, bias));
       }
     } else {
-      const bool pc = per_channel || !mult.empty();
-      std::vector<float> step(pc ? C : 1);
-      Tensor qi = Tensor::empty(w.shape(), DType::i8);
-      for (int64_t ch = 0; ch < static_cast<int64_t>(step.size()); ++ch) {
-        const float m = mult.empty() ? 1.f : mult[ch];
-        step[ch] = T[per_channel ? ch : 0] * std::fabs(m) / static_cast<float>(wb);
-      }
-      for (int64_t i = 0; i < w.numel(); ++i) {
-        const float m = mult.empty() ? 1.f : mult[i / inner];
-        qi.data<int8_t>()[i] = static_cast<int8_t>(m < 0 ? -q[i] : q[i]);
-      }
-      const Shape ss = pc ? Shape{C} : Shape{};
-      const int sq = add_const(wname + ".int8", qi);
-      const int ssc = add_const(wname + ".scale", Tensor::from(ss, step));
-      const int szp = add_const(wname + ".zero_point", Tensor::zeros(ss, DType::i8));
-      const int wdq = add_act(wname + ".dequantized");
-      out_.push_back(Node{"dequantize_linear",
-                          g_.unique_node_name(wname + ".dequantize"),
-                          {sq, ssc, szp},
-                          {wdq},
-                          {{"axis", int64_t{0}}}});
-      c.inputs[1] = wdq;
       if (folded || has_bias) {
         if (c.inputs.size() < 3) c.inputs.resize(3);
         auto sx = step_.find(c.inputs[0]);

@@ -2,6 +2,7 @@
 #include "quant/int8_lowering.h"
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 namespace qf {
@@ -49,6 +50,41 @@ bool symmetric_scales(const Graph& g, const Node& n, int rank, std::vector<float
   }
   if (axis_out) *axis_out = axis;
   return true;
+}
+
+// Several QuantizeLinear nodes of one value with equal scales and zero points (the pair per
+// reading node that ONNX Runtime needs, quant/ptq.h) compute the same tensor: the later ones are
+// replaced by the first, so a convolution's output stage sees its single quantizer and the value is
+// quantized once. Returns the number of nodes merged away.
+int merge_equal_quantizers(Graph& g) {
+  auto same = [&](int a, int b) {
+    if (a < 0 || b < 0) return a == b;
+    const Tensor* x = host_data(g, a);
+    const Tensor* y = host_data(g, b);
+    if (!x || !y || x->dtype() != y->dtype() || x->shape() != y->shape()) return a == b;
+    return std::memcmp(x->raw(), y->raw(), x->nbytes()) == 0;
+  };
+  std::vector<int> first_of;  // node indices of the quantizers kept so far
+  std::vector<int> merged;
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& n = g.nodes()[i];
+    if (n.op != "quantize_linear") continue;
+    bool dup = false;
+    for (int k : first_of) {
+      const Node& m = g.nodes()[k];
+      const int zn = n.inputs.size() > 2 ? n.inputs[2] : -1, zm = m.inputs.size() > 2 ? m.inputs[2] : -1;
+      if (m.inputs[0] != n.inputs[0] || !same(m.inputs[1], n.inputs[1]) || !same(zm, zn) ||
+          m.attrs.get_int("axis", 1) != n.attrs.get_int("axis", 1))
+        continue;
+      g.replace_uses(n.outputs[0], m.outputs[0]);
+      merged.push_back(static_cast<int>(i));
+      dup = true;
+      break;
+    }
+    if (!dup) first_of.push_back(static_cast<int>(i));
+  }
+  g.remove_nodes(merged);
+  return static_cast<int>(merged.size());
 }
 
 struct Rewriter {
@@ -335,6 +371,7 @@ struct Rewriter {
 }  // namespace
 
 Int8LoweringReport lower_to_int8(Graph& g) {
+  merge_equal_quantizers(g);
   Rewriter r(g);
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     if (r.removed.count(static_cast<int>(i))) continue;

@@ -17,6 +17,9 @@
 // ReLU / ReLU6) is stored as uint8 — the fast oneDNN int8 path — when all its consumers take uint8,
 // keeping int8's saturation at 127.
 //
+// First, QuantizeLinear nodes of one value with equal scales and zero points (a QDQ file's pair per
+// reading node) are merged into one, so the value is quantized once and the pattern below sees it.
+//
 // What stays in float: quantized ops whose operands do not fit the pattern (asymmetric zero points,
 // per-axis activation scales, computed weights), and every other op between a DequantizeLinear and
 // a QuantizeLinear (pooling, residual adds, ...), which runs as written. After lowering, each

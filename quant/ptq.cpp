@@ -161,7 +161,7 @@ std::map<std::string, double> Calibrator::thresholds() const {
 
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                                         const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm) {
+                                        Communicator& comm, std::map<std::string, CalibState>* states) {
   const int64_t need = c.batch_nums * c.batch_size;
   if (data.size() == 0) throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
   if (data.size() < need)
@@ -213,6 +213,7 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
     cal.merge_ranks(comm);
     if (range) cal.start_histograms();
   }
+  if (states) *states = cal.states();
   return cal.thresholds();
 }
 
@@ -258,114 +259,172 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int bits, boo
   return r;
 }
 
+namespace {
+
+// Builds the QDQ graph (build_qdq_graph): walks the source nodes in order and re-emits them,
+// quantizing each planned op's input, weight and bias, and its output unless that is a graph
+// output. Every node reading a quantized activation reads it through a QuantizeLinear ->
+// DequantizeLinear pair of its own, placed right before it, with its own zero-point constant:
+// ONNX Runtime fuses DequantizeLinear -> Conv -> QuantizeLinear into an int8 convolution only when
+// each DequantizeLinear feeds that convolution alone, and it converts int8 pairs to uint8 (x86)
+// only where a QuantizeLinear feeds one DequantizeLinear; pairs that share nothing survive its
+// common-subexpression elimination (equal scalar float scales are merged, int8 zero points are
+// not). So the input of a residual block read by two convolutions, or an Inception block's input
+// read by four branches, keeps every convolution int8. A quantized op's output read by several
+// nodes (MobileNetV2's projection conv, read by the next block's conv and its residual Add) first
+// goes through one pair of its own (a conv fuses only with a single QuantizeLinear on its output),
+// then through Clip(-FLT_MAX, FLT_MAX), the identity, whose output each reader's pair quantizes
+// again with the same scale (exactly: the values are on that grid already). The Clip is there
+// because ONNX Runtime gives every reader of a DequantizeLinear a copy of it, which would leave the
+// conv's QuantizeLinear feeding several DequantizeLinear nodes and so unconverted, and the conv
+// float; a float node between keeps one DequantizeLinear per QuantizeLinear. qforge's own int8
+// lowering merges the equal quantizers again and fuses the identity into the conv's requantization
+// (quant/int8_lowering.h).
+class QdqBuilder {
+ public:
+  QdqBuilder(const Graph& src, const PtqPlan& plan, const std::map<std::string, double>& act_t,
+             const PtqConfig& c)
+      : g_(src), act_t_(act_t), c_(c), quantized_(plan.nodes.begin(), plan.nodes.end()) {
+    const auto cons = src.consumers();
+    readers_.resize(cons.size());
+    for (size_t v = 0; v < cons.size(); ++v)
+      readers_[v] = static_cast<int>(std::set<int>(cons[v].begin(), cons[v].end()).size());
+  }
+
+  Graph run(QdqReport& rep) {
+    std::vector<Node> old = std::move(g_.nodes());
+    g_.nodes().clear();
+    for (Node n : old) {
+      const int x = n.inputs[0];  // before any rewiring: the float value
+      // Readers of a quantized op's output read their own pair.
+      std::map<int, int> here;
+      for (int& v : n.inputs)
+        if (v >= 0 && quantized_outputs_.count(v))
+          v = here.count(v) ? here[v] : (here[v] = qdq(v, n.name + ".input", quantized_outputs_.at(v)));
+      if (!quantized_.count(n.name)) {
+        g_.nodes().push_back(std::move(n));
+        continue;
+      }
+      quantize_op(n, x);
+      const int y = n.outputs[0];
+      const std::string scope = n.name;
+      g_.nodes().push_back(std::move(n));
+      // The logits stay float: quantizing them to 255 levels only makes ties for the argmax (Paddle
+      // records an output threshold there but quantizes nothing after the last op either).
+      const auto& outs = g_.outputs();
+      if (std::find(outs.begin(), outs.end(), y) == outs.end())
+        quantized_outputs_[y] = readers_[y] > 1 ? fan_out(y, scope) : y;
+      ++rep_.quantized_ops;
+    }
+    rep_.quantized_activations = static_cast<int>(scale_.size());
+    g_.remove_unused_values();
+    g_.validate();
+    rep = rep_;
+    return std::move(g_);
+  }
+
+ private:
+  static constexpr double kBnt = 127.0;
+
+  float step_of(const std::string& name) const {
+    auto it = act_t_.find(name);
+    QF_CHECK(it != act_t_.end(), "no threshold for '", name, "'");
+    const double T = it->second > 0 ? it->second : 1e-8;
+    return static_cast<float>(T / kBnt);
+  }
+
+  int add_act(const std::string& base) {
+    Value v;
+    v.name = g_.unique_value_name(base);
+    return g_.add_value(std::move(v));
+  }
+
+  // A QuantizeLinear -> DequantizeLinear pair with activation v's scale, its nodes named after
+  // `where` ("<reader>.input" or "<op>.output"), quantizing `source` (v itself, or the output of
+  // v's own pair); the scale constant is one per activation, the zero point one per pair.
+  int qdq(int v, const std::string& where, int source = -1) {
+    const std::string name = g_.value(v).name;  // a copy: add_value may move the values
+    auto sit = scale_.find(v);
+    if (sit == scale_.end())
+      sit = scale_.emplace(v, g_.add_value(constant_value(g_, name + ".scale", Tensor::from({}, {step_of(name)}))))
+                .first;
+    const int s = sit->second;
+    const int z = g_.add_value(constant_value(g_, name + ".zero_point", Tensor::zeros({}, DType::i8)));
+    const int q = add_act(name + ".quantized");
+    const int d = add_act(name + ".quantized.dequantized");
+    g_.nodes().push_back({"quantize_linear", g_.unique_node_name(where + ".quantize_linear"),
+                          {source >= 0 ? source : v, s, z}, {q}, {}});
+    g_.nodes().push_back({"dequantize_linear", g_.unique_node_name(where + ".dequantize_linear"), {q, s, z}, {d}, {}});
+    ++rep_.activation_pairs;
+    return d;
+  }
+
+  // y -> its own pair -> clip(-FLT_MAX, FLT_MAX): the value several readers' pairs quantize.
+  int fan_out(int y, const std::string& scope) {
+    const int d = qdq(y, scope + ".output");
+    const int out = add_act(g_.value(y).name + ".fan_out");
+    const double big = std::numeric_limits<float>::max();
+    g_.nodes().push_back({"clip", g_.unique_node_name(scope + ".fan_out"), {d}, {out},
+                          {{"min", -big}, {"max", big}}});
+    return out;
+  }
+
+  // A constant `data` of `name` -> dequantize_linear (axis 0) with `scales` (one or per channel).
+  int dequantized_constant(const std::string& name, const std::string& node, Tensor data,
+                           const std::vector<float>& scales, DType zp_type) {
+    const int64_t K = static_cast<int64_t>(scales.size());
+    const Shape sshape = K == 1 && data.dtype() != DType::i32 ? Shape{} : Shape{K};
+    const int q = g_.add_value(constant_value(g_, name + ".quantized", std::move(data)));
+    const int s = g_.add_value(constant_value(g_, name + ".scale", Tensor::from(sshape, scales)));
+    const int z = g_.add_value(constant_value(g_, name + ".zero_point", Tensor::zeros(sshape, zp_type)));
+    const int d = add_act(name + ".dequantized");
+    g_.nodes().push_back({"dequantize_linear", g_.unique_node_name(node), {q, s, z}, {d}, {{"axis", int64_t{0}}}});
+    return d;
+  }
+
+  // A planned op: its input through Q/DQ, its weight int8, its bias int32 at s_x s_w.
+  void quantize_op(Node& n, int x) {
+    const float sx = step_of(g_.value(x).name);
+    if (!quantized_outputs_.count(x)) n.inputs[0] = qdq(x, n.name + ".input");  // else: done
+    const QuantizedWeight qw = quantize_weight(*weight_data(g_, n.inputs[1]), c_.per_channel_weights(), 8,
+                                               c_.bias_correction);
+    std::vector<float> sw;
+    for (float t : qw.thresholds) sw.push_back(static_cast<float>((t > 0 ? t : 1e-8) / kBnt));
+    n.inputs[1] = dequantized_constant(g_.value(n.inputs[1]).name, n.name + ".weight.dequantize_linear",
+                                       qw.q, sw, DType::i8);
+    const Tensor* b = n.inputs.size() > 2 && n.inputs[2] >= 0 ? weight_data(g_, n.inputs[2]) : nullptr;
+    if (!b) return;
+    const int64_t nb = b->numel();
+    Tensor bq = Tensor::empty({nb}, DType::i32);
+    std::vector<float> sb(nb);
+    for (int64_t k = 0; k < nb; ++k) {
+      sb[k] = sx * sw[sw.size() == 1 ? 0 : k];
+      const double v = std::nearbyint(static_cast<double>(b->data<float>()[k]) / sb[k]);
+      const double lim = std::numeric_limits<int32_t>::max();
+      rep_.clamped_biases += std::fabs(v) > lim;
+      bq.data<int32_t>()[k] = static_cast<int32_t>(std::clamp(v, -lim, lim));
+    }
+    n.inputs[2] = dequantized_constant(g_.value(n.inputs[2]).name, n.name + ".bias.dequantize_linear", bq,
+                                       sb, DType::i32);
+    ++rep_.int32_biases;
+  }
+
+  Graph g_;
+  const std::map<std::string, double>& act_t_;
+  const PtqConfig& c_;
+  std::set<std::string> quantized_;
+  std::map<int, int> scale_;          // quantized activation -> its scale constant
+  std::map<int, int> quantized_outputs_;  // quantized op output -> what readers' pairs quantize
+  std::vector<int> readers_;              // per value: how many nodes of the source read it
+  QdqReport rep_;
+};
+
+}  // namespace
+
 Graph build_qdq_graph(const Graph& src, const PtqPlan& plan, const std::map<std::string, double>& act_t,
                       const PtqConfig& c, QdqReport* report) {
-  Graph g = src;
-  QdqReport rep;
-  const double bnt = 127.0;
-  const std::set<std::string> quantized(plan.nodes.begin(), plan.nodes.end());
-  auto step_of = [&](const std::string& name) {
-    auto it = act_t.find(name);
-    QF_CHECK(it != act_t.end(), "no threshold for '", name, "'");
-    const double T = it->second > 0 ? it->second : 1e-8;
-    return static_cast<float>(T / bnt);
-  };
-  std::vector<Node> old = std::move(g.nodes());
-  g.nodes().clear();
-  std::map<int, int> dq_of;   // activation -> its dequantized value
-  std::map<int, int> remap;   // quantized op outputs -> their dequantized value, for later readers
-  std::map<int, int> q_node;  // activation -> index of the quantize_linear reading it
-  auto qdq = [&](int v, const std::string& scope) {
-    if (auto it = dq_of.find(v); it != dq_of.end()) return it->second;
-    const std::string name = g.value(v).name;  // a copy: add_value may move the values
-    const int s = g.add_value(constant_value(g, name + ".scale", Tensor::from({}, {step_of(name)})));
-    const int z = g.add_value(constant_value(g, name + ".zero_point", Tensor::zeros({}, DType::i8)));
-    Value qv, dv;
-    qv.name = g.unique_value_name(name + ".quantized");
-    const int q = g.add_value(std::move(qv));
-    dv.name = g.unique_value_name(name + ".quantized.dequantized");
-    const int d = g.add_value(std::move(dv));
-    q_node[v] = static_cast<int>(g.nodes().size());
-    g.nodes().push_back({"quantize_linear", g.unique_node_name(scope + ".quantize_linear"), {v, s, z}, {q}, {}});
-    g.nodes().push_back({"dequantize_linear", g.unique_node_name(scope + ".dequantize_linear"), {q, s, z}, {d}, {}});
-    ++rep.activation_pairs;
-    return dq_of[v] = d;
-  };
-  for (Node n : old) {
-    for (int& v : n.inputs)
-      if (v >= 0 && remap.count(v)) v = remap.at(v);
-    if (!quantized.count(n.name)) {
-      g.nodes().push_back(std::move(n));
-      continue;
-    }
-    // The original (float) input: quantize it once; weights and bias become integer constants.
-    const int x = [&] {
-      for (const auto& [orig, dq] : remap)
-        if (dq == n.inputs[0]) return orig;
-      return n.inputs[0];
-    }();
-    const float sx = step_of(g.value(x).name);
-    n.inputs[0] = qdq(x, n.name);
-    const Tensor& w = *weight_data(g, n.inputs[1]);
-    const QuantizedWeight qw = quantize_weight(w, c.per_channel_weights(), 8, c.bias_correction);
-    const int64_t K = static_cast<int64_t>(qw.thresholds.size());
-    std::vector<float> sw(K);
-    for (int64_t k = 0; k < K; ++k) sw[k] = static_cast<float>((qw.thresholds[k] > 0 ? qw.thresholds[k] : 1e-8) / bnt);
-    const std::string wname = g.value(n.inputs[1]).name;
-    const Shape sshape = K == 1 ? Shape{} : Shape{K};
-    const int wq = g.add_value(constant_value(g, wname + ".quantized", qw.q));
-    const int ws = g.add_value(constant_value(g, wname + ".scale", Tensor::from(sshape, sw)));
-    const int wz = g.add_value(constant_value(g, wname + ".zero_point", Tensor::zeros(sshape, DType::i8)));
-    Value wdv;
-    wdv.name = g.unique_value_name(wname + ".dequantized");
-    const int wd = g.add_value(std::move(wdv));
-    g.nodes().push_back({"dequantize_linear", g.unique_node_name(n.name + ".weight.dequantize_linear"),
-                         {wq, ws, wz}, {wd}, {{"axis", int64_t{0}}}});
-    n.inputs[1] = wd;
-    if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
-      const Tensor* b = weight_data(g, n.inputs[2]);
-      if (b) {
-        const int64_t nb = b->numel();
-        Tensor bq = Tensor::empty({nb}, DType::i32);
-        std::vector<float> sb(nb);
-        for (int64_t k = 0; k < nb; ++k) {
-          sb[k] = sx * sw[K == 1 ? 0 : k];
-          const double v = std::nearbyint(static_cast<double>(b->data<float>()[k]) / sb[k]);
-          const double lim = std::numeric_limits<int32_t>::max();
-          rep.clamped_biases += std::fabs(v) > lim;
-          bq.data<int32_t>()[k] = static_cast<int32_t>(std::clamp(v, -lim, lim));
-        }
-        const std::string bname = g.value(n.inputs[2]).name;
-        const int bqv = g.add_value(constant_value(g, bname + ".quantized", bq));
-        const int bs = g.add_value(constant_value(g, bname + ".scale", Tensor::from({nb}, sb)));
-        const int bz = g.add_value(constant_value(g, bname + ".zero_point", Tensor::zeros({nb}, DType::i32)));
-        Value bdv;
-        bdv.name = g.unique_value_name(bname + ".dequantized");
-        const int bd = g.add_value(std::move(bdv));
-        g.nodes().push_back({"dequantize_linear", g.unique_node_name(n.name + ".bias.dequantize_linear"),
-                             {bqv, bs, bz}, {bd}, {{"axis", int64_t{0}}}});
-        n.inputs[2] = bd;
-        ++rep.int32_biases;
-      }
-    }
-    const int y = n.outputs[0];
-    const std::string scope = n.name;
-    g.nodes().push_back(std::move(n));
-    // The logits stay float: quantizing them to 255 levels only makes ties for the argmax (Paddle
-    // records an output threshold there but quantizes nothing after the last op either).
-    const auto& outs = g.outputs();
-    if (std::find(outs.begin(), outs.end(), y) == outs.end()) remap[y] = qdq(y, scope + ".output");
-    ++rep.quantized_ops;
-  }
-  // Graph outputs read the dequantized values too; the only node still reading a quantized op's
-  // output is the quantize_linear of its pair.
-  for (const auto& [from, to] : remap)
-    for (int o : std::vector<int>(g.outputs()))
-      if (o == from) g.replace_uses(from, to, q_node.at(from));
-  g.remove_unused_values();
-  g.validate();
-  if (report) *report = rep;
-  return g;
+  QdqReport local;
+  return QdqBuilder(src, plan, act_t, c).run(report ? *report : local);
 }
 
 }  // namespace qf

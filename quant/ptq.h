@@ -14,14 +14,17 @@
 //   quantize_weight per-channel (axis 0: conv output channels, linear outputs) or per-tensor
 //                  abs-max thresholds, q = clip(round_half_even(w bnt / T), -bnt - 1, bnt) (numpy's
 //                  np.round, the ONNX-format freeze), optional bias correction (5.7).
-//   build_qdq_graph the deployable graph, in the placement issue 4's convert uses (ONNX Runtime
-//                  forms int8 convolutions from it): each quantized op's activation input and its
-//                  output (unless it is a graph output: the logits stay float) go through
-//                  quantize_linear -> dequantize_linear (per tensor, scale T/127,
-//                  int8 zero point 0, tensors named "<x>.quantized" / "<x>.quantized.dequantized"
-//                  as Paddle names them); its weight becomes an int8 constant -> dequantize_linear
-//                  (axis 0 per channel); its float bias becomes an int32 constant with scale
-//                  s_x s_w -> dequantize_linear. A threshold of 0 quantizes with T = 1e-8.
+//   build_qdq_graph the deployable graph, in the placement ONNX Runtime forms int8 convolutions
+//                  and matmuls from: each quantized op's activation input and its output (unless
+//                  it is a graph output: the logits stay float) are read, by EACH node reading
+//                  them, through a quantize_linear -> dequantize_linear pair of that node's own
+//                  (per tensor, scale T/127, int8 zero point 0, "<x>.quantized" /
+//                  "<x>.quantized.dequantized" as Paddle names them): ONNX Runtime forms int8
+//                  convolutions only from unshared pairs (see QdqBuilder in ptq.cpp for why).
+//                  Its weight becomes an int8 constant
+//                  -> dequantize_linear (axis 0 per channel); its float bias becomes an int32
+//                  constant with scale s_x s_w -> dequantize_linear. A threshold of 0 quantizes
+//                  with T = 1e-8.
 #pragma once
 
 #include <map>
@@ -89,9 +92,11 @@ class Calibrator {
 // searches merge exactly); avg's sum of per-batch values is added in another order (relative
 // difference ~1e-16); the dygraph KLQuantizer / HistQuantizer re-bin histograms of different
 // ranges when they merge, so theirs are close but not equal.
+// `states` (optional) receives every activation's final statistics (histograms included).
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                                         const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm);
+                                        Communicator& comm,
+                                        std::map<std::string, CalibState>* states = nullptr);
 
 struct QuantizedWeight {
   Tensor q;                       // int8 (or int16 for 16 bits), same shape as the weight
@@ -101,7 +106,8 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int bits, boo
 
 struct QdqReport {
   int quantized_ops = 0;
-  int activation_pairs = 0;
+  int quantized_activations = 0;
+  int activation_pairs = 0;  // their quantize/dequantize pairs, one per reading node
   int int32_biases = 0;
   int clamped_biases = 0;  // bias values beyond int32 at scale s_x s_w (clamped)
 };

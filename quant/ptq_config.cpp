@@ -54,6 +54,9 @@ void bind_ptq_config(ConfigSchema& s, PtqConfig& c) {
   s.add("ptq.weight_bits", &c.weight_bits, "weight bits (int8 output: 8)", 8, 8);
   s.add("ptq.calib_split", &c.calib_split, "dataset split to calibrate on", {"train", "test"});
   s.add("ptq.out", &c.out, "the quantized QDQ ONNX file to write");
+  s.add("ptq.histograms_out", &c.histograms_out,
+        "KL / hist: write each activation's calibration histogram and thresholds as JSON "
+        "(docs/interop.md)");
   s.alias("algo", "ptq.algo");
   s.alias("batch-nums", "ptq.batch_nums");
   s.alias("batch-size", "ptq.batch_size");
@@ -70,6 +73,10 @@ void bind_ptq_config(ConfigSchema& s, PtqConfig& c) {
     if (c.out.empty()) throw_input_error("ptq.out: say where to write the int8 model with --out FILE.onnx");
     if (c.quantizable_op_type.empty())
       throw_input_error("ptq.quantizable_op_type: empty (allowed: conv2d, depthwise_conv2d, mul)");
+    const CalibAlgo a = c.calib().algo;
+    if (!c.histograms_out.empty() && a != CalibAlgo::KL && a != CalibAlgo::hist)
+      throw_input_error("ptq.histograms_out: algo '", c.algo, "' keeps no histograms (allowed with: KL, "
+                        "hist, KLQuantizer, HistQuantizer)");
   });
 }
 

@@ -6,10 +6,16 @@
 // --generate-test-model, --out).
 //
 // Static defaults: PaddleSlim's quant_post_static (algo hist, hist_percent 0.9999 for hist,
-// channel_wise_abs_max weights, conv2d / depthwise_conv2d / mul, no bias correction, no BN
-// folding, 8 bits), except the calibration set: PaddleSlim's batch_nums=None means "all the data";
-// here the demos' 10 batches of 32 are the default and the data is the training split
-// (calib_split), so no test image is calibrated on. The dygraph quantizer names are accepted as
+// channel_wise_abs_max weights, conv2d / depthwise_conv2d / mul, no bias correction, 8 bits),
+// except two: the calibration set — PaddleSlim's batch_nums=None means "all the data"; here the
+// demos' 10 batches of 32 are the default and the data is the training split (calib_split), so no
+// test image is calibrated on — and BatchNorm folding, on by default (PaddleSlim's
+// optimize_model=False leaves it off): the int8 file must let ONNX Runtime and TensorRT run each
+// convolution in int8, which needs conv -> QuantizeLinear with nothing between, and a BatchNorm
+// after a quantized conv output can no longer be folded by the runtime (ONNX Runtime then runs the
+// BatchNorm, and the ReLU after it, in float, with layout transposes around them). Folding before
+// calibration calibrates the folded conv's output, what the runtime computes.
+// --fuse-conv-bn false gives PaddleSlim's unfolded placement. The dygraph quantizer names are accepted as
 // algorithms (KLQuantizer, HistQuantizer, AbsmaxQuantizer, each with its own defaults: bins 1024,
 // upsample_bins 64, hist_percent 0.99999) and as weight quantizers (PerChannelAbsmaxQuantizer =
 // channel_wise_abs_max, AbsmaxQuantizer = abs_max).
@@ -40,11 +46,12 @@ struct PtqConfig {
   std::string weight_quantize_type = "channel_wise_abs_max";
   std::vector<std::string> quantizable_op_type{"conv2d", "depthwise_conv2d", "mul"};
   std::vector<std::string> skip_tensor_list;
-  bool fuse_conv_bn = false;
+  bool fuse_conv_bn = true;        // fold BatchNorm into the conv before calibration
   int activation_bits = 8;
   int weight_bits = 8;
   std::string calib_split = "train";
   std::string out;                // the QDQ ONNX file to write
+  std::string histograms_out;     // optional JSON of the calibration histograms (KL, hist)
 
   // The calibration algorithm with every default resolved.
   CalibConfig calib() const;

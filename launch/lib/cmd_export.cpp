@@ -1,8 +1,10 @@
 // qforge export: writes any checkpoint as an ONNX model (opset 13).
 //
 //   qforge export --init CHECKPOINT --out model.onnx [--form int8|float_grid]
+//   qforge export --init weights.onnx --model NAME [model keys] --out model.onnx
 //
-// An FP32 checkpoint (from `qforge train`) is exported as its float inference graph. A QAT
+// An FP32 checkpoint (from `qforge train`), or an FP32 ONNX file's weights for the model the model
+// keys describe, is exported as its float inference graph. A QAT
 // checkpoint (from `qforge qat`; its saved configuration has a [quant] section) is rebuilt with the
 // same quant_aware pass, loaded with its quantizer state and converted (quant/convert.h): the int8
 // QDQ model by default, or the float model with weights on the int8 grid (--form float_grid).
@@ -10,10 +12,27 @@
 
 #include "io/onnx_export.h"
 #include "launch/lib/commands.h"
+#include "launch/lib/model_source.h"
+#include "launch/lib/onnx_weights.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/setup.h"
 
 namespace qf {
+
+namespace {
+
+// --init FILE.onnx: the FP32 model of the model keys with the file's weights, exported.
+int export_onnx_weights(ConfigSchema& schema, RunConfig& c) {
+  LocalCommunicator comm;
+  Console console = Console::for_rank(comm.rank());
+  const LoadedModel m = model_with_onnx_weights(schema, c, console);
+  export_onnx(inference_graph(m.graph, graph_weights(m.graph)), c.run.out, {"qforge", "FP32 model"});
+  console.info("export: " + c.run.init + " -> " + c.run.out + " (fp32, " +
+               std::to_string(std::filesystem::file_size(c.run.out)) + " bytes)");
+  return 0;
+}
+
+}  // namespace
 
 int cmd_export(const Args& args) {
   ConfigSchema schema;
@@ -33,6 +52,7 @@ int cmd_export(const Args& args) {
         "or .safetensors file)");
   if (c.run.out.empty()) throw_input_error("export: say where to write with --out FILE.onnx");
   check_output_file(c.run.out, "run.out");
+  if (is_onnx_path(c.run.init)) return export_onnx_weights(schema, c);
   const Checkpoint ck = load_checkpoint(c.run.init);
   adopt_checkpoint_model(schema, ck.config);
   const bool quantized = is_quant_checkpoint(ck);

@@ -8,7 +8,10 @@
 //
 // Steps (quant/ptq.h): optional Conv+BN folding, the plan, calibration on the first N batches of
 // the calibration split (train by default) in order, weight quantization, the QDQ graph, export
-// (io/onnx_export.h, opset 13). The thresholds go to --metrics-out as JSON when asked. Bad input
+// (io/onnx_export.h, opset 13). The thresholds go to --metrics-out as JSON when asked, and with
+// --ptq.histograms_out FILE (KL, hist) every activation's histogram of |x| with the thresholds KL,
+// hist and abs_max derive from it ({"algo", "bins", "bits", "hist_percent", "tensors": [{"name",
+// "lo", "hi", "counts": [...], "thresholds": {"KL", "hist", "abs_max"}}]}). Bad input
 // (see quant/ptq.h and io/onnx_import.h) ends with one line and exit code 2 before anything is
 // written; the ONNX file is written atomically.
 //
@@ -27,6 +30,30 @@
 #include "quant/ptq.h"
 
 namespace qf {
+
+namespace {
+
+// --ptq.histograms_out: per calibrated activation, the histogram of |x| (bins over [lo, hi]) and
+// the thresholds KL, hist (with the run's hist_percent) and abs_max derive from it.
+nlohmann::json histogram_report(const std::map<std::string, CalibState>& states, const CalibConfig& c) {
+  CalibConfig kl = c, hist = c;
+  kl.algo = CalibAlgo::KL;
+  hist.algo = CalibAlgo::hist;
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const auto& [name, s] : states)
+    tensors.push_back({{"name", name},
+                       {"lo", s.hist.lo},
+                       {"hi", s.hist.hi},
+                       {"counts", s.hist.counts},
+                       {"thresholds",
+                        {{"KL", calib_threshold(s, kl)},
+                         {"hist", calib_threshold(s, hist)},
+                         {"abs_max", s.abs_max}}}});
+  return {{"algo", calib_algo_name(c.algo)}, {"dygraph", c.dygraph}, {"bins", c.bins},
+          {"bits", c.bits}, {"hist_percent", c.hist_percent}, {"tensors", tensors}};
+}
+
+}  // namespace
 
 int cmd_ptq(const Args& in_args) {
   Args args = in_args;
@@ -71,17 +98,22 @@ int cmd_ptq(const Args& in_args) {
                          "a common range: its thresholds come close to one process's but are not ",
                          "equal (those of KL, hist, abs_max, mse and emd are; avg's to rounding)"));
   console.release();  // everything named is checked: calibration begins
-  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console, comm);
+  std::map<std::string, CalibState> states;
+  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console, comm, &states);
   if (!comm.is_root()) return 0;  // rank 0 writes the model and the metrics
+  if (!p.histograms_out.empty()) write_json_file(p.histograms_out, histogram_report(states, cc));
   QdqReport rep;
   const Graph qdq = build_qdq_graph(m.graph, plan, thresholds, p, &rep);
   const Graph out = inference_graph(qdq, graph_weights(qdq));
   const std::filesystem::path dir = std::filesystem::path(p.out).parent_path();
   if (!dir.empty()) create_output_folder(dir.string(), "ptq.out");
-  export_onnx(out, p.out, {"qforge", "static post-training quantization (" + p.algo + ")"});
+  export_onnx(out, p.out, {"qforge", "static post-training quantization (" + p.algo + ")",
+                           m.from_onnx ? m.onnx.input_onnx_name : ""});  // keep the file's input name
   console.info(str_cat("ptq: wrote ", p.out, " (", std::filesystem::file_size(p.out), " bytes): ",
-                       rep.quantized_ops, " int8 ops, ", rep.activation_pairs,
-                       " quantize/dequantize pairs, ", rep.int32_biases, " int32 biases",
+                       rep.quantized_ops, " int8 ops, ", rep.quantized_activations,
+                       " quantized activations (", rep.activation_pairs,
+                       " quantize/dequantize pairs, one per reading node), ", rep.int32_biases,
+                       " int32 biases",
                        rep.clamped_biases ? str_cat(", ", rep.clamped_biases, " bias values clamped")
                                           : std::string()));
   if (!c.run.metrics_out.empty()) {

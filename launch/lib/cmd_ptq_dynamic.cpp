@@ -64,8 +64,10 @@ int cmd_ptq_dynamic(const Args& in_args) {
   }
   const std::string doc = str_cat("weight-only quantization: int", d.weight_bits, " ", d.weight_quantize_type);
   onnx::ModelProto qmodel, tmodel;
-  build_onnx_model(qi, qmodel, {"qforge", doc});
-  if (d.generate_test_model) build_onnx_model(ti, tmodel, {"qforge", doc + " (dequantized test model)"});
+  const std::string input = m.from_onnx ? m.onnx.input_onnx_name : "";  // keep the file's name
+  build_onnx_model(qi, qmodel, {"qforge", doc, input});
+  if (d.generate_test_model)
+    build_onnx_model(ti, tmodel, {"qforge", doc + " (dequantized test model)", input});
   const std::filesystem::path root(d.out);
   create_output_folder((root / "quantized_model").string(), "ptq_dynamic.out");
   if (d.generate_test_model)

@@ -2,7 +2,9 @@
 
 #include <filesystem>
 
+#include "launch/lib/onnx_weights.h"
 #include "launch/lib/setup.h"
+#include "nn/param_store.h"
 #include "nn/op_registry.h"
 #include "trainer/checkpoint.h"
 
@@ -12,18 +14,7 @@ namespace {
 
 // The width of output 0 (the logits), by shape inference at batch 1.
 int logits_width(const Graph& g) {
-  std::vector<TensorDesc> d(g.num_values());
-  for (int v = 0; v < g.num_values(); ++v) {
-    Shape s = g.value(v).shape;
-    if (g.value(v).kind == ValueKind::input && !s.empty()) s[0] = 1;
-    d[v] = {s, g.value(v).dtype};
-  }
-  for (const Node& n : g.nodes()) {
-    std::vector<TensorDesc> in;
-    for (int v : n.inputs) in.push_back(v >= 0 ? d[v] : TensorDesc{});
-    const auto out = infer_node(n, in);
-    for (size_t i = 0; i < out.size(); ++i) d[n.outputs[i]] = out[i];
-  }
+  const std::vector<TensorDesc> d = infer_graph(g, 1);
   const Shape& y = d[g.outputs()[0]].shape;
   if (y.size() != 2)
     throw_input_error("the model's output 0 has shape ", shape_str(y), "; a classifier's logits are "
@@ -37,6 +28,22 @@ bool names_model_file(const std::string& v) {
 }
 
 }  // namespace
+
+LoadedModel model_with_onnx_weights(ConfigSchema& schema, RunConfig& c, Console& console) {
+  apply_model_form(schema, c);
+  schema.validate();
+  LoadedModel m;
+  m.graph = build_model(c.model);
+  const auto ctx = make_context(Device::cpu(), c.run.threads);
+  ParamStore store(m.graph, *ctx, c.train.seed);
+  load_initial_weights(store, c.run.init, console, false);
+  bake_weights(m.graph, store.state_dict(), "--init " + c.run.init);
+  m.source = c.run.init;
+  m.sample_shape = {c.model.in_channels, c.model.image_size, c.model.image_size};
+  m.num_classes = c.model.num_classes;
+  console.info(str_cat("model: ", c.model.name, " with the weights of ", c.run.init));
+  return m;
+}
 
 std::string take_model_file(std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
@@ -108,6 +115,7 @@ LoadedModel load_model(const std::string& command, const std::string& model_file
   }
   if (c.run.init.empty())
     throw_input_error(command, ": say which model with --model FILE.onnx or --init CHECKPOINT");
+  if (is_onnx_path(c.run.init)) return model_with_onnx_weights(schema, c, console);
   const Checkpoint ck = load_checkpoint(c.run.init);
   adopt_checkpoint_model(schema, ck.config);
   apply_model_form(schema, c);

@@ -5,6 +5,8 @@
 //                             value ending in ".onnx" or naming an existing file is a file
 //   --init CHECKPOINT         a qforge checkpoint directory or .safetensors, the model rebuilt from
 //                             the model keys (the checkpoint's saved configuration when it has one)
+//   --init FILE.onnx          an FP32 ONNX file's weights for the model the model keys describe
+//                             (matched by name, then by order and shape: launch/lib/onnx_weights.h)
 // The loaded graph carries its weights (Init::from on every parameter and buffer), has the logits
 // as output 0, and no loss.
 #pragma once
@@ -37,6 +39,10 @@ struct LoadedModel {
 // when neither is given, naming `command`.
 LoadedModel load_model(const std::string& command, const std::string& model_file,
                        ConfigSchema& schema, RunConfig& c, Console& console);
+
+// --init FILE.onnx: the model of the model keys (--model NAME ...) with the weights of the ONNX
+// file at c.run.init, baked into the graph.
+LoadedModel model_with_onnx_weights(ConfigSchema& schema, RunConfig& c, Console& console);
 
 // Replaces every parameter's and buffer's initialiser by the tensor of the same name in `state`
 // (all must be present; InputError naming the first missing one).

@@ -141,7 +141,7 @@ void load_initial_weights(ParamStore& store, const std::string& path, Console& c
   std::string how;
   if (is_onnx_path(path)) {
     OnnxWeights w =
-        match_onnx_initializers(store, read_onnx_initializers(path), path, allow_missing_buffers);
+        match_onnx_initializers(store, onnx_weight_tensors(path), path, allow_missing_buffers);
     weights = std::move(w.tensors);
     unused = std::move(w.unused);
     how = " (" + std::to_string(w.by_name) + " by name, " + std::to_string(w.by_order) +

@@ -15,7 +15,9 @@ void register_global_avg_pool(OpRegistry& reg);
 void register_linear(OpRegistry& reg);
 void register_pool2d(OpRegistry& reg);
 void register_reshape(OpRegistry& reg);
+void register_slice(OpRegistry& reg);
 void register_softmax_cross_entropy(OpRegistry& reg);
+void register_transpose(OpRegistry& reg);
 
 void register_nn_ops(OpRegistry& reg) {
   register_conv2d(reg);
@@ -30,7 +32,9 @@ void register_nn_ops(OpRegistry& reg) {
   register_linear(reg);
   register_pool2d(reg);
   register_reshape(reg);
+  register_slice(reg);
   register_softmax_cross_entropy(reg);
+  register_transpose(reg);
 }
 
 }  // namespace qf

@@ -126,7 +126,65 @@ TEST(InitWeights, OnnxOrderMismatchNamesBothTensors) {
   Console c = quiet();
   expect_input_error([&] { load_initial_weights(*net.store, path, c, false); }, path,
                      "no initializer named 'fc.0.bias' (expected shape [120]), and by order the "
-                     "next unmatched initializer in file order, 't5', is [84, 120]");
+                     "next unmatched tensor in the order the graph uses them, 't5', is [84, 120]");
+}
+
+// torch.onnx keeps one copy of identical tensors and writes the others as Identity nodes of it
+// (MobileNetV3's zero squeeze-excitation biases): the aliases are matched where the graph uses
+// them, and tensors are taken in the order the graph's nodes use them, not in file order.
+TEST(InitWeights, OnnxFollowsIdentityNodesInTheOrderOfUse) {
+  Net net;
+  TempDir dir;
+  TensorMap w = random_weights(*net.store);
+  w["fc.1.bias"] = Tensor::zeros({84});
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("weights");
+  onnx::NodeProto* identity = g->add_node();
+  identity->set_op_type("Identity");
+  identity->add_input("shared_zeros");
+  identity->add_output("alias");
+  onnx::NodeProto* user = g->add_node();  // reads every tensor in the model's order
+  user->set_op_type("Concat");
+  int anon = 0;
+  for (const ParamEntry* e : net.store->entries()) {
+    if (e->name == "fc.1.bias") {
+      user->add_input("alias");
+      continue;
+    }
+    const std::string name = "t" + std::to_string(anon++);
+    tensor_to_onnx(w.at(e->name), name, *g->add_initializer());
+    user->add_input(name);
+  }
+  tensor_to_onnx(Tensor::zeros({84}), "shared_zeros", *g->add_initializer());  // last in the file
+  write_onnx_model(dir.file("dedup.onnx"), m);
+  Console c = quiet();
+  load_initial_weights(*net.store, dir.file("dedup.onnx"), c, false);
+  expect_loaded(*net.store, w);
+}
+
+TEST(InitWeights, OnnxWithoutBatchNormForAModelWithBatchNormSaysSo) {
+  ModelConfig mc;
+  mc.name = "mobilenet_v1";
+  mc.scale = 0.25;
+  Graph g = build_model(mc);
+  CpuContext ctx(1, false);
+  ParamStore store(g, ctx, 1);
+  TempDir dir;
+  std::vector<std::pair<std::string, Tensor>> inits;  // conv weights and folded biases only
+  int anon = 0;
+  for (const ParamEntry* e : store.entries())
+    if (e->shape.size() == 4) {
+      inits.emplace_back("w" + std::to_string(anon), Tensor::zeros(e->shape));
+      inits.emplace_back("b" + std::to_string(anon++), Tensor::zeros({e->shape[0]}));
+    }
+  const std::string path = dir.file("folded.onnx");
+  write_onnx(path, inits);
+  Console c = quiet();
+  expect_input_error([&] { load_initial_weights(store, path, c, false); }, path,
+                     "its BatchNorms were folded into the convolutions");
 }
 
 TEST(InitWeights, OnnxByNameShapeMismatchIsNamed) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/launch/qforge_cli.h"
@@ -64,6 +65,22 @@ TEST_F(QatCli, TrainQatEvalAndExport) {
   ASSERT_EQ(run("export --init " + qat + "/checkpoint --out " + b).code, 0);
   EXPECT_LT(fs::file_size(b) * 3, fs::file_size(a));  // LeNet's small tensors: ~3.4x
   EXPECT_EQ(fs::file_size(b), fs::file_size(qat + "/model_int8.onnx"));
+
+  // --init FILE.onnx in infer and export: the file's weights for the named model, read as ONNX.
+  const std::string again = (tmp_ / "again.onnx").string(), x = (tmp_ / "x.bin").string();
+  ASSERT_EQ(run("export --init " + a + " --model lenet --out " + again).code, 0);
+  EXPECT_EQ(fs::file_size(again), fs::file_size(a));
+  {
+    std::ofstream f(x, std::ios::binary);
+    for (int i = 0; i < 3 * 28 * 28; ++i) {
+      const float v = static_cast<float>(i % 255) / 127.5f - 1.f;
+      f.write(reinterpret_cast<const char*>(&v), 4);
+    }
+  }
+  const std::string y1 = (tmp_ / "y1.bin").string(), y2 = (tmp_ / "y2.bin").string();
+  ASSERT_EQ(run("infer --init " + a + " --model lenet --input " + x + " --output " + y1).code, 0);
+  ASSERT_EQ(run("infer --model " + a + " --input " + x + " --output " + y2).code, 0);
+  EXPECT_EQ(read_text_file(y1), read_text_file(y2));
 }
 
 // With BatchNorm (MobileNetV1): qat aligns the folded biases to the int8 export's grid, so the

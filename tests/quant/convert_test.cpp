@@ -259,7 +259,7 @@ TEST(Convert, ExportPassesTheCheckerAndShrinksFourfold) {
   const double b = std::filesystem::file_size(dir.file("int8.onnx"));
   const double c = std::filesystem::file_size(dir.file("grid.onnx"));
   EXPECT_LT(b / a, 0.30) << a << " -> " << b;
-  EXPECT_GT(c / a, 0.95);
+  EXPECT_LT(c / a, 0.35) << a << " -> " << c;  // int8 weights too, BatchNorm and biases in float
   onnx::ModelProto m;
   read_onnx_model(dir.file("int8.onnx"), m);
   EXPECT_EQ(check_onnx_model(m), "");
