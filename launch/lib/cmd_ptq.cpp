@@ -18,6 +18,7 @@
 #include <filesystem>
 
 #include "io/onnx_export.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/rank_agreement.h"
@@ -36,6 +37,7 @@ int cmd_ptq(const Args& in_args) {
   PtqConfig p;
   bind_run_config(schema, c);
   bind_ptq_config(schema, p);
+  describe_command(schema, "ptq");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("ptq: unexpected argument '", positional[0], "'");
   if (launch_env().world_rank == 0) {  // rank 0 writes

@@ -21,6 +21,7 @@
 
 #include "comm/state_sync.h"
 #include "data/distributed_sampler.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/rank_agreement.h"
@@ -46,6 +47,7 @@ int cmd_qat(const Args& args) {
   QuantConfig q;
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
+  describe_command(schema, "qat");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("qat: unexpected argument '", positional[0], "'");
   if (c.run.init.empty() == c.run.resume.empty())

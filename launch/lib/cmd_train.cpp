@@ -2,6 +2,7 @@
 // with the configured schedule, evaluates each epoch, checkpoints into <run>/checkpoint.
 // Under `mpirun -np N` every rank runs this; rank 0 alone prints and writes the run directory.
 
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
@@ -14,6 +15,7 @@ int cmd_train(const Args& args) {
   ConfigSchema schema;
   RunConfig c;
   bind_run_config(schema, c);
+  describe_command(schema, "train");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("train: unexpected argument '", positional[0], "'");
   Checkpoint resume;
