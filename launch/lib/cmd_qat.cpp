@@ -102,7 +102,7 @@ int cmd_qat(const Args& args) {
   Trainer trainer(setup);
   if (!c.run.resume.empty()) trainer.resume(ck);
   const std::string dir = prepare_run_directory(c, schema, comm, console);
-  if (comm.is_root()) metrics.open(dir + "/metrics.jsonl");
+  if (comm.is_root()) open_run_logs(metrics, c, dir, console);
   bool bn_frozen = false, scales_frozen = false;
   trainer.on_epoch_start([&](int64_t epoch) {
     bool changed = false;

@@ -63,7 +63,7 @@ int cmd_train(const Args& args) {
   console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
   if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
   const std::string dir = prepare_run_directory(c, schema, comm, console);
-  if (comm.is_root()) metrics.open(dir + "/metrics.jsonl");
+  if (comm.is_root()) open_run_logs(metrics, c, dir, console);
   if (!c.run.resume.empty())
     console.info("resume: " + resume.dir + " at epoch " + std::to_string(resume.state.epoch + 1) +
                  ", batch " + std::to_string(resume.state.batch_in_epoch) + ", step " +

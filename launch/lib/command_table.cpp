@@ -27,7 +27,7 @@ const Keys kDevice = {"run.device", "run.threads", "cuda.tf32"};
 const Keys kCollectives = {"dist.backend", "dist.timeout_s"};
 // The training loop and its run folder (train, qat).
 const Keys kTraining = {"optimizer.*", "schedule.*", "train.*",  "data.*",     "dist.*",
-                        "cuda.graphs", "run.out",    "run.init", "run.resume", "run.metrics_out"};
+                        "cuda.graphs", "run.out",    "run.init", "run.resume", "run.metrics_out", "log.*"};
 
 std::vector<CommandSpec> make_specs() {
   return {

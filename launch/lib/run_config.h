@@ -43,6 +43,10 @@ struct RunSection {
   bool cuda_graphs = true;      // cuda.graphs: record the training step once, replay it
 };
 
+struct LogSection {
+  std::string tensorboard;  // folder for TensorBoard scalar event files ("" = none)
+};
+
 struct RunConfig {
   ModelConfig model;
   std::string model_form = "small";  // small (1x28x28, 10 classes) | imagenet (3x224x224, 1000)
@@ -51,6 +55,7 @@ struct RunConfig {
   ScheduleConfig schedule;
   TrainConfig train;
   RunSection run;
+  LogSection log;
   DistConfig dist;
 };
 
