@@ -3,6 +3,7 @@
 //
 //   <run>/config.ini       the resolved configuration
 //   <run>/metrics.jsonl    one JSON object per log point (appended across resumes)
+//   <run>/report.html      training curves drawn from metrics.jsonl (trainer/training_report.h)
 //   <run>/checkpoint/      the latest checkpoint (trainer/checkpoint.h), written atomically
 //   <run>/<exports>        what the command exports (qat: model_int8.onnx, model_float_grid.onnx)
 //
@@ -40,8 +41,8 @@ void check_run_outputs(const RunConfig& c, const std::vector<std::string>& expor
 std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
                                   const Communicator& comm, Console& console);
 
-// On the root rank, once the folder is prepared: opens <dir>/metrics.jsonl and the log.tensorboard
-// event file as `metrics`' outputs.
+// On the root rank, once the folder is prepared: opens <dir>/metrics.jsonl, the report and the
+// log.tensorboard event file as `metrics`' outputs.
 void open_run_logs(MetricsLog& metrics, const RunConfig& c, const std::string& dir,
                    Console& console);
 
