@@ -9,9 +9,10 @@
 namespace qf {
 namespace {
 
-// Tableau's ten colours: distinct for most kinds of colour blindness, and on print.
+// Tableau's ten colours (the yellow darkened, to read as text on white): distinct for most kinds
+// of colour blindness, and on print.
 const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+                                "#b6992d", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 const char* colour(size_t i) {
   return kPalette[i % 10];
 }
@@ -175,6 +176,34 @@ std::string render_legend(const Legend& l) {
   return os.str();
 }
 
+// The markers' tags, right of their line (left of it near the plot's right edge), each on the
+// first row from the top where it overlaps no tag already placed; a white halo keeps them
+// readable over bars and grid lines.
+std::string render_tags(const std::vector<ChartMarker>& markers, const Scale& xs, int top) {
+  std::vector<std::vector<std::pair<double, double>>> rows;  // per row: the spans taken
+  std::ostringstream os;
+  os << "<g class=\"tags\" font-size=\"11\" stroke=\"#ffffff\" stroke-width=\"3\" "
+        "paint-order=\"stroke\">\n";
+  for (size_t k = 0; k < markers.size(); ++k) {
+    const ChartMarker& m = markers[k];
+    if (m.tag.empty()) continue;
+    const double w = 6.2 * static_cast<double>(m.tag.size()), px = xs(m.x);
+    const bool left = px + 3 + w > xs.p1;
+    const double x0 = left ? px - 3 - w : px + 3, x1 = x0 + w;
+    size_t row = 0;
+    auto clashes = [&](const std::pair<double, double>& s) { return x0 < s.second && s.first < x1; };
+    while (row < rows.size() && std::any_of(rows[row].begin(), rows[row].end(), clashes)) ++row;
+    if (row == rows.size()) rows.emplace_back();
+    rows[row].push_back({x0 - 2, x1 + 2});
+    os << "<text class=\"tag\" data-label=\"" << xml_escape(m.label) << "\" x=\""
+       << num(left ? px - 3 : px + 3) << "\" y=\"" << top + 12 + 13 * static_cast<int>(row)
+       << "\" fill=\"" << colour(k) << "\"" << (left ? " text-anchor=\"end\"" : "") << ">"
+       << xml_escape(m.tag) << "</text>\n";
+  }
+  os << "</g>\n";
+  return os.str();
+}
+
 }  // namespace
 
 std::string xml_escape(const std::string& text) {
@@ -217,7 +246,9 @@ std::string render_svg(const LineChart& c) {
   const Legend legend = layout_legend(std::move(entries), c.width);
   const int h = c.height + kLegendRow * (legend.rows - 1);
   const Scale xs = make_scale(x0, x1, c.x.log, kLeft, c.width - kRight);
-  const Scale ys = make_scale(y0, y1, c.y.log, h - kBottom, legend.top());
+  // A little room above and below, so that a value on a round number is not drawn on the frame.
+  const double pad = c.y.log || !(y1 > y0) ? 0 : 0.02 * (y1 - y0);
+  const Scale ys = make_scale(y0 - pad, y1 + pad, c.y.log, h - kBottom, legend.top());
   std::ostringstream os;
   os << open_svg(c.width, h, c.title) << axes(xs, ys, c.x, c.y, c.width, h, legend.top());
   for (size_t k = 0; k < c.series.size(); ++k) {
@@ -237,12 +268,18 @@ std::string render_svg(const LineChart& c) {
       else
         runs.back() += (runs.back().empty() ? "" : " ") + num(xs(s.x[i])) + "," + num(ys(s.y[i]));
     }
-    for (const std::string& run : runs)  // a lone point gets a round cap, so that it shows
-      if (!s.points && !run.empty())
+    for (const std::string& run : runs) {
+      if (s.points || run.empty()) continue;
+      const size_t comma = run.find(',');
+      if (run.find(' ') == std::string::npos)  // a lone point (one record in an epoch): a dot
+        os << "<circle class=\"point\" data-series=\"" << xml_escape(s.name) << "\" cx=\""
+           << run.substr(0, comma) << "\" cy=\"" << run.substr(comma + 1) << "\" r=\"2.5\" fill=\""
+           << colour(k) << "\"/>\n";
+      else
         os << "<polyline class=\"series\" data-series=\"" << xml_escape(s.name) << "\" points=\""
-           << run << (run.find(' ') == std::string::npos ? " " + run : "")
-           << "\" fill=\"none\" stroke=\"" << colour(k)
+           << run << "\" fill=\"none\" stroke=\"" << colour(k)
            << "\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n";
+    }
   }
   os << render_legend(legend) << "</svg>\n";
   return os.str();
@@ -274,15 +311,16 @@ std::string render_svg(const HistogramChart& c) {
        << num(std::max(right - left, 0.6)) << "\" height=\"" << num(ys.p0 - bar_top) << "\"/>\n";
   }
   os << "</g>\n";
-  for (size_t k = 0; k < c.markers.size(); ++k) {
-    const ChartMarker& m = c.markers[k];
-    os << "<line class=\"marker\" data-label=\"" << xml_escape(m.label) << "\" data-x=\"" << m.x
-       << "\" x1=\"" << num(xs(m.x)) << "\" x2=\"" << num(xs(m.x)) << "\" y1=\"" << top
-       << "\" y2=\"" << h - kBottom << "\" stroke=\"" << colour(k) << "\" stroke-width=\""
-       << (m.emphasized ? 3.5 : 1.8) << "\"" << (m.emphasized ? "" : " stroke-dasharray=\"5 3\"")
-       << "/>\n";
-  }
-  os << render_legend(legend) << "</svg>\n";
+  for (bool thick : {true, false})  // dashed lines over a solid one at the same x show both
+    for (size_t k = 0; k < c.markers.size(); ++k) {
+      const ChartMarker& m = c.markers[k];
+      if (m.emphasized != thick) continue;
+      os << "<line class=\"marker\" data-label=\"" << xml_escape(m.label) << "\" data-x=\""
+         << m.x << "\" x1=\"" << num(xs(m.x)) << "\" x2=\"" << num(xs(m.x)) << "\" y1=\"" << top
+         << "\" y2=\"" << h - kBottom << "\" stroke=\"" << colour(k) << "\" stroke-width=\""
+         << (thick ? 3.5 : 1.8) << "\"" << (thick ? "" : " stroke-dasharray=\"5 3\"") << "/>\n";
+    }
+  os << render_tags(c.markers, xs, top) << render_legend(legend) << "</svg>\n";
   return os.str();
 }
 

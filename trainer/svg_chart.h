@@ -7,7 +7,7 @@
 // the title and the legend). Axis ranges come from the data, padded to "nice" tick values
 // (1, 2 or 5 times a power of ten); a log axis ticks at powers of ten. Every element a reader
 // (or a test) may look for carries a class: "series" polylines and "point" circles with a
-// data-series attribute, "marker" lines with data-label and data-x, "bar" rectangles.
+// data-series attribute, "marker" lines with data-label and data-x, "tag" texts with data-label, "bar" rectangles.
 #pragma once
 
 #include <string>
@@ -33,11 +33,14 @@ struct LineChart {
   int width = 720, height = 300;
 };
 
-// A vertical line at x with a legend entry "label".
+// A vertical line at x with a legend entry "label" and, when `tag` is set, that short name written
+// beside the line's top: lines at (nearly) the same x hide each other, their tags do not (tags that
+// would collide are stacked).
 struct ChartMarker {
   std::string label;
   double x = 0;
-  bool emphasized = false;  // drawn thicker (e.g. the threshold the model uses)
+  bool emphasized = false;  // drawn thick and solid, under the others (e.g. the threshold in use)
+  std::string tag;
 };
 
 struct HistogramChart {

@@ -50,11 +50,11 @@ HistogramChart histogram(const std::string& act, const CalibrationComparison& cm
   h.lo = src.lo;
   h.hi = src.hi;
   h.counts = src.counts;
-  coarsen(h, 160);
+  coarsen(h, 128);
   for (const std::string& a : cmp.algos) {
     const double t = cmp.thresholds.at(a).at(act);
     h.markers.push_back(
-        {a + " " + fmt(t) + (a == cmp.chosen ? " (used)" : ""), t, a == cmp.chosen});
+        {a + " " + fmt(t) + (a == cmp.chosen ? " (used)" : ""), t, a == cmp.chosen, a});
   }
   return h;
 }

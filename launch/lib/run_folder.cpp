@@ -94,7 +94,7 @@ void open_run_logs(MetricsLog& metrics, const RunConfig& c, const std::string& d
                    Console& console) {
   metrics.open(dir + "/metrics.jsonl");
   metrics.add_sink(std::make_unique<TrainingReport>(dir + "/metrics.jsonl", dir + "/report.html",
-                                                    "qforge run " + dir, console));
+                                                    "Training report: " + dir, console));
   if (!c.log.tensorboard.empty()) {
     auto tb = std::make_unique<TensorBoardScalars>(c.log.tensorboard);
     console.info("log: TensorBoard scalars -> " + tb->path());
