@@ -191,7 +191,9 @@ std::string render_tags(const std::vector<ChartMarker>& markers, const Scale& xs
     const bool left = px + 3 + w > xs.p1;
     const double x0 = left ? px - 3 - w : px + 3, x1 = x0 + w;
     size_t row = 0;
-    auto clashes = [&](const std::pair<double, double>& s) { return x0 < s.second && s.first < x1; };
+    auto clashes = [&](const std::pair<double, double>& s) {
+      return x0 < s.second && s.first < x1;
+    };
     while (row < rows.size() && std::any_of(rows[row].begin(), rows[row].end(), clashes)) ++row;
     if (row == rows.size()) rows.emplace_back();
     rows[row].push_back({x0 - 2, x1 + 2});
@@ -246,9 +248,11 @@ std::string render_svg(const LineChart& c) {
   const Legend legend = layout_legend(std::move(entries), c.width);
   const int h = c.height + kLegendRow * (legend.rows - 1);
   const Scale xs = make_scale(x0, x1, c.x.log, kLeft, c.width - kRight);
-  // A little room above and below, so that a value on a round number is not drawn on the frame.
+  // A little room above and below, so that a value on a round number is not drawn on the frame;
+  // not below zero for values that cannot be negative (a learning rate).
   const double pad = c.y.log || !(y1 > y0) ? 0 : 0.02 * (y1 - y0);
-  const Scale ys = make_scale(y0 - pad, y1 + pad, c.y.log, h - kBottom, legend.top());
+  const double bottom = y0 >= 0 ? std::max(0.0, y0 - pad) : y0 - pad;
+  const Scale ys = make_scale(bottom, y1 + pad, c.y.log, h - kBottom, legend.top());
   std::ostringstream os;
   os << open_svg(c.width, h, c.title) << axes(xs, ys, c.x, c.y, c.width, h, legend.top());
   for (size_t k = 0; k < c.series.size(); ++k) {
@@ -315,8 +319,8 @@ std::string render_svg(const HistogramChart& c) {
     for (size_t k = 0; k < c.markers.size(); ++k) {
       const ChartMarker& m = c.markers[k];
       if (m.emphasized != thick) continue;
-      os << "<line class=\"marker\" data-label=\"" << xml_escape(m.label) << "\" data-x=\""
-         << m.x << "\" x1=\"" << num(xs(m.x)) << "\" x2=\"" << num(xs(m.x)) << "\" y1=\"" << top
+      os << "<line class=\"marker\" data-label=\"" << xml_escape(m.label) << "\" data-x=\"" << m.x
+         << "\" x1=\"" << num(xs(m.x)) << "\" x2=\"" << num(xs(m.x)) << "\" y1=\"" << top
          << "\" y2=\"" << h - kBottom << "\" stroke=\"" << colour(k) << "\" stroke-width=\""
          << (thick ? 3.5 : 1.8) << "\"" << (thick ? "" : " stroke-dasharray=\"5 3\"") << "/>\n";
     }

@@ -7,7 +7,8 @@
 // the title and the legend). Axis ranges come from the data, padded to "nice" tick values
 // (1, 2 or 5 times a power of ten); a log axis ticks at powers of ten. Every element a reader
 // (or a test) may look for carries a class: "series" polylines and "point" circles with a
-// data-series attribute, "marker" lines with data-label and data-x, "tag" texts with data-label, "bar" rectangles.
+// data-series attribute, "marker" lines with data-label and data-x, "tag" texts with data-label,
+// "bar" rectangles.
 #pragma once
 
 #include <string>

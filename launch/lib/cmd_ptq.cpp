@@ -99,7 +99,9 @@ int cmd_ptq(const Args& in_args) {
                        " quantize/dequantize pairs, ", rep.int32_biases, " int32 biases",
                        rep.clamped_biases ? str_cat(", ", rep.clamped_biases, " bias values clamped")
                                           : std::string()));
-  if (cmp) {
+  if (cmp) {  // the path was checked at the start; its folders are made like --metrics-out's
+    const std::filesystem::path folder = std::filesystem::path(report).parent_path();
+    if (!folder.empty()) create_output_folder(folder.string(), "ptq.report");
     write_text_file_atomically(
         report, calibration_report_html(m.graph, plan, *cmp, m.source,
                                         str_cat(p.batch_nums, " x ", p.batch_size, " samples of ",

@@ -28,7 +28,8 @@ TEST(SvgChart, ANonFiniteValueBreaksTheLineAndALonePointIsADot) {
   c.series.push_back({"train", {1, 2, 3, 4, 5, 6}, {3, 2, nan, 1.5, nan, 1}});
   c.series.push_back({"test", {3, 6}, {2.5, 1.2}, true});
   const std::string svg = render_svg(c);
-  const auto lines = all(svg, "<polyline class=\"series\" data-series=\"train\" points=\"([^\"]*)\"");
+  const auto lines =
+      all(svg, "<polyline class=\"series\" data-series=\"train\" points=\"([^\"]*)\"");
   ASSERT_EQ(lines.size(), 1u) << svg;  // 1-2; 4 and 6 stand alone
   EXPECT_EQ(all(lines[0], "[0-9.]+,[0-9.]+").size(), 2u);
   EXPECT_EQ(all(svg, "<circle class=\"point\" data-series=\"train\"").size(), 2u);
@@ -70,7 +71,8 @@ TEST(SvgChart, CoincidingMarkersKeepReadableTags) {
   const auto markers = all(svg, "<line class=\"marker\" data-label=\"([^\"]*)\"");
   EXPECT_EQ(markers, (std::vector<std::string>{"KL 9.9 (used)", "hist 9.9", "avg 2"}));
   EXPECT_EQ(all(svg, "stroke-dasharray").size(), 2u);
-  const std::regex tag("<text class=\"tag\" data-label=\"([^\"]*)\" x=\"([0-9.]+)\" y=\"([0-9]+)\"");
+  const std::regex tag(
+      "<text class=\"tag\" data-label=\"([^\"]*)\" x=\"([0-9.]+)\" y=\"([0-9]+)\"");
   std::map<std::string, std::pair<double, int>> at;
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tag); it != std::sregex_iterator();
        ++it)
