@@ -1,4 +1,5 @@
-// The qforge command: `qforge <command> [--config FILE.ini] [--section.key value ...]`.
+// The qforge command: `qforge <command> [--config FILE.ini] [--section.key value ...]`,
+// `qforge help [<command>]`, `qforge --version`.
 // Bad input ends with one line on stderr and exit code 2; nothing half-written is left behind
 // (every output file is written to a temporary name and renamed).
 //
@@ -8,43 +9,18 @@
 // with its rank and ends the whole job (abort_job → MPI_Abort, or a non-zero exit before MPI runs,
 // so mpirun stops the other ranks) instead of leaving them waiting in a collective.
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
 
 #include "comm/make_communicator.h"
 #include "comm/mpi_session.h"
-#include "launch/lib/commands.h"
+#include "launch/lib/command_table.h"
+#include "launch/lib/help.h"
+#include "launch/lib/suggest.h"
 #include "nn/error.h"
 
 namespace {
-
-struct Command {
-  const char* name;
-  int (*run)(const qf::Args&);
-  const char* help;
-};
-
-const Command kCommands[] = {
-    {"train", qf::cmd_train, "train a model (FP32) and evaluate it each epoch"},
-    {"eval", qf::cmd_eval, "evaluate a checkpoint or an ONNX model (int8 engine) on the test set"},
-    {"summary", qf::cmd_summary, "per-layer shapes, parameters and multiply-adds of a model"},
-    {"qat", qf::cmd_qat, "quant-aware training from FP32 weights, then int8 ONNX export"},
-    {"export", qf::cmd_export, "write a checkpoint (FP32 or QAT) as an ONNX model"},
-    {"ptq", qf::cmd_ptq, "static post-training quantization to a QDQ int8 ONNX model"},
-    {"ptq-dynamic", qf::cmd_ptq_dynamic, "weight-only int8 / int16 quantization to ONNX"},
-    {"bench", qf::cmd_bench, "inference img/s and peak memory of a model (ONNX or checkpoint)"},
-    {"infer", qf::cmd_infer, "run a model (ONNX or checkpoint) on raw float32 tensors"},
-};
-
-void usage(FILE* out) {
-  std::fprintf(out, "usage: qforge <command> [--config FILE.ini] [--section.key value ...]\n\n");
-  std::fprintf(out, "commands:\n");
-  for (const Command& c : kCommands) std::fprintf(out, "  %-12s %s\n", c.name, c.help);
-  std::fprintf(out, "\nEvery key of a config file can be given on the command line, e.g. "
-                    "--optimizer.lr 0.01.\n`qforge <command> --help` lists the keys.\n");
-}
 
 // " (rank R of N)" under mpirun with several ranks, else "".
 std::string rank_tag() {
@@ -64,36 +40,73 @@ int fail(int code) {
   return code;
 }
 
+int unknown_command(const std::string& name) {
+  std::string allowed;
+  for (const std::string& c : qf::command_names()) allowed += (allowed.empty() ? "" : ", ") + c;
+  std::fprintf(stderr,
+               "qforge: error: unknown command '%s'%s (commands: %s; `qforge help` says more)\n",
+               qf::printable_line(name).c_str(), qf::did_you_mean(name, qf::command_names()).c_str(),
+               allowed.c_str());
+  return 2;
+}
+
+int run(const qf::CommandSpec& c, const qf::Args& args) {
+  std::unique_ptr<qf::MpiSession> mpi;
+  try {
+    mpi = std::make_unique<qf::MpiSession>();
+    return c.run(args);
+  } catch (const qf::InputError& e) {
+    std::fprintf(stderr, "qforge %s: error%s: %s\n", c.name.c_str(), rank_tag().c_str(),
+                 qf::printable_line(e.what()).c_str());
+    return fail(2);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qforge %s: internal error%s: %s\n", c.name.c_str(), rank_tag().c_str(),
+                 qf::printable_line(e.what()).c_str());
+    return fail(3);
+  }
+}
+
+// `qforge help [<command>]`.
+int help(const qf::Args& args) {
+  if (args.empty()) {
+    std::fputs(qf::general_help().c_str(), stdout);
+    return 0;
+  }
+  const qf::CommandSpec* spec = qf::find_command(args[0]);
+  if (!spec || args.size() > 1) {
+    if (spec) {
+      std::fprintf(stderr, "qforge help: error: one command at a time ('%s' is extra)\n",
+                   qf::printable_line(args[1]).c_str());
+      return 2;
+    }
+    return unknown_command(args[0]);
+  }
+  return run(*spec, {"--help"});  // prints the page and exits 0
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "qforge: error: no command given (`qforge --help` lists the commands)\n");
+    std::fprintf(stderr, "qforge: error: no command given (`qforge help` lists the commands)\n");
     return 2;
   }
-  if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage(stdout);
+  const std::string name = argv[1];
+  const qf::Args args(argv + 2, argv + argc);
+  if (name == "--help" || name == "-h") return help({});
+  if (name == "help") return help(args);
+  if (name == "--version" || name == "-V") {
+    std::fputs(qf::version_text(qf::build_info()).c_str(), stdout);
     return 0;
   }
-  const std::string name = argv[1];
-  qf::Args args(argv + 2, argv + argc);
-  for (const Command& c : kCommands) {
-    if (name != c.name) continue;
-    std::unique_ptr<qf::MpiSession> mpi;
-    try {
-      mpi = std::make_unique<qf::MpiSession>();
-      return c.run(args);
-    } catch (const qf::InputError& e) {
-      std::fprintf(stderr, "qforge %s: error%s: %s\n", c.name, rank_tag().c_str(),
-                   qf::printable_line(e.what()).c_str());
-      return fail(2);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "qforge %s: internal error%s: %s\n", c.name, rank_tag().c_str(),
-                   qf::printable_line(e.what()).c_str());
-      return fail(3);
-    }
+  if (const qf::CommandSpec* c = qf::find_command(name)) return run(*c, args);
+  if (name.rfind("-", 0) == 0) {
+    std::fprintf(stderr,
+                 "qforge: error: unknown option '%s' before the command%s (usage: qforge "
+                 "<command> [options]; `qforge help` lists the commands)\n",
+                 qf::printable_line(name).c_str(),
+                 qf::did_you_mean(name, {"--help", "--version"}).c_str());
+    return 2;
   }
-  std::fprintf(stderr, "qforge: error: unknown command '%s' (allowed: train, eval, summary, qat, export, ptq, ptq-dynamic, bench, infer)\n",
-               qf::printable_line(name).c_str());
-  return 2;
+  return unknown_command(name);
 }

@@ -159,21 +159,22 @@ std::map<std::string, double> Calibrator::thresholds() const {
   return t;
 }
 
-std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
-                                        const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm, std::map<std::string, CalibState>* states) {
+void run_calibration(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
+                     const std::vector<Calibrator*>& calibrators, const Dataset& data,
+                     DeviceContext& ctx, Console& console, Communicator& comm) {
   const int64_t need = c.batch_nums * c.batch_size;
-  if (data.size() == 0) throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
+  if (data.size() == 0)
+    throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
   if (data.size() < need)
-    throw_input_error("ptq: batch_nums ", c.batch_nums, " x batch_size ", c.batch_size, " needs ", need,
-                      " samples; the calibration set (", data.describe(), ") has ", data.size());
+    throw_input_error("ptq: batch_nums ", c.batch_nums, " x batch_size ", c.batch_size, " needs ",
+                      need, " samples; the calibration set (", data.describe(), ") has ",
+                      data.size());
   ParamStore store(g, ctx, 0);
   ExecOptions eo;
   eo.training = false;
   eo.outputs = plan.activations;
   Executor ex(g, store, ctx, eo);
   ex.prepare(c.batch_size);
-  Calibrator cal(g, plan, c.calib());
   SequentialSampler sampler(data.size());
   LoaderOptions lo;
   lo.batch_size = c.batch_size;
@@ -192,16 +193,23 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
   // ranks' states in rank order sees the batches in one process's order.
   const int64_t first = c.batch_nums * comm.rank() / comm.size();
   const int64_t last = c.batch_nums * (comm.rank() + 1) / comm.size();
-  const int passes = cal.two_pass() ? 2 : 1;
+  bool two_pass = false;
+  for (const Calibrator* cal : calibrators) two_pass = two_pass || cal->two_pass();
+  const int passes = two_pass ? 2 : 1;
   for (int pass = 0; pass < passes; ++pass) {
-    const bool range = cal.two_pass() && pass == 0;
+    // Pass 1 is the range pass of the two-pass calibrators and the only pass of the others;
+    // pass 2 the histogram pass of the two-pass ones.
+    std::vector<Calibrator*> active;
+    for (Calibrator* cal : calibrators)
+      if (pass == 0 || cal->two_pass()) active.push_back(cal);
     loader.start_epoch(0, first);
     Batch b;
     for (int64_t k = first; k < last; ++k) {
       QF_CHECK(loader.next(b), "calibration ran out of batches");
       ex.set_input("image", b.images);
       ex.forward(Mode::eval);
-      cal.observe(tensor_of, k, b.size, range);
+      for (Calibrator* cal : active)
+        cal->observe(tensor_of, k, b.size, cal->two_pass() && pass == 0);
       console.progress(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ", k - first + 1,
                                "/", last - first,
                                comm.size() > 1 ? str_cat(" (this rank's share of ", c.batch_nums, ")")
@@ -210,9 +218,18 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
     console.end_progress();
     // Two-pass: the histograms of all ranks must cover the same range, so the ranges are merged
     // before the histogram pass.
-    cal.merge_ranks(comm);
-    if (range) cal.start_histograms();
+    for (Calibrator* cal : active) {
+      cal->merge_ranks(comm);
+      if (cal->two_pass() && pass == 0) cal->start_histograms();
+    }
   }
+}
+
+std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
+                                        const Dataset& data, DeviceContext& ctx, Console& console,
+                                        Communicator& comm, std::map<std::string, CalibState>* states) {
+  Calibrator cal(g, plan, c.calib());
+  run_calibration(g, plan, c, {&cal}, data, ctx, console, comm);
   if (states) *states = cal.states();
   return cal.thresholds();
 }

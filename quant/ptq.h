@@ -97,6 +97,12 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
                                         const Dataset& data, DeviceContext& ctx, Console& console,
                                         Communicator& comm,
                                         std::map<std::string, CalibState>* states = nullptr);
+// The same sweep for several calibrators at once (each algorithm of quant/calibration_compare.h),
+// each fed exactly as calibrate feeds its one: the batches run forward once per pass, two passes
+// when any calibrator needs them; one-pass calibrators observe during the first.
+void run_calibration(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
+                     const std::vector<Calibrator*>& calibrators, const Dataset& data,
+                     DeviceContext& ctx, Console& console, Communicator& comm);
 
 struct QuantizedWeight {
   Tensor q;                       // int8 (or int16 for 16 bits), same shape as the weight

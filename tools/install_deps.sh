@@ -18,8 +18,10 @@ packages=(
   protobuf-compiler
   # the default data
   dataset-fashion-mnist
-  # the PyTorch peer and the main job's table (python3)
-  python3 python3-torch python3-torchvision python3-onnx
+  # the PyTorch peer and the main job's table (python3); google.protobuf for tools/read_tfevents.py
+  python3 python3-torch python3-torchvision python3-onnx python3-protobuf
+  # tools/screenshot_report.sh: the HTML reports opened in headless chromium, with a font to draw in
+  chromium fonts-dejavu-core
   # tests: pgrep in the MPI kill test; certificates for npm's registry
   procps ca-certificates
 )

@@ -58,10 +58,14 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::write(const nlohmann::json& record) {
-  if (!f_) return;
-  const std::string line = record.dump() + "\n";
-  std::fwrite(line.data(), 1, line.size(), f_);
-  std::fflush(f_);
+  if (f_) {
+    const std::string line = record.dump() + "\n";
+    std::fwrite(line.data(), 1, line.size(), f_);
+    std::fflush(f_);
+  }
+  for (const auto& sink : sinks_) sink->write(record);
 }
+
+void MetricsLog::add_sink(std::unique_ptr<MetricsSink> sink) { sinks_.push_back(std::move(sink)); }
 
 }  // namespace qf

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +31,15 @@ struct TopK {
 // is not a number never reads like a figure.
 std::string format_loss(double loss);
 
-// Appends one JSON object per line to a file (kept across resumes; never truncated).
+// Something else that receives every record of a run's metrics log (TensorBoard files, reports).
+class MetricsSink {
+ public:
+  virtual ~MetricsSink() = default;
+  virtual void write(const nlohmann::json& record) = 0;
+};
+
+// Appends one JSON object per line to a file (kept across resumes; never truncated), and hands each
+// record to its sinks.
 class MetricsLog {
  public:
   MetricsLog() = default;                        // disabled until open()
@@ -41,9 +51,11 @@ class MetricsLog {
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& record);
+  void add_sink(std::unique_ptr<MetricsSink> sink);
 
  private:
   FILE* f_ = nullptr;
+  std::vector<std::unique_ptr<MetricsSink>> sinks_;
 };
 
 }  // namespace qf

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <random>
 
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/inference.h"
 #include "launch/lib/model_source.h"
@@ -35,6 +36,7 @@ int cmd_bench(const Args& in_args) {
   schema.alias("batch-size", "bench.batch_size");
   schema.alias("iters", "bench.iters");
   schema.alias("warmup", "bench.warmup");
+  describe_command(schema, "bench");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("bench: unexpected argument '", positional[0], "'");
   if (!c.run.metrics_out.empty()) check_output_file(c.run.metrics_out, "run.metrics_out");

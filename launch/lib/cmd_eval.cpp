@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "data/distributed_sampler.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/inference.h"
 #include "launch/lib/model_source.h"
@@ -68,6 +69,7 @@ int cmd_eval(const Args& in_args) {
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
   bind_inference_options(schema, io);
+  describe_command(schema, "eval");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("eval: unexpected argument '", positional[0], "'");
   if (!c.run.metrics_out.empty() && launch_env().world_rank == 0)  // rank 0 writes

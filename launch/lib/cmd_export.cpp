@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "io/onnx_export.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/onnx_weights.h"
@@ -44,6 +45,7 @@ int cmd_export(const Args& args) {
   schema.add("export.form", &form, "quant-aware checkpoints: int8 (QDQ) or float_grid",
              {"int8", "float_grid"});
   schema.alias("form", "export.form");
+  describe_command(schema, "export");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("export: unexpected argument '", positional[0], "'");
   if (c.run.init.empty())

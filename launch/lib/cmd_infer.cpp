@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "io/atomic_file.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/inference.h"
 #include "launch/lib/model_source.h"
@@ -34,6 +35,7 @@ int cmd_infer(const Args& in_args) {
   schema.add("infer.output", &output, "where to write output 0 as float32");
   schema.alias("input", "infer.input");
   schema.alias("output", "infer.output");
+  describe_command(schema, "infer");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("infer: unexpected argument '", positional[0], "'");
   if (input.empty() || output.empty())

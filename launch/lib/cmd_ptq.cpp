@@ -4,14 +4,16 @@
 //              abs_max|KLQuantizer|HistQuantizer|AbsmaxQuantizer --batch-nums N --batch-size B
 //              [--hist-percent P] [--bias-correction] [--weight-quantize-type channel_wise_abs_max|
 //              abs_max] [--quantizable-op-type conv2d,depthwise_conv2d,mul] [--skip-tensor-list a,b]
-//              [--fuse-conv-bn] --out int8.onnx
+//              [--fuse-conv-bn] [--report calibration.html] --out int8.onnx
 //
 // Steps (quant/ptq.h): optional Conv+BN folding, the plan, calibration on the first N batches of
 // the calibration split (train by default) in order, weight quantization, the QDQ graph, export
-// (io/onnx_export.h, opset 13). The thresholds go to --metrics-out as JSON when asked, and with
-// --ptq.histograms_out FILE (KL, hist) every activation's histogram of |x| with the thresholds KL,
-// hist and abs_max derive from it ({"algo", "bins", "bits", "hist_percent", "tensors": [{"name",
-// "lo", "hi", "counts": [...], "thresholds": {"KL", "hist", "abs_max"}}]}). Bad input
+// (io/onnx_export.h, opset 13). The thresholds go to --metrics-out as JSON when asked; --report
+// also draws every activation's histogram with each static algorithm's threshold (all of them
+// calibrated together, launch/lib/calibration_report.h); --ptq.histograms_out FILE (KL, hist)
+// writes every activation's histogram of |x| with the thresholds KL, hist and abs_max derive from
+// it ({"algo", "bins", "bits", "hist_percent", "tensors": [{"name", "lo", "hi", "counts": [...],
+// "thresholds": {"KL", "hist", "abs_max"}}]}). Bad input
 // (see quant/ptq.h and io/onnx_import.h) ends with one line and exit code 2 before anything is
 // written; the ONNX file is written atomically.
 //
@@ -19,8 +21,12 @@
 // (quant/ptq.h: the thresholds are those of one process over all the batches); rank 0 alone
 // prints and writes the ONNX file and the metrics.
 #include <filesystem>
+#include <optional>
 
+#include "io/atomic_file.h"
 #include "io/onnx_export.h"
+#include "launch/lib/calibration_report.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/rank_agreement.h"
@@ -63,11 +69,18 @@ int cmd_ptq(const Args& in_args) {
   PtqConfig p;
   bind_run_config(schema, c);
   bind_ptq_config(schema, p);
+  std::string report;
+  schema.add("ptq.report", &report,
+             "also write an HTML page with each activation's |x| histogram and the threshold every "
+             "static algorithm gives it (slower: all algorithms calibrate together)");
+  schema.alias("report", "ptq.report");
+  describe_command(schema, "ptq");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("ptq: unexpected argument '", positional[0], "'");
   if (launch_env().world_rank == 0) {  // rank 0 writes
     if (!p.out.empty()) check_output_file(p.out, "ptq.out");
     if (!c.run.metrics_out.empty()) check_output_file(c.run.metrics_out, "run.metrics_out");
+    if (!report.empty()) check_output_file(report, "ptq.report");
   }
   Console console = Console::for_rank(launch_env().world_rank);
   LoadedModel m = load_model("ptq", model_file, schema, c, console);
@@ -99,7 +112,11 @@ int cmd_ptq(const Args& in_args) {
                          "equal (those of KL, hist, abs_max, mse and emd are; avg's to rounding)"));
   console.release();  // everything named is checked: calibration begins
   std::map<std::string, CalibState> states;
-  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console, comm, &states);
+  std::optional<CalibrationComparison> cmp;
+  if (!report.empty()) cmp = calibrate_and_compare(m.graph, plan, p, *data, *ctx, console, comm);
+  const auto thresholds = cmp ? cmp->thresholds.at(p.algo)
+                              : calibrate(m.graph, plan, p, *data, *ctx, console, comm, &states);
+  if (cmp) states = cmp->states;
   if (!comm.is_root()) return 0;  // rank 0 writes the model and the metrics
   if (!p.histograms_out.empty()) write_json_file(p.histograms_out, histogram_report(states, cc));
   QdqReport rep;
@@ -116,6 +133,15 @@ int cmd_ptq(const Args& in_args) {
                        " int32 biases",
                        rep.clamped_biases ? str_cat(", ", rep.clamped_biases, " bias values clamped")
                                           : std::string()));
+  if (cmp) {  // the path was checked at the start; its folders are made like --metrics-out's
+    const std::filesystem::path folder = std::filesystem::path(report).parent_path();
+    if (!folder.empty()) create_output_folder(folder.string(), "ptq.report");
+    write_text_file_atomically(
+        report, calibration_report_html(m.graph, plan, *cmp, m.source,
+                                        str_cat(p.batch_nums, " x ", p.batch_size, " samples of ",
+                                                data->describe())));
+    console.info("ptq: calibration report -> " + report);
+  }
   if (!c.run.metrics_out.empty()) {
     nlohmann::json t = nlohmann::json::object();
     for (const auto& [name, v] : thresholds) t[name] = v;

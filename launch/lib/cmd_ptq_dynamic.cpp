@@ -13,6 +13,7 @@
 
 #include "io/onnx_export.h"
 #include "io/onnx_file.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
 #include "launch/lib/setup.h"
@@ -43,6 +44,7 @@ int cmd_ptq_dynamic(const Args& in_args) {
   DynamicQuantConfig d;
   bind_run_config(schema, c);
   bind_dynamic_quant_config(schema, d);
+  describe_command(schema, "ptq-dynamic");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("ptq-dynamic: unexpected argument '", positional[0], "'");
   if (!d.out.empty()) check_dynamic_outputs(d);

@@ -21,6 +21,7 @@
 
 #include "comm/state_sync.h"
 #include "data/distributed_sampler.h"
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/rank_agreement.h"
@@ -46,6 +47,7 @@ int cmd_qat(const Args& args) {
   QuantConfig q;
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
+  describe_command(schema, "qat");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("qat: unexpected argument '", positional[0], "'");
   if (c.run.init.empty() == c.run.resume.empty())
@@ -101,7 +103,7 @@ int cmd_qat(const Args& args) {
   Trainer trainer(setup);
   if (!c.run.resume.empty()) trainer.resume(ck);
   const std::string dir = prepare_run_directory(c, schema, comm, console);
-  if (comm.is_root()) metrics.open(dir + "/metrics.jsonl");
+  if (comm.is_root()) open_run_logs(metrics, c, dir, console);
   bool bn_frozen = false, scales_frozen = false;
   trainer.on_epoch_start([&](int64_t epoch) {
     bool changed = false;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/setup.h"
 #include "nn/op_registry.h"
@@ -33,6 +34,7 @@ int cmd_summary(const Args& args) {
   RunConfig c;
   c.model_form = "imagenet";
   bind_run_config(schema, c);
+  describe_command(schema, "summary");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("summary: unexpected argument '", positional[0], "'");
   apply_model_form(schema, c);

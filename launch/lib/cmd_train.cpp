@@ -2,6 +2,7 @@
 // with the configured schedule, evaluates each epoch, checkpoints into <run>/checkpoint.
 // Under `mpirun -np N` every rank runs this; rank 0 alone prints and writes the run directory.
 
+#include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
@@ -14,6 +15,7 @@ int cmd_train(const Args& args) {
   ConfigSchema schema;
   RunConfig c;
   bind_run_config(schema, c);
+  describe_command(schema, "train");
   const Args positional = schema.parse_args(args);
   if (!positional.empty()) throw_input_error("train: unexpected argument '", positional[0], "'");
   Checkpoint resume;
@@ -61,7 +63,7 @@ int cmd_train(const Args& args) {
   console.info("device: " + ctx->device().str() + ", data: " + train_data->describe());
   if (comm.size() > 1) console.info(dist_summary(comm, c.dist, synced_bn));
   const std::string dir = prepare_run_directory(c, schema, comm, console);
-  if (comm.is_root()) metrics.open(dir + "/metrics.jsonl");
+  if (comm.is_root()) open_run_logs(metrics, c, dir, console);
   if (!c.run.resume.empty())
     console.info("resume: " + resume.dir + " at epoch " + std::to_string(resume.state.epoch + 1) +
                  ", batch " + std::to_string(resume.state.batch_in_epoch) + ", step " +

@@ -1,5 +1,6 @@
 #include "launch/lib/config_schema.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "launch/lib/suggest.h"
 #include "nn/error.h"
 #include "nn/input_file.h"
 
@@ -81,6 +83,13 @@ bool parse_bool(const std::string& s) {
   throw std::string("is not a boolean (allowed: true, false)");
 }
 
+// `pattern` is a key ("optimizer.lr") or a section ("optimizer.*").
+bool key_matches(const std::string& key, const std::string& pattern) {
+  if (pattern.size() > 2 && pattern.compare(pattern.size() - 2, 2, ".*") == 0)
+    return key.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
+  return key == pattern;
+}
+
 void check_allowed(const std::string& v, const std::vector<std::string>& allowed) {
   if (allowed.empty()) return;
   for (const auto& a : allowed)
@@ -92,10 +101,9 @@ void check_allowed(const std::string& v, const std::vector<std::string>& allowed
 
 ConfigSchema::Entry& ConfigSchema::entry(const std::string& key, const std::string& source) {
   auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    std::vector<std::string> ks = keys();
-    throw_input_error("unknown config key '", key, "' (", source, "); valid keys: ", join(ks));
-  }
+  if (it == entries_.end())
+    throw_input_error("unknown config key '", key, "' (", source, ")", did_you_mean(key, keys()),
+                      command_.empty() ? "" : " (`qforge help " + command_ + "` lists the keys)");
   return it->second;
 }
 
@@ -269,24 +277,59 @@ void ConfigSchema::load_ini_text(const std::string& text, const std::string& pat
   }
 }
 
+std::vector<std::string> ConfigSchema::options_read() const {
+  std::vector<std::string> r;
+  for (const auto& [k, e] : entries_)
+    if (reads(k)) r.push_back(k);
+  for (const auto& [a, k] : aliases_)
+    if (reads(k)) r.push_back(a);
+  return r;
+}
+
+void ConfigSchema::refuse_option(const std::string& name) const {
+  const std::string see = command_.empty() ? "--help" : "`qforge help " + command_ + "`";
+  auto key_of = [&](const std::string& n) {
+    auto a = aliases_.find(n);
+    return a == aliases_.end() ? n : a->second;
+  };
+  std::vector<std::string> options = options_read();
+  options.push_back("config");
+  options.push_back("help");
+  // The closest names, one per key (an alias and its key are the same suggestion).
+  std::vector<std::string> close, keys_named;
+  for (const std::string& n : closest_names(name, options, 6)) {
+    if (std::find(keys_named.begin(), keys_named.end(), key_of(n)) != keys_named.end()) continue;
+    keys_named.push_back(key_of(n));
+    if (close.size() < 3) close.push_back(n);
+  }
+  const std::string key = key_of(name);
+  if (entries_.count(key))  // a key of another command
+    throw_input_error("--", name, (key == name ? "" : " (--" + key + ")"), " is not read by ",
+                      command_.empty() ? "this command" : "qforge " + command_,
+                      did_you_mean(close, "--"), "; ", see, " lists what it reads");
+  throw_input_error("unknown option '--", name, "'", did_you_mean(close, "--"), "; ", see,
+                    " lists the options");
+}
+
 std::vector<std::string> ConfigSchema::parse_args(const std::vector<std::string>& args) {
   for (const std::string& a : args)
     if (a == "--help" || a == "-h") {
-      std::printf("options (every key can also be set in the --config INI file):\n%s", help().c_str());
+      const std::string page = help_page_ ? help_page_(*this)
+                                          : "options (every key can also be set in the --config "
+                                            "INI file):\n" + help();
+      std::fputs(page.c_str(), stdout);
       std::exit(0);
     }
+  // Only what the command reads is registered: anything else comes back unregistered and is
+  // refused by name (refuse_option).
   po::options_description desc;
-  for (const auto& [k, e] : entries_) {
+  for (const std::string& name : options_read()) {
+    auto a = aliases_.find(name);
+    const Entry& e = entries_.at(a == aliases_.end() ? name : a->second);
     if (e.kind == "true/false")
-      desc.add_options()(k.c_str(), po::value<std::string>()->implicit_value("true"), "");
+      desc.add_options()(name.c_str(), po::value<std::string>()->implicit_value("true"), "");
     else
-      desc.add_options()(k.c_str(), po::value<std::string>(), "");
-  }
-  for (const auto& [a, k] : aliases_) {
-    if (entries_.at(k).kind == "true/false")
-      desc.add_options()(a.c_str(), po::value<std::string>()->implicit_value("true"), "");
-    else
-      desc.add_options()(a.c_str(), po::value<std::string>(), "");
+      desc.add_options()(name.c_str(), po::value<std::string>(), "");
   }
   desc.add_options()("config", po::value<std::string>(), "");
   po::parsed_options parsed = [&] {
@@ -307,12 +350,8 @@ std::vector<std::string> ConfigSchema::parse_args(const std::vector<std::string>
       for (const std::string& tok : o.original_tokens) {
         if (tok.rfind("-", 0) == 0 && tok.size() > 1) {
           const size_t dashes = std::min(tok.find_first_not_of('-'), tok.size());
-          std::string name = tok.substr(dashes);
-          name = name.substr(0, name.find('='));
-          std::vector<std::string> ks = keys();
-          for (const auto& [a, k] : aliases_) ks.push_back(a);
-          throw_input_error("unknown option '--", name, "'; valid options: --config, --",
-                            join(ks, ", --"));
+          const std::string name = tok.substr(dashes);
+          refuse_option(name.substr(0, name.find('=')));
         }
         positional.push_back(tok);
       }
@@ -368,10 +407,42 @@ std::string ConfigSchema::to_ini() const {
 
 std::string ConfigSchema::help() const {
   std::ostringstream os;
-  for (const auto& [k, e] : entries_)
-    os << "  --" << k << " (" << e.kind << ", default " << e.show() << ")  " << e.help << "\n";
-  for (const auto& [a, k] : aliases_) os << "  --" << a << "  same as --" << k << "\n";
+  for (const KeyDoc& k : key_docs()) {
+    os << "  --" << k.key;
+    for (const std::string& a : k.aliases) os << " (alias --" << a << ")";
+    os << " (" << k.kind << ", default " << k.value << ")  " << k.help << "\n";
+  }
   return os.str();
+}
+
+void ConfigSchema::set_command(const std::string& name, const std::vector<std::string>& reads,
+                               std::function<std::string(const ConfigSchema&)> help_page) {
+  command_ = name;
+  reads_ = reads;
+  help_page_ = std::move(help_page);
+  for (const std::string& r : reads_) {
+    const bool matches = std::any_of(entries_.begin(), entries_.end(),
+                                     [&](const auto& kv) { return key_matches(kv.first, r); });
+    QF_CHECK(matches, "qforge ", name, " reads '", r, "', which no bound key matches");
+  }
+}
+
+bool ConfigSchema::reads(const std::string& key) const {
+  if (reads_.empty()) return true;
+  return std::any_of(reads_.begin(), reads_.end(),
+                     [&](const std::string& r) { return key_matches(key, r); });
+}
+
+std::vector<ConfigSchema::KeyDoc> ConfigSchema::key_docs() const {
+  std::vector<KeyDoc> r;
+  for (const auto& [k, e] : entries_) {
+    if (!reads(k)) continue;
+    KeyDoc d{k, e.kind, e.show(), e.help, {}};
+    for (const auto& [a, target] : aliases_)
+      if (target == k) d.aliases.push_back(a);
+    r.push_back(std::move(d));
+  }
+  return r;
 }
 
 }  // namespace qf

@@ -4,7 +4,13 @@
 // configuration printed at start and saved beside checkpoints, and resume.
 //
 // Every value is validated when it is set: a bad one is an InputError naming the key, the value,
-// where it came from and what is allowed. An unknown key lists the valid keys.
+// where it came from and what is allowed. An unknown key names the closest valid ones
+// (launch/lib/suggest.h).
+//
+// A command binds every key a config file may hold (one INI file serves train, qat, eval, ...) and
+// says with set_command which of them it reads: --help lists only those, and the command line
+// refuses the others (a key the command would ignore is a mistake worth one line, not a silent
+// no-op). In a config file the keys of other commands are accepted and left alone.
 #pragma once
 
 #include <cstdint>
@@ -56,7 +62,19 @@ class ConfigSchema {
 
   nlohmann::json to_json() const;                // every key with its resolved value
   std::string to_ini() const;                    // the same, as an INI file
-  std::string help() const;                      // one line per key
+  std::string help() const;                      // one line per key read, with its aliases
+
+  // What the command `name` reads: keys ("section.key") and whole sections ("section.*"); every
+  // entry must match a bound key (else an internal error: the list went stale). `help_page`
+  // writes the command's --help. Without set_command the command reads every key.
+  void set_command(const std::string& name, const std::vector<std::string>& reads,
+                   std::function<std::string(const ConfigSchema&)> help_page);
+  bool reads(const std::string& key) const;
+  struct KeyDoc {
+    std::string key, kind, value, help;  // value: the current value (the default before parsing)
+    std::vector<std::string> aliases;    // command-line short names for the key
+  };
+  std::vector<KeyDoc> key_docs() const;  // the keys read, in key order
 
  private:
   struct Entry {
@@ -67,7 +85,12 @@ class ConfigSchema {
     bool set = false;
   };
   Entry& entry(const std::string& key, const std::string& source);
+  std::vector<std::string> options_read() const;  // command-line names: keys read, their aliases
+  [[noreturn]] void refuse_option(const std::string& name) const;
   std::map<std::string, Entry> entries_;
+  std::string command_;                   // set_command's name ("" until then)
+  std::vector<std::string> reads_;        // set_command's list (empty: every key)
+  std::function<std::string(const ConfigSchema&)> help_page_;
   std::map<std::string, std::string> aliases_;
   std::vector<std::function<void()>> checks_;
 };

@@ -92,6 +92,9 @@ void bind_run_config(ConfigSchema& s, RunConfig& c) {
   s.add("run.metrics_out", &c.run.metrics_out, "write the final metrics to this JSON file");
   s.add("run.print_config", &c.run.print_config,
         "print the resolved configuration (INI) to stdout; it is always saved as <run>/config.ini");
+  s.add("log.tensorboard", &c.log.tensorboard,
+        "also write the metrics as TensorBoard scalar event files into this folder "
+        "(tensorboard --logdir DIR; docs/metrics.md)");
   s.add("cuda.tf32", &c.run.cuda_tf32,
         "GPU: TF32 tensor-core math in float32 convolutions and matrix products");
   s.add("cuda.graphs", &c.run.cuda_graphs,

@@ -44,6 +44,10 @@ struct RunSection {
   bool print_config = false;    // print the resolved configuration (INI) to stdout at start
 };
 
+struct LogSection {
+  std::string tensorboard;  // folder for TensorBoard scalar event files ("" = none)
+};
+
 struct RunConfig {
   ModelConfig model;
   std::string model_form = "small";  // small (1x28x28, 10 classes) | imagenet (3x224x224, 1000)
@@ -52,6 +56,7 @@ struct RunConfig {
   ScheduleConfig schedule;
   TrainConfig train;
   RunSection run;
+  LogSection log;
   DistConfig dist;
 };
 

@@ -14,6 +14,8 @@
 #include "comm/make_communicator.h"
 #include "io/atomic_file.h"
 #include "launch/lib/output_paths.h"
+#include "trainer/tensorboard_writer.h"
+#include "trainer/training_report.h"
 
 namespace qf {
 namespace {
@@ -68,9 +70,11 @@ void check_run_outputs(const RunConfig& c, const std::vector<std::string>& expor
   check_not_in_use(dir);
   check_output_file(dir + "/config.ini", "run.out");
   check_output_file(dir + "/metrics.jsonl", "run.out");
+  check_output_file(dir + "/report.html", "run.out");
   check_output_folder(dir + "/checkpoint", "run.out");
   for (const std::string& name : exports) check_output_file(dir + "/" + name, "run.out");
   if (!c.run.metrics_out.empty()) check_output_file(c.run.metrics_out, "run.metrics_out");
+  if (!c.log.tensorboard.empty()) check_output_folder(c.log.tensorboard, "log.tensorboard");
 }
 
 std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
@@ -84,6 +88,18 @@ std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema
     write_text_file_atomically(dir + "/config.ini", schema.to_ini());
   }
   return dir;
+}
+
+void open_run_logs(MetricsLog& metrics, const RunConfig& c, const std::string& dir,
+                   Console& console) {
+  metrics.open(dir + "/metrics.jsonl");
+  metrics.add_sink(std::make_unique<TrainingReport>(dir + "/metrics.jsonl", dir + "/report.html",
+                                                    "Training report: " + dir, console));
+  if (!c.log.tensorboard.empty()) {
+    auto tb = std::make_unique<TensorBoardScalars>(c.log.tensorboard);
+    console.info("log: TensorBoard scalars -> " + tb->path());
+    metrics.add_sink(std::move(tb));
+  }
 }
 
 }  // namespace qf

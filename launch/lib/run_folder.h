@@ -3,8 +3,12 @@
 //
 //   <run>/config.ini       the resolved configuration
 //   <run>/metrics.jsonl    one JSON object per log point (appended across resumes)
+//   <run>/report.html      training curves drawn from metrics.jsonl (trainer/training_report.h)
 //   <run>/checkpoint/      the latest checkpoint (trainer/checkpoint.h), written atomically
 //   <run>/<exports>        what the command exports (qat: model_int8.onnx, model_float_grid.onnx)
+//
+// With --log.tensorboard DIR the same metrics also go to TensorBoard event files in DIR
+// (trainer/tensorboard_writer.h).
 //
 // Order (so a run that fails to start leaves nothing behind): check_run_outputs before anything is
 // read; prepare_run_directory only after the configuration, the checkpoint, the datasets and the
@@ -18,6 +22,7 @@
 #include "launch/lib/config_schema.h"
 #include "launch/lib/run_config.h"
 #include "trainer/console.h"
+#include "trainer/metrics.h"
 
 namespace qf {
 
@@ -35,5 +40,10 @@ void check_run_outputs(const RunConfig& c, const std::vector<std::string>& expor
 // their pid; each change is said on the console), and writes config.ini. Returns the folder.
 std::string prepare_run_directory(const RunConfig& c, const ConfigSchema& schema,
                                   const Communicator& comm, Console& console);
+
+// On the root rank, once the folder is prepared: opens <dir>/metrics.jsonl, the report and the
+// log.tensorboard event file as `metrics`' outputs.
+void open_run_logs(MetricsLog& metrics, const RunConfig& c, const std::string& dir,
+                   Console& console);
 
 }  // namespace qf

@@ -59,7 +59,7 @@ check "drift reported" grep -qE "quantizer scales differ by up to [0-9.e+-]+% .*
 
 # PTQ: one process and two ranks over the same batches.
 for algo in KL; do
-  ptq=(ptq --init "$ckpt" --threads 1 --data.workers 0 --algo "$algo" --batch-nums 5 --batch-size 8)
+  ptq=(ptq --init "$ckpt" --threads 1 --algo "$algo" --batch-nums 5 --batch-size 8)
   "$qforge" "${ptq[@]}" --out "$out/one_$algo.onnx" --metrics-out "$out/one_$algo.json" \
     >"$out/one_$algo.log" 2>&1 || { cat "$out/one_$algo.log"; echo "FAIL: ptq $algo (one process)"; fail=1; }
   "${two[@]}" "$qforge" "${ptq[@]}" --out "$out/two_$algo.onnx" --metrics-out "$out/two_$algo.json" \

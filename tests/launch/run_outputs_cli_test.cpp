@@ -162,7 +162,9 @@ TEST_F(RunOutputsCli, StaleCheckpointTemporariesAreClearedAtTheNextStart) {
       << r.err;
   for (const auto& e : fs::directory_iterator(run_dir)) {
     const std::string name = e.path().filename().string();
-    EXPECT_TRUE(name == "checkpoint" || name == "config.ini" || name == "metrics.jsonl") << name;
+    EXPECT_TRUE(name == "checkpoint" || name == "config.ini" || name == "metrics.jsonl" ||
+                name == "report.html")
+        << name;
   }
 }
 
