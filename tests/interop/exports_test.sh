@@ -48,7 +48,7 @@ ptq=(--batch-nums 2 --batch-size 32 "${common[@]}")
 "${q[@]}" ptq --model fp32.onnx --out ptq_onnx.onnx "${ptq[@]}" 2> ptq_onnx.log
 for b in 8 16; do
   "${q[@]}" ptq-dynamic --model fp32.onnx --weight-bits "$b" --generate-test-model true \
-    --out "dyn$b" "${common[@]}" 2> "dyn$b.log"
+    --out "dyn$b" 2> "dyn$b.log"
 done
 files=(fp32.onnx qat/model_int8.onnx qat/model_float_grid.onnx ptq_init.onnx ptq_onnx.onnx
        dyn8/quantized_model/model.onnx dyn8/test_model/model.onnx
