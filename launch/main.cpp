@@ -14,6 +14,7 @@
 
 #include "comm/make_communicator.h"
 #include "comm/mpi_session.h"
+#include "launch/lib/builtin_ops.h"
 #include "launch/lib/commands.h"
 #include "nn/error.h"
 
@@ -66,6 +67,7 @@ int fail(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

@@ -6,8 +6,8 @@
 #include <limits>
 #include <set>
 
-#include "comm/communicator.h"
 #include "data/loader.h"
+#include "nn/communicator.h"
 #include "nn/executor.h"
 #include "nn/param_store.h"
 #include "quant/quant_aware.h"
@@ -22,16 +22,6 @@ const Tensor* weight_data(const Graph& g, int v) {
   if (val.init.kind != Init::Kind::data || !val.init.data.defined() || val.dtype != DType::f32)
     return nullptr;
   return &val.init.data;
-}
-
-Value constant_value(const Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = g.unique_value_name(name);
-  v.kind = ValueKind::constant;
-  v.shape = t.shape();
-  v.dtype = t.dtype();
-  v.init = Init::from(std::move(t));
-  return v;
 }
 
 // A CalibState as doubles, for the cross-rank merge: batches, abs_min, abs_max, avg_sum,
@@ -160,8 +150,8 @@ std::map<std::string, double> Calibrator::thresholds() const {
 }
 
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
-                                        const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm) {
+                                        const Dataset& data, DeviceContext& ctx,
+                                        const CalibrationProgress& progress, Communicator& comm) {
   const int64_t need = c.batch_nums * c.batch_size;
   if (data.size() == 0) throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
   if (data.size() < need)
@@ -202,12 +192,14 @@ std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, con
       ex.set_input("image", b.images);
       ex.forward(Mode::eval);
       cal.observe(tensor_of, k, b.size, range);
-      console.progress(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ", k - first + 1,
-                               "/", last - first,
-                               comm.size() > 1 ? str_cat(" (this rank's share of ", c.batch_nums, ")")
-                                               : std::string()));
+      if (progress.batch_done)
+        progress.batch_done(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ",
+                                    k - first + 1, "/", last - first,
+                                    comm.size() > 1
+                                        ? str_cat(" (this rank's share of ", c.batch_nums, ")")
+                                        : std::string()));
     }
-    console.end_progress();
+    if (progress.pass_done) progress.pass_done();
     // Two-pass: the histograms of all ranks must cover the same range, so the ranges are merged
     // before the histogram pass.
     cal.merge_ranks(comm);
@@ -230,7 +222,7 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int bits, boo
     const double T = m == 0 ? 1e-8 : m;
     auto quant = [&](double v) { return std::clamp(std::nearbyint(v / T * bnt), -bnt - 1, bnt); };
     for (int64_t j = 0; j < per; ++j) qv[k * per + j] = quant(x[k * per + j]);
-    if (bias_correction) {  // reference 5.7 (Banner et al.)
+    if (bias_correction) {  // Banner et al. (docs/quantization.md, "Bias correction")
       double mw = 0, mq = 0;
       for (int64_t j = 0; j < per; ++j) {
         mw += x[k * per + j];
@@ -258,110 +250,165 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int bits, boo
   return r;
 }
 
-Graph build_qdq_graph(const Graph& src, const PtqPlan& plan, const std::map<std::string, double>& act_t,
-                      const PtqConfig& c, QdqReport* report) {
-  Graph g = src;
-  QdqReport rep;
-  const double bnt = 127.0;
-  const std::set<std::string> quantized(plan.nodes.begin(), plan.nodes.end());
-  auto step_of = [&](const std::string& name) {
-    auto it = act_t.find(name);
-    QF_CHECK(it != act_t.end(), "no threshold for '", name, "'");
+namespace {
+
+// Builds the QDQ graph of build_qdq_graph: Q/DQ pairs on activations, int8 weights and int32
+// biases as constants behind DequantizeLinear.
+class QdqBuilder {
+ public:
+  QdqBuilder(Graph& g, const std::map<std::string, double>& act_t, const PtqConfig& c,
+             QdqReport& rep)
+      : g_(g), act_t_(act_t), c_(c), rep_(rep) {}
+
+  // The ONNX step of an activation: its threshold / 127.
+  float step_of(const std::string& name) const {
+    auto it = act_t_.find(name);
+    QF_CHECK(it != act_t_.end(), "no threshold for '", name, "'");
     const double T = it->second > 0 ? it->second : 1e-8;
-    return static_cast<float>(T / bnt);
-  };
-  std::vector<Node> old = std::move(g.nodes());
-  g.nodes().clear();
-  std::map<int, int> dq_of;   // activation -> its dequantized value
-  std::map<int, int> remap;   // quantized op outputs -> their dequantized value, for later readers
-  std::map<int, int> q_node;  // activation -> index of the quantize_linear reading it
-  auto qdq = [&](int v, const std::string& scope) {
-    if (auto it = dq_of.find(v); it != dq_of.end()) return it->second;
-    const std::string name = g.value(v).name;  // a copy: add_value may move the values
-    const int s = g.add_value(constant_value(g, name + ".scale", Tensor::from({}, {step_of(name)})));
-    const int z = g.add_value(constant_value(g, name + ".zero_point", Tensor::zeros({}, DType::i8)));
-    Value qv, dv;
-    qv.name = g.unique_value_name(name + ".quantized");
-    const int q = g.add_value(std::move(qv));
-    dv.name = g.unique_value_name(name + ".quantized.dequantized");
-    const int d = g.add_value(std::move(dv));
-    q_node[v] = static_cast<int>(g.nodes().size());
-    g.nodes().push_back({"quantize_linear", g.unique_node_name(scope + ".quantize_linear"), {v, s, z}, {q}, {}});
-    g.nodes().push_back({"dequantize_linear", g.unique_node_name(scope + ".dequantize_linear"), {q, s, z}, {d}, {}});
-    ++rep.activation_pairs;
-    return dq_of[v] = d;
-  };
-  for (Node n : old) {
+    return static_cast<float>(T / kBnt);
+  }
+
+  // v -> quantize_linear -> dequantize_linear (once per value); returns the dequantized value.
+  int qdq(int v, const std::string& scope) {
+    if (auto it = dq_of_.find(v); it != dq_of_.end()) return it->second;
+    const std::string name = g_.value(v).name;  // a copy: adding values may move the values
+    const int s = g_.add_constant(name + ".scale", Tensor::from({}, {step_of(name)}));
+    const int z = g_.add_constant(name + ".zero_point", Tensor::zeros({}, DType::i8));
+    const int q = g_.add_activation(name + ".quantized");
+    const int d = g_.add_activation(name + ".quantized.dequantized");
+    q_node_[v] = static_cast<int>(g_.nodes().size());
+    g_.nodes().push_back(
+        {"quantize_linear", g_.unique_node_name(scope + ".quantize_linear"), {v, s, z}, {q}, {}});
+    g_.nodes().push_back({"dequantize_linear",
+                          g_.unique_node_name(scope + ".dequantize_linear"),
+                          {q, s, z},
+                          {d},
+                          {}});
+    ++rep_.activation_pairs;
+    return dq_of_[v] = d;
+  }
+
+  // A quantized op: its input through a Q/DQ pair, its weight as int8 and its bias as int32
+  // constants, and (unless it is a graph output) its output through a Q/DQ pair for later readers.
+  void quantize_op(Node n) {
     for (int& v : n.inputs)
-      if (v >= 0 && remap.count(v)) v = remap.at(v);
-    if (!quantized.count(n.name)) {
-      g.nodes().push_back(std::move(n));
-      continue;
-    }
-    // The original (float) input: quantize it once; weights and bias become integer constants.
+      if (v >= 0 && remap_.count(v)) v = remap_.at(v);
+    // The original (float) input: quantize it once.
     const int x = [&] {
-      for (const auto& [orig, dq] : remap)
+      for (const auto& [orig, dq] : remap_)
         if (dq == n.inputs[0]) return orig;
       return n.inputs[0];
     }();
-    const float sx = step_of(g.value(x).name);
+    const float sx = step_of(g_.value(x).name);
     n.inputs[0] = qdq(x, n.name);
-    const Tensor& w = *weight_data(g, n.inputs[1]);
-    const QuantizedWeight qw = quantize_weight(w, c.per_channel_weights(), 8, c.bias_correction);
-    const int64_t K = static_cast<int64_t>(qw.thresholds.size());
-    std::vector<float> sw(K);
-    for (int64_t k = 0; k < K; ++k) sw[k] = static_cast<float>((qw.thresholds[k] > 0 ? qw.thresholds[k] : 1e-8) / bnt);
-    const std::string wname = g.value(n.inputs[1]).name;
-    const Shape sshape = K == 1 ? Shape{} : Shape{K};
-    const int wq = g.add_value(constant_value(g, wname + ".quantized", qw.q));
-    const int ws = g.add_value(constant_value(g, wname + ".scale", Tensor::from(sshape, sw)));
-    const int wz = g.add_value(constant_value(g, wname + ".zero_point", Tensor::zeros(sshape, DType::i8)));
-    Value wdv;
-    wdv.name = g.unique_value_name(wname + ".dequantized");
-    const int wd = g.add_value(std::move(wdv));
-    g.nodes().push_back({"dequantize_linear", g.unique_node_name(n.name + ".weight.dequantize_linear"),
-                         {wq, ws, wz}, {wd}, {{"axis", int64_t{0}}}});
-    n.inputs[1] = wd;
-    if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
-      const Tensor* b = weight_data(g, n.inputs[2]);
-      if (b) {
-        const int64_t nb = b->numel();
-        Tensor bq = Tensor::empty({nb}, DType::i32);
-        std::vector<float> sb(nb);
-        for (int64_t k = 0; k < nb; ++k) {
-          sb[k] = sx * sw[K == 1 ? 0 : k];
-          const double v = std::nearbyint(static_cast<double>(b->data<float>()[k]) / sb[k]);
-          const double lim = std::numeric_limits<int32_t>::max();
-          rep.clamped_biases += std::fabs(v) > lim;
-          bq.data<int32_t>()[k] = static_cast<int32_t>(std::clamp(v, -lim, lim));
-        }
-        const std::string bname = g.value(n.inputs[2]).name;
-        const int bqv = g.add_value(constant_value(g, bname + ".quantized", bq));
-        const int bs = g.add_value(constant_value(g, bname + ".scale", Tensor::from({nb}, sb)));
-        const int bz = g.add_value(constant_value(g, bname + ".zero_point", Tensor::zeros({nb}, DType::i32)));
-        Value bdv;
-        bdv.name = g.unique_value_name(bname + ".dequantized");
-        const int bd = g.add_value(std::move(bdv));
-        g.nodes().push_back({"dequantize_linear", g.unique_node_name(n.name + ".bias.dequantize_linear"),
-                             {bqv, bs, bz}, {bd}, {{"axis", int64_t{0}}}});
-        n.inputs[2] = bd;
-        ++rep.int32_biases;
-      }
-    }
+    const std::vector<float> sw = quantize_weight_input(n);
+    if (n.inputs.size() > 2 && n.inputs[2] >= 0) quantize_bias_input(n, sx, sw);
     const int y = n.outputs[0];
     const std::string scope = n.name;
-    g.nodes().push_back(std::move(n));
+    g_.nodes().push_back(std::move(n));
     // The logits stay float: quantizing them to 255 levels only makes ties for the argmax (Paddle
     // records an output threshold there but quantizes nothing after the last op either).
-    const auto& outs = g.outputs();
-    if (std::find(outs.begin(), outs.end(), y) == outs.end()) remap[y] = qdq(y, scope + ".output");
-    ++rep.quantized_ops;
+    const auto& outs = g_.outputs();
+    if (std::find(outs.begin(), outs.end(), y) == outs.end()) remap_[y] = qdq(y, scope + ".output");
+    ++rep_.quantized_ops;
   }
+
+  // A node that stays float reads the dequantized values of quantized ops.
+  void keep_float(Node n) {
+    for (int& v : n.inputs)
+      if (v >= 0 && remap_.count(v)) v = remap_.at(v);
+    g_.nodes().push_back(std::move(n));
+  }
+
   // Graph outputs read the dequantized values too; the only node still reading a quantized op's
   // output is the quantize_linear of its pair.
-  for (const auto& [from, to] : remap)
-    for (int o : std::vector<int>(g.outputs()))
-      if (o == from) g.replace_uses(from, to, q_node.at(from));
+  void redirect_outputs() {
+    for (const auto& [from, to] : remap_)
+      for (int o : std::vector<int>(g_.outputs()))
+        if (o == from) g_.replace_uses(from, to, q_node_.at(from));
+  }
+
+ private:
+  static constexpr double kBnt = 127.0;
+
+  // The weight as int8 (per channel or per tensor) -> DequantizeLinear; returns its steps.
+  std::vector<float> quantize_weight_input(Node& n) {
+    const Tensor& w = *weight_data(g_, n.inputs[1]);
+    const QuantizedWeight qw = quantize_weight(w, c_.per_channel_weights, 8, c_.bias_correction);
+    const int64_t K = static_cast<int64_t>(qw.thresholds.size());
+    std::vector<float> sw(K);
+    for (int64_t k = 0; k < K; ++k)
+      sw[k] = static_cast<float>((qw.thresholds[k] > 0 ? qw.thresholds[k] : 1e-8) / kBnt);
+    const std::string wname = g_.value(n.inputs[1]).name;
+    const Shape sshape = K == 1 ? Shape{} : Shape{K};
+    const int wq = g_.add_constant(wname + ".quantized", qw.q);
+    const int ws = g_.add_constant(wname + ".scale", Tensor::from(sshape, sw));
+    const int wz = g_.add_constant(wname + ".zero_point", Tensor::zeros(sshape, DType::i8));
+    const int wd = g_.add_activation(wname + ".dequantized");
+    g_.nodes().push_back({"dequantize_linear",
+                          g_.unique_node_name(n.name + ".weight.dequantize_linear"),
+                          {wq, ws, wz},
+                          {wd},
+                          {{"axis", int64_t{0}}}});
+    n.inputs[1] = wd;
+    return sw;
+  }
+
+  // A float bias as int32 with scale s_x * s_w (clamped to int32) -> DequantizeLinear.
+  void quantize_bias_input(Node& n, float sx, const std::vector<float>& sw) {
+    const Tensor* b = weight_data(g_, n.inputs[2]);
+    if (!b) return;
+    const int64_t nb = b->numel(), K = static_cast<int64_t>(sw.size());
+    Tensor bq = Tensor::empty({nb}, DType::i32);
+    std::vector<float> sb(nb);
+    for (int64_t k = 0; k < nb; ++k) {
+      sb[k] = sx * sw[K == 1 ? 0 : k];
+      const double v = std::nearbyint(static_cast<double>(b->data<float>()[k]) / sb[k]);
+      const double lim = std::numeric_limits<int32_t>::max();
+      rep_.clamped_biases += std::fabs(v) > lim;
+      bq.data<int32_t>()[k] = static_cast<int32_t>(std::clamp(v, -lim, lim));
+    }
+    const std::string bname = g_.value(n.inputs[2]).name;
+    const int bqv = g_.add_constant(bname + ".quantized", bq);
+    const int bs = g_.add_constant(bname + ".scale", Tensor::from({nb}, sb));
+    const int bz = g_.add_constant(bname + ".zero_point", Tensor::zeros({nb}, DType::i32));
+    const int bd = g_.add_activation(bname + ".dequantized");
+    g_.nodes().push_back({"dequantize_linear",
+                          g_.unique_node_name(n.name + ".bias.dequantize_linear"),
+                          {bqv, bs, bz},
+                          {bd},
+                          {{"axis", int64_t{0}}}});
+    n.inputs[2] = bd;
+    ++rep_.int32_biases;
+  }
+
+  Graph& g_;
+  const std::map<std::string, double>& act_t_;
+  const PtqConfig& c_;
+  QdqReport& rep_;
+  std::map<int, int> dq_of_;   // activation -> its dequantized value
+  std::map<int, int> remap_;   // quantized op outputs -> their dequantized value, for later readers
+  std::map<int, int> q_node_;  // activation -> index of the quantize_linear reading it
+};
+
+}  // namespace
+
+Graph build_qdq_graph(const Graph& src, const PtqPlan& plan,
+                      const std::map<std::string, double>& act_t, const PtqConfig& c,
+                      QdqReport* report) {
+  Graph g = src;
+  QdqReport rep;
+  const std::set<std::string> quantized(plan.nodes.begin(), plan.nodes.end());
+  std::vector<Node> old = std::move(g.nodes());
+  g.nodes().clear();
+  QdqBuilder b(g, act_t, c, rep);
+  for (Node& n : old) {
+    if (quantized.count(n.name))
+      b.quantize_op(std::move(n));
+    else
+      b.keep_float(std::move(n));
+  }
+  b.redirect_outputs();
   g.remove_unused_values();
   g.validate();
   if (report) *report = rep;

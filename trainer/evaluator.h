@@ -6,8 +6,8 @@
 #include <map>
 #include <memory>
 
-#include "comm/communicator.h"
 #include "data/loader.h"
+#include "nn/communicator.h"
 #include "nn/executor.h"
 
 namespace qf {

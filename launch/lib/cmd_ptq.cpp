@@ -20,6 +20,7 @@
 #include "io/onnx_export.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
+#include "launch/lib/quant_keys.h"
 #include "launch/lib/setup.h"
 #include "quant/convert.h"
 #include "quant/fuse_conv_bn.h"
@@ -60,7 +61,9 @@ int cmd_ptq(const Args& in_args) {
     console.info(str_cat("ptq: ", p.algo, " merges the ranks' histograms by re-binning them onto ",
                          "a common range: its thresholds come close to one process's but are not ",
                          "equal (those of KL, hist, abs_max, mse and emd are; avg's to rounding)"));
-  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, console, comm);
+  const CalibrationProgress progress{[&](const std::string& line) { console.progress(line); },
+                                     [&] { console.end_progress(); }};
+  const auto thresholds = calibrate(m.graph, plan, p, *data, *ctx, progress, comm);
   if (!comm.is_root()) return 0;  // rank 0 writes the model and the metrics
   QdqReport rep;
   const Graph qdq = build_qdq_graph(m.graph, plan, thresholds, p, &rep);

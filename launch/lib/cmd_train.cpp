@@ -4,7 +4,7 @@
 
 #include "launch/lib/commands.h"
 #include "launch/lib/setup.h"
-#include "nn/ops/batch_norm.h"
+#include "nn/ops/batch_norm/batch_norm.h"
 
 namespace qf {
 
