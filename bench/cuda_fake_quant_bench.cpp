@@ -10,7 +10,8 @@
 //                                                              minimal bytes: read n + write n
 // and prints GB/s (1e9 bytes/s) over the minimal bytes — the figure comparable with the copy — and
 // over the bytes the kernels actually move, each as a share of the copy's. Every result is checked
-// against a host computation of the same formulas (nn/kernels/cuda/fake_quant.cu) before timing.
+// against a host computation of the same formulas (quant/ops/fake_quant/fake_quant_math.h) before
+// timing.
 //
 //   qforge_cuda_fake_quant_bench [--elements N] [--reps N] [--bits 8]
 #include <cuda_runtime_api.h>
@@ -24,7 +25,8 @@
 
 #include "nn/context.h"
 #include "nn/kernels/cuda/cuda_check.h"
-#include "nn/kernels/cuda/launch.h"
+#include "quant/ops/fake_quant/fake_quant_cuda.h"
+#include "quant/ops/fake_quant/fake_quant_math.h"
 
 namespace {
 
@@ -32,17 +34,11 @@ using qf::cuda::abs_max;
 using qf::cuda::channel_fake_quant_dequant;
 using qf::cuda::fake_quant_dequant;
 
+// The host computation of the kernels' formulas: the very functions they run (fake_quant_math.h).
 float host_qdq(float x, float t, int bits, int round_type) {
-  const float bnt = static_cast<float>((1 << (bits - 1)) - 1);
-  const float inv = t <= 1e-30f ? 1.f / (t + 1e-6f) : 1.f / t;
-  const float k = bnt * inv;
-  if (round_type == 0) {
-    float q = std::nearbyint(k * x);
-    q = std::min(std::max(q, -bnt - 1.f), bnt);
-    return q * t / bnt;
-  }
-  const float v = std::min(std::max(x, -t), t);
-  return std::round(k * v) * t / bnt;
+  const float bnt = static_cast<float>(qf::quant_bin_count(bits));
+  const float k = bnt * qf::inverse_threshold(t);
+  return round_type == 0 ? qf::fake_qdq_round_even(x, t, k, bnt) : qf::fake_qdq(x, t, k, bnt);
 }
 
 template <class F>
@@ -67,8 +63,8 @@ double median_ms(cudaStream_t s, int reps, F&& f) {
   return ms[ms.size() / 2];
 }
 
-// Largest |gpu - host| / (1 + |host|) (the kernels and the host use the same float formulas; the
-// only difference is fused multiply-adds, so this stays at rounding level).
+// Largest |gpu - host| / (1 + |host|) (the kernels and the host run the same functions, so this
+// should print 0).
 double check(const std::vector<float>& gpu, const std::vector<float>& host) {
   double m = 0;
   for (size_t i = 0; i < gpu.size(); ++i) {
@@ -78,20 +74,103 @@ double check(const std::vector<float>& gpu, const std::vector<float>& host) {
   return m;
 }
 
+struct Options {
+  int64_t n = int64_t{64} << 20;
+  int reps = 30, bits = 8;
+};
+
+// Device buffers of one run: x (random normal), y, and room for up to 65536 scales.
+struct Buffers {
+  float *x = nullptr, *y = nullptr, *scale = nullptr;
+  std::vector<float> hx, hy;
+  size_t bytes = 0;
+};
+
+const std::vector<int64_t> kChannelCounts = {64, 1024, 16384};
+
+// Every kernel's result against the host computation (printed as the largest relative difference).
+void check_kernels(const Options& o, Buffers& b, cudaStream_t s) {
+  const int64_t n = o.n;
+  const float t_host = [&] {
+    float m = 0;
+    for (float v : b.hx) m = std::max(m, std::fabs(v));
+    return m;
+  }();
+  std::vector<float> want(n);
+  for (int rt : {1, 0}) {
+    abs_max(b.x, n, b.scale, s);
+    fake_quant_dequant(b.x, b.y, n, b.scale, o.bits, rt, s);
+    float t = 0;
+    QF_CUDA_CHECK(cudaMemcpyAsync(&t, b.scale, sizeof t, cudaMemcpyDeviceToHost, s));
+    QF_CUDA_CHECK(cudaMemcpyAsync(b.hy.data(), b.y, b.bytes, cudaMemcpyDeviceToHost, s));
+    QF_CUDA_CHECK(cudaStreamSynchronize(s));
+    for (int64_t i = 0; i < n; ++i) want[i] = host_qdq(b.hx[i], t_host, o.bits, rt);
+    std::printf("check per-tensor round_type %d: scale %g (host %g), max rel diff %.2e\n", rt, t,
+                t_host, check(b.hy, want));
+  }
+  for (int64_t ch : kChannelCounts) {
+    const int64_t inner = n / ch;
+    channel_fake_quant_dequant(b.x, b.y, 1, ch, inner, b.scale, o.bits, 1, s);
+    QF_CUDA_CHECK(cudaMemcpyAsync(b.hy.data(), b.y, b.bytes, cudaMemcpyDeviceToHost, s));
+    QF_CUDA_CHECK(cudaStreamSynchronize(s));
+    for (int64_t c = 0; c < ch; ++c) {
+      float m = 0;
+      for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(b.hx[c * inner + i]));
+      for (int64_t i = 0; i < inner; ++i)
+        want[c * inner + i] = host_qdq(b.hx[c * inner + i], m, o.bits, 1);
+    }
+    std::printf("check per-channel (%lld channels): max rel diff %.2e\n",
+                static_cast<long long>(ch), check(b.hy, want));
+  }
+}
+
+void time_kernels(const Options& o, const Buffers& b, cudaStream_t s) {
+  const int64_t n = o.n;
+  const double gb = 1e-9 * static_cast<double>(b.bytes);
+  const double copy_ms = median_ms(s, o.reps, [&] {
+    QF_CUDA_CHECK(cudaMemcpyAsync(b.y, b.x, b.bytes, cudaMemcpyDeviceToDevice, s));
+  });
+  const double copy_bw = 2 * gb / (copy_ms * 1e-3);
+  std::printf("\n%lld float32 elements (%.0f MiB), median of %d runs, %d-bit\n",
+              static_cast<long long>(n), b.bytes / 1048576.0, o.reps, o.bits);
+  std::printf("%-34s %9s %12s %8s %12s %8s\n", "kernel", "ms", "GB/s (min)", "vs copy",
+              "GB/s (moved)", "vs copy");
+  auto row = [&](const char* name, double ms, double min_bytes_gb, double moved_gb) {
+    const double bw = min_bytes_gb / (ms * 1e-3), mv = moved_gb / (ms * 1e-3);
+    std::printf("%-34s %9.3f %12.1f %7.1f%% %12.1f %7.1f%%\n", name, ms, bw, 100 * bw / copy_bw, mv,
+                100 * mv / copy_bw);
+  };
+  row("device-to-device copy", copy_ms, 2 * gb, 2 * gb);
+  for (int rt : {1, 0}) {
+    const double ms = median_ms(s, o.reps, [&] {
+      abs_max(b.x, n, b.scale, s);
+      fake_quant_dequant(b.x, b.y, n, b.scale, o.bits, rt, s);
+    });
+    row(rt == 1 ? "per-tensor (ties away)" : "per-tensor (ties to even)", ms, 2 * gb, 3 * gb);
+  }
+  for (int64_t ch : kChannelCounts) {
+    const double ms = median_ms(s, o.reps, [&] {
+      channel_fake_quant_dequant(b.x, b.y, 1, ch, n / ch, b.scale, o.bits, 1, s);
+    });
+    const std::string name = "per-channel, " + std::to_string(ch) + " channels";
+    row(name.c_str(), ms, 2 * gb, 2 * gb);
+  }
+  std::printf("target: >= 80%% of the copy's GB/s (min bytes), per tensor and per channel\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t n = int64_t{64} << 20;
-  int reps = 30, bits = 8;
+  Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string("0"); };
     if (a == "--elements")
-      n = std::stoll(next());
+      o.n = std::stoll(next());
     else if (a == "--reps")
-      reps = std::stoi(next());
+      o.reps = std::stoi(next());
     else if (a == "--bits")
-      bits = std::stoi(next());
+      o.bits = std::stoi(next());
     else {
       std::fprintf(stderr, "usage: %s [--elements N] [--reps N] [--bits B]\n", argv[0]);
       return 2;
@@ -104,83 +183,22 @@ int main(int argc, char** argv) {
   std::printf("GPU: %s\n", qf::cuda_status().c_str());
   cudaStream_t s;
   QF_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  float *x, *y, *scale;
-  QF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&x), bytes));
-  QF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&y), bytes));
-  QF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&scale), sizeof(float) * (1 << 16)));
-  std::vector<float> hx(n), hy(n);
+  Buffers b;
+  b.bytes = static_cast<size_t>(o.n) * sizeof(float);
+  QF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&b.x), b.bytes));
+  QF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&b.y), b.bytes));
+  QF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&b.scale), sizeof(float) * (1 << 16)));
+  b.hx.resize(o.n);
+  b.hy.resize(o.n);
   std::mt19937 gen(7);
   std::normal_distribution<float> nd(0.f, 1.f);
-  for (auto& v : hx) v = nd(gen);
-  QF_CUDA_CHECK(cudaMemcpy(x, hx.data(), bytes, cudaMemcpyHostToDevice));
-
-  // Correctness first: per tensor (both rounding modes) and per channel.
-  const float t_host = [&] {
-    float m = 0;
-    for (float v : hx) m = std::max(m, std::fabs(v));
-    return m;
-  }();
-  std::vector<float> want(n);
-  for (int rt : {1, 0}) {
-    abs_max(x, n, scale, s);
-    fake_quant_dequant(x, y, n, scale, bits, rt, s);
-    float t = 0;
-    QF_CUDA_CHECK(cudaMemcpyAsync(&t, scale, sizeof t, cudaMemcpyDeviceToHost, s));
-    QF_CUDA_CHECK(cudaMemcpyAsync(hy.data(), y, bytes, cudaMemcpyDeviceToHost, s));
-    QF_CUDA_CHECK(cudaStreamSynchronize(s));
-    for (int64_t i = 0; i < n; ++i) want[i] = host_qdq(hx[i], t_host, bits, rt);
-    std::printf("check per-tensor round_type %d: scale %g (host %g), max rel diff %.2e\n", rt, t,
-                t_host, check(hy, want));
-  }
-  const std::vector<int64_t> channel_counts = {64, 1024, 16384};
-  for (int64_t ch : channel_counts) {
-    const int64_t inner = n / ch;
-    channel_fake_quant_dequant(x, y, 1, ch, inner, scale, bits, 1, s);
-    QF_CUDA_CHECK(cudaMemcpyAsync(hy.data(), y, bytes, cudaMemcpyDeviceToHost, s));
-    QF_CUDA_CHECK(cudaStreamSynchronize(s));
-    for (int64_t c = 0; c < ch; ++c) {
-      float m = 0;
-      for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(hx[c * inner + i]));
-      for (int64_t i = 0; i < inner; ++i)
-        want[c * inner + i] = host_qdq(hx[c * inner + i], m, bits, 1);
-    }
-    std::printf("check per-channel (%lld channels): max rel diff %.2e\n",
-                static_cast<long long>(ch), check(hy, want));
-  }
-
-  // Timing.
-  const double gb = 1e-9 * static_cast<double>(bytes);
-  const double copy_ms = median_ms(
-      s, reps, [&] { QF_CUDA_CHECK(cudaMemcpyAsync(y, x, bytes, cudaMemcpyDeviceToDevice, s)); });
-  const double copy_bw = 2 * gb / (copy_ms * 1e-3);
-  std::printf("\n%lld float32 elements (%.0f MiB), median of %d runs, %d-bit\n",
-              static_cast<long long>(n), bytes / 1048576.0, reps, bits);
-  std::printf("%-34s %9s %12s %8s %12s %8s\n", "kernel", "ms", "GB/s (min)", "vs copy",
-              "GB/s (moved)", "vs copy");
-  auto row = [&](const char* name, double ms, double min_bytes_gb, double moved_gb) {
-    const double bw = min_bytes_gb / (ms * 1e-3), mv = moved_gb / (ms * 1e-3);
-    std::printf("%-34s %9.3f %12.1f %7.1f%% %12.1f %7.1f%%\n", name, ms, bw, 100 * bw / copy_bw, mv,
-                100 * mv / copy_bw);
-  };
-  row("device-to-device copy", copy_ms, 2 * gb, 2 * gb);
-  for (int rt : {1, 0}) {
-    const double ms = median_ms(s, reps, [&] {
-      abs_max(x, n, scale, s);
-      fake_quant_dequant(x, y, n, scale, bits, rt, s);
-    });
-    row(rt == 1 ? "per-tensor (ties away)" : "per-tensor (ties to even)", ms, 2 * gb, 3 * gb);
-  }
-  for (int64_t ch : channel_counts) {
-    const double ms = median_ms(
-        s, reps, [&] { channel_fake_quant_dequant(x, y, 1, ch, n / ch, scale, bits, 1, s); });
-    const std::string name = "per-channel, " + std::to_string(ch) + " channels";
-    row(name.c_str(), ms, 2 * gb, 2 * gb);
-  }
-  std::printf("target: >= 80%% of the copy's GB/s (min bytes), per tensor and per channel\n");
-  cudaFree(x);
-  cudaFree(y);
-  cudaFree(scale);
+  for (auto& v : b.hx) v = nd(gen);
+  QF_CUDA_CHECK(cudaMemcpy(b.x, b.hx.data(), b.bytes, cudaMemcpyHostToDevice));
+  check_kernels(o, b, s);  // correctness first: per tensor (both rounding modes) and per channel
+  time_kernels(o, b, s);
+  cudaFree(b.x);
+  cudaFree(b.y);
+  cudaFree(b.scale);
   cudaStreamDestroy(s);
   return 0;
 }

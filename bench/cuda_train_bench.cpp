@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/peer_process.h"
+#include "launch/lib/builtin_ops.h"
 #include "models/registry.h"
 #include "nn/caching_allocator.h"
 #include "nn/executor.h"
@@ -160,6 +161,7 @@ std::vector<Row> parse_rows(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   Options o;
   try {
     for (int i = 1; i < argc; ++i) {

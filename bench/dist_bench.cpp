@@ -29,6 +29,7 @@
 #include "comm/make_communicator.h"
 #include "comm/mpi_session.h"
 #include "comm/state_sync.h"
+#include "launch/lib/builtin_ops.h"
 #include "models/registry.h"
 #include "trainer/optimizer.h"
 
@@ -252,6 +253,7 @@ int main_impl(int argc, char** argv) {
 }  // namespace qf
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   qf::MpiSession session;
   try {
     return qf::main_impl(argc, argv);

@@ -180,6 +180,137 @@ void row(const char* what, const Pass& p, int64_t n, bool churn = true) {
   std::printf("\n");
 }
 
+// Writes the JPEGs, reads them once into the page cache, and returns their paths.
+std::vector<std::string> make_images(const Args& a, const std::filesystem::path& dir,
+                                     qf::ImagenetLikeSummary& made) {
+  qf::ImagenetLikeOptions g;
+  g.out = dir.string();
+  g.train_images = a.images;
+  g.val_images = 1;
+  g.width = a.width;
+  g.height = a.height;
+  g.quality = a.quality;
+  g.noise = a.noise;
+  made = qf::write_imagenet_like(g);
+  std::vector<std::string> paths;
+  {
+    std::ifstream list(dir / "train_list.txt");
+    std::string p, label;
+    while (list >> p >> label) paths.push_back((dir / p).string());
+  }
+  for (const auto& p : paths) {  // into the page cache
+    std::ifstream f(p, std::ios::binary);
+    std::vector<char> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  }
+  return paths;
+}
+
+struct Passes {
+  Pass raw1, dec1, train1, eval1, rawN, loaderN;
+};
+
+// Every measurement, interleaved pass by pass (medians of a.repeats).
+Passes measure(const Args& a, const std::filesystem::path& dir,
+               const std::vector<std::string>& paths) {
+  const auto n = static_cast<int64_t>(paths.size());
+  qf::ImageListOptions o;
+  o.root = dir.string();
+  o.list = "train_list.txt";
+  o.num_classes = 10;
+  o.crop_size = a.crop;
+  o.train = true;
+  const auto train = qf::open_image_list(o);
+  o.train = false;
+  const auto eval = qf::open_image_list(o);
+  std::vector<float> sample(static_cast<size_t>(3) * a.crop * a.crop);
+
+  Measure raw1m{[&] {
+    for (const auto& p : paths)
+      if (cv::imread(p, cv::IMREAD_COLOR).empty()) qf::throw_input_error("cannot decode ", p);
+  }};
+  std::vector<char> bytes;
+  cv::Mat decoded;
+  Measure dec1m{[&] {
+    for (const auto& p : paths) {
+      std::ifstream f(p, std::ios::binary | std::ios::ate);
+      bytes.resize(static_cast<size_t>(f.tellg()));
+      f.seekg(0);
+      f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
+      cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION, &decoded);
+      if (decoded.empty()) qf::throw_input_error("cannot decode ", p);
+    }
+  }};
+  Measure train1m{[&] {
+    for (int64_t i = 0; i < n; ++i) {
+      qf::SampleRng rng(qf::sample_seed(1, 0, i));
+      train->get(i, sample.data(), rng);
+    }
+  }};
+  Measure eval1m{[&] {
+    for (int64_t i = 0; i < n; ++i) {
+      qf::SampleRng rng(1);
+      eval->get(i, sample.data(), rng);
+    }
+  }};
+  Measure rawNm{[&] {
+    parallel(a.threads, n,
+             [&](int64_t i) { cv::imread(paths[static_cast<size_t>(i)], cv::IMREAD_COLOR); });
+  }};
+  const qf::ShuffleSampler sampler(n, 1);
+  qf::LoaderOptions lo;
+  lo.batch_size = 64;
+  lo.workers = a.threads;
+  lo.prefetch = 4;
+  lo.drop_last = false;
+  qf::DataLoader loader(*train, sampler, lo);
+  int64_t epoch = 0;
+  Measure loaderNm{[&] {
+    loader.start_epoch(epoch++);
+    qf::Batch b;
+    while (loader.next(b)) {
+    }
+  }};
+  run_interleaved({&raw1m, &dec1m, &train1m, &eval1m, &rawNm, &loaderNm}, a.repeats);
+  return {raw1m.median(),  dec1m.median(), train1m.median(),
+          eval1m.median(), rawNm.median(), loaderNm.median()};
+}
+
+void print_report(const Args& a, int64_t n, const Passes& p) {
+  const Pass &raw1 = p.raw1, &dec1 = p.dec1, &train1 = p.train1, &eval1 = p.eval1;
+  auto rate = [n](const Pass& q) { return n / q.seconds; };
+  auto cpu_rate = [n](const Pass& q) { return n / q.cpu; };
+  std::printf("%-46s %12s %14s\n", "one thread:", "img/s (wall)", "img/CPU-second");
+  row("raw decode (cv::imread)", raw1, n);
+  row("decode only (read + imdecode, reused buffers)", dec1, n);
+  row("train sample (decode+RandomResizedCrop+flip)", train1, n);
+  row("eval sample (decode+resize 256+crop)", eval1, n);
+  std::printf("all %d threads:\n", a.threads);
+  row("raw decode (cv::imread)", p.rawN, n, false);
+  row("DataLoader, train transform, batch 64", p.loaderN, n, false);
+  std::printf(
+      "overhead over raw decode, wall time: train %+.1f%% one thread, %+.1f%% all threads; "
+      "eval %+.1f%% one thread\n",
+      100 * (rate(raw1) / rate(train1) - 1), 100 * (rate(p.rawN) / rate(p.loaderN) - 1),
+      100 * (rate(raw1) / rate(eval1) - 1));
+  std::printf(
+      "overhead over raw decode, CPU time: train %+.1f%% one thread, %+.1f%% all threads; "
+      "eval %+.1f%% one thread\n",
+      100 * (cpu_rate(raw1) / cpu_rate(train1) - 1),
+      100 * (cpu_rate(p.rawN) / cpu_rate(p.loaderN) - 1),
+      100 * (cpu_rate(raw1) / cpu_rate(eval1) - 1));
+  std::printf(
+      "overhead over decode only (read + imdecode into reused buffers), wall time: train "
+      "%+.1f%%, "
+      "eval %+.1f%% one thread; CPU time: train %+.1f%%, eval %+.1f%%\n",
+      100 * (rate(dec1) / rate(train1) - 1), 100 * (rate(dec1) / rate(eval1) - 1),
+      100 * (cpu_rate(dec1) / cpu_rate(train1) - 1), 100 * (cpu_rate(dec1) / cpu_rate(eval1) - 1));
+  std::printf(
+      "one GPU training MobileNetV1 at %.0f img/s (assumed: H100, FP32) needs %.1f cores "
+      "of this machine for its input (%.0f train images per CPU-second)\n",
+      a.gpu_rate, a.gpu_rate / cpu_rate(train1), cpu_rate(train1));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,25 +319,8 @@ int main(int argc, char** argv) {
     namespace fs = std::filesystem;
     const fs::path dir =
         fs::temp_directory_path() / ("qforge-loader-bench-" + std::to_string(::getpid()));
-    qf::ImagenetLikeOptions g;
-    g.out = dir.string();
-    g.train_images = a.images;
-    g.val_images = 1;
-    g.width = a.width;
-    g.height = a.height;
-    g.quality = a.quality;
-    g.noise = a.noise;
-    const qf::ImagenetLikeSummary made = qf::write_imagenet_like(g);
-    std::vector<std::string> paths;
-    {
-      std::ifstream list(dir / "train_list.txt");
-      std::string p, label;
-      while (list >> p >> label) paths.push_back((dir / p).string());
-    }
-    for (const auto& p : paths) {  // into the page cache
-      std::ifstream f(p, std::ios::binary);
-      std::vector<char> buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    }
+    qf::ImagenetLikeSummary made;
+    const std::vector<std::string> paths = make_images(a, dir, made);
     const auto n = static_cast<int64_t>(paths.size());
     std::printf("machine load (1 min) at start: %.2f\n", load_average());
     std::printf(
@@ -214,102 +328,7 @@ int main(int argc, char** argv) {
         "median of %d passes, %d threads\n",
         static_cast<long long>(n), a.width, a.height, a.quality, made.bytes / 1e3 / n, a.crop,
         a.repeats, a.threads);
-
-    qf::ImageListOptions o;
-    o.root = dir.string();
-    o.list = "train_list.txt";
-    o.num_classes = 10;
-    o.crop_size = a.crop;
-    o.train = true;
-    const auto train = qf::open_image_list(o);
-    o.train = false;
-    const auto eval = qf::open_image_list(o);
-    std::vector<float> sample(static_cast<size_t>(3) * a.crop * a.crop);
-
-    Measure raw1m{[&] {
-      for (const auto& p : paths)
-        if (cv::imread(p, cv::IMREAD_COLOR).empty()) qf::throw_input_error("cannot decode ", p);
-    }};
-    std::vector<char> bytes;
-    cv::Mat decoded;
-    Measure dec1m{[&] {
-      for (const auto& p : paths) {
-        std::ifstream f(p, std::ios::binary | std::ios::ate);
-        bytes.resize(static_cast<size_t>(f.tellg()));
-        f.seekg(0);
-        f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
-        cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION, &decoded);
-        if (decoded.empty()) qf::throw_input_error("cannot decode ", p);
-      }
-    }};
-    Measure train1m{[&] {
-      for (int64_t i = 0; i < n; ++i) {
-        qf::SampleRng rng(qf::sample_seed(1, 0, i));
-        train->get(i, sample.data(), rng);
-      }
-    }};
-    Measure eval1m{[&] {
-      for (int64_t i = 0; i < n; ++i) {
-        qf::SampleRng rng(1);
-        eval->get(i, sample.data(), rng);
-      }
-    }};
-    Measure rawNm{[&] {
-      parallel(a.threads, n,
-               [&](int64_t i) { cv::imread(paths[static_cast<size_t>(i)], cv::IMREAD_COLOR); });
-    }};
-    const qf::ShuffleSampler sampler(n, 1);
-    qf::LoaderOptions lo;
-    lo.batch_size = 64;
-    lo.workers = a.threads;
-    lo.prefetch = 4;
-    lo.drop_last = false;
-    qf::DataLoader loader(*train, sampler, lo);
-    int64_t epoch = 0;
-    Measure loaderNm{[&] {
-      loader.start_epoch(epoch++);
-      qf::Batch b;
-      while (loader.next(b)) {
-      }
-    }};
-    run_interleaved({&raw1m, &dec1m, &train1m, &eval1m, &rawNm, &loaderNm}, a.repeats);
-    const Pass raw1 = raw1m.median(), dec1 = dec1m.median(), train1 = train1m.median(),
-               eval1 = eval1m.median();
-    const Pass rawN = rawNm.median(), loaderN = loaderNm.median();
-
-    auto rate = [n](const Pass& p) { return n / p.seconds; };
-    auto cpu_rate = [n](const Pass& p) { return n / p.cpu; };
-    std::printf("%-46s %12s %14s\n", "one thread:", "img/s (wall)", "img/CPU-second");
-    row("raw decode (cv::imread)", raw1, n);
-    row("decode only (read + imdecode, reused buffers)", dec1, n);
-    row("train sample (decode+RandomResizedCrop+flip)", train1, n);
-    row("eval sample (decode+resize 256+crop)", eval1, n);
-    std::printf("all %d threads:\n", a.threads);
-    row("raw decode (cv::imread)", rawN, n, false);
-    row("DataLoader, train transform, batch 64", loaderN, n, false);
-    std::printf(
-        "overhead over raw decode, wall time: train %+.1f%% one thread, %+.1f%% all threads; "
-        "eval %+.1f%% one thread\n",
-        100 * (rate(raw1) / rate(train1) - 1), 100 * (rate(rawN) / rate(loaderN) - 1),
-        100 * (rate(raw1) / rate(eval1) - 1));
-    std::printf(
-        "overhead over raw decode, CPU time: train %+.1f%% one thread, %+.1f%% all threads; "
-        "eval %+.1f%% one thread\n",
-        100 * (cpu_rate(raw1) / cpu_rate(train1) - 1),
-        100 * (cpu_rate(rawN) / cpu_rate(loaderN) - 1),
-        100 * (cpu_rate(raw1) / cpu_rate(eval1) - 1));
-    std::printf(
-        "overhead over decode only (read + imdecode into reused buffers), wall time: train "
-        "%+.1f%%, "
-        "eval %+.1f%% one thread; CPU time: train %+.1f%%, eval %+.1f%%\n",
-        100 * (rate(dec1) / rate(train1) - 1), 100 * (rate(dec1) / rate(eval1) - 1),
-        100 * (cpu_rate(dec1) / cpu_rate(train1) - 1),
-        100 * (cpu_rate(dec1) / cpu_rate(eval1) - 1));
-    std::printf(
-        "one GPU training MobileNetV1 at %.0f img/s (assumed: H100, FP32) needs %.1f cores "
-        "of this machine for its input (%.0f train images per CPU-second)\n",
-        a.gpu_rate, a.gpu_rate / cpu_rate(train1), cpu_rate(train1));
+    print_report(a, n, measure(a, dir, paths));
     std::printf("machine load (1 min) at end: %.2f\n", load_average());
     fs::remove_all(dir);
     return 0;

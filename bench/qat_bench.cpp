@@ -20,6 +20,7 @@
 #include <string>
 
 #include "io/onnx_export.h"
+#include "launch/lib/builtin_ops.h"
 #include "models/registry.h"
 #include "nn/executor.h"
 #include "quant/convert.h"
@@ -71,33 +72,56 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int run(int argc, char** argv) {
+struct Options {
   int64_t size = 28, batch = 64;
   int rounds = 7, steps = 4, threads = 0;
   bool profile = false;
   std::string export_dir;
+};
+
+// False (after saying why) on an unknown option.
+bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--image-size")
-      size = std::stoll(v);
+      o.size = std::stoll(v);
     else if (k == "--batch")
-      batch = std::stoll(v);
+      o.batch = std::stoll(v);
     else if (k == "--rounds")
-      rounds = std::stoi(v);
+      o.rounds = std::stoi(v);
     else if (k == "--steps")
-      steps = std::stoi(v);
+      o.steps = std::stoi(v);
     else if (k == "--threads")
-      threads = std::stoi(v);
+      o.threads = std::stoi(v);
     else if (k == "--export")
-      export_dir = v;
+      o.export_dir = v;
     else if (k == "--profile")
-      profile = v == "1";
+      o.profile = v == "1";
     else {
       std::fprintf(stderr, "qat_bench: unknown option %s\n", k.c_str());
-      return 2;
+      return false;
     }
   }
-  CpuContext ctx(threads);
+  return true;
+}
+
+// Per-op-type times of one more round, each side.
+void print_profiles(Runner& a, Runner& b, int steps) {
+  for (Runner* r : {&a, &b}) {
+    r->exec->enable_profiling(true);
+    r->exec->reset_profile();
+    r->time_steps(steps);
+    std::printf("%s per-op profile (%d steps):\n%s", r == &a ? "fp32" : "qat", steps,
+                r->exec->profile_report().c_str());
+    r->exec->enable_profiling(false);
+  }
+}
+
+int run(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 2;
+  const int64_t size = o.size, batch = o.batch;
+  CpuContext ctx(o.threads);
   ModelConfig mc;
   mc.name = "mobilenet_v1";
   mc.image_size = static_cast<int>(size);
@@ -120,19 +144,17 @@ int run(int argc, char** argv) {
   a.time_steps(1);  // warm-up: first-touch memory, oneDNN primitive caches
   b.time_steps(1);
   std::vector<double> ta, tb, ca, cb;
-  for (int r = 0; r < rounds; ++r) {
+  for (int r = 0; r < o.rounds; ++r) {
     double c;
-    ta.push_back(batch * steps / a.time_steps(steps, &c));
-    ca.push_back(batch * steps / c);
-    tb.push_back(batch * steps / b.time_steps(steps, &c));
-    cb.push_back(batch * steps / c);
+    ta.push_back(batch * o.steps / a.time_steps(o.steps, &c));
+    ca.push_back(batch * o.steps / c);
+    tb.push_back(batch * o.steps / b.time_steps(o.steps, &c));
+    cb.push_back(batch * o.steps / c);
   }
   const double fa = median(ta), fb = median(tb);
-  double load[3] = {0, 0, 0};
-  getloadavg(load, 3);
   std::printf("MobileNetV1 %lldx%lld, batch %lld, %d threads, %d rounds x %d steps (median)\n",
               static_cast<long long>(size), static_cast<long long>(size),
-              static_cast<long long>(batch), ctx.threads(), rounds, steps);
+              static_cast<long long>(batch), ctx.threads(), o.rounds, o.steps);
   std::printf(
       "  qat graph: %zu ops quantized, %d weight + %d activation quantizers, %d observers\n",
       rep.quantized.size(), rep.weight_quantizers, rep.activation_quantizers, rep.observers);
@@ -140,18 +162,9 @@ int run(int argc, char** argv) {
   std::printf("  qat  training: %8.1f img/s\n", fb);
   std::printf("  qat cost over fp32: %+.1f%% (time per step x%.3f)\n", (fa / fb - 1) * 100,
               fa / fb);
-  if (profile) {  // per-op-type times of one more round, each side
-    for (Runner* r : {&a, &b}) {
-      r->exec->enable_profiling(true);
-      r->exec->reset_profile();
-      r->time_steps(steps);
-      std::printf("%s per-op profile (%d steps):\n%s", r == &a ? "fp32" : "qat", steps,
-                  r->exec->profile_report().c_str());
-      r->exec->enable_profiling(false);
-    }
-  }
-  if (!export_dir.empty()) {
-    const std::string base = export_dir + "/mobilenet_v1_" + std::to_string(size);
+  if (o.profile) print_profiles(a, b, o.steps);
+  if (!o.export_dir.empty()) {
+    const std::string base = o.export_dir + "/mobilenet_v1_" + std::to_string(size);
     export_onnx(inference_graph(fp32, a.store->state_dict()), base + "_fp32.onnx");
     export_onnx(convert(qat, b.store->state_dict(), ConvertForm::int8), base + "_int8.onnx");
     std::printf("  wrote %s_fp32.onnx and %s_int8.onnx\n", base.c_str(), base.c_str());
@@ -163,6 +176,7 @@ int run(int argc, char** argv) {
 }  // namespace qf
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   try {
     return qf::run(argc, argv);
   } catch (const std::exception& e) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bench/peer_process.h"
+#include "launch/lib/builtin_ops.h"
 #include "models/registry.h"
 #include "nn/executor.h"
 #include "trainer/optimizer.h"
@@ -132,6 +133,7 @@ std::vector<Row> parse_rows(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

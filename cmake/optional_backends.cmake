@@ -1,11 +1,15 @@
-# Optional backends. Each adds its sources to qforge_core and a QF_HAVE_* definition; code outside
-# the backend never tests these macros — it goes through the op registry and the Communicator.
+# Optional backends. Each adds its sources to the layer library it belongs to (qforge_nn and
+# qforge_quant for CUDA kernels, qforge_comm for MPI and NCCL, qforge_data for OpenCV), or that
+# layer's stub without it, and a QF_HAVE_* definition; code outside the backend never tests these
+# macros — it goes through the op registry and the Communicator.
 set(QF_HAVE_CUDA OFF)
 set(QF_HAVE_MPI OFF)
 set(QF_HAVE_NCCL OFF)
 set(QF_HAVE_OPENCV OFF)
 
-# CUDA (kernels under nn/kernels/cuda, registered through register_cuda_kernels). Built when nvcc,
+# CUDA (the device infrastructure under nn/kernels/cuda, each op's *_cuda.cpp / *_cuda.cu in its
+# folder under nn/ops and quant/ops, registered by nn/ops/register_cuda.cpp and
+# quant/ops/register_cuda.cpp). Built when nvcc,
 # the CUDA runtime and cuDNN 9 are found; cuBLAS is loaded at run time (nn/kernels/cuda/cublas_lib.h)
 # because linking it costs every process ~1 s of start-up on this machine, GPU or not.
 # Targets: sm_90 machine code (H100 / H200) plus compute_90 PTX that newer GPUs compile at load.
@@ -16,7 +20,10 @@ if(QF_WITH_CUDA)
   include(CheckLanguage)
   check_language(CUDA)
 endif()
-file(GLOB QF_CUDA_SOURCES CONFIGURE_DEPENDS nn/kernels/cuda/*.cu nn/kernels/cuda/*.cpp)
+file(GLOB QF_CUDA_SOURCES CONFIGURE_DEPENDS nn/kernels/cuda/*.cu nn/kernels/cuda/*.cpp
+     nn/ops/*_cuda.cpp nn/ops/*/*_cuda.cpp nn/ops/*/*_cuda.cu)
+file(GLOB QF_QUANT_CUDA_SOURCES CONFIGURE_DEPENDS quant/ops/*_cuda.cpp quant/ops/*/*_cuda.cpp
+     quant/ops/*/*_cuda.cu)
 if(QF_WITH_CUDA AND CMAKE_CUDA_COMPILER AND QF_CUDA_SOURCES)
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
     set(CMAKE_CUDA_ARCHITECTURES 90-real 90-virtual)
@@ -46,20 +53,28 @@ if(QF_WITH_CUDA AND CMAKE_CUDA_COMPILER AND QF_CUDA_SOURCES)
     message(STATUS "CUDA backend off: CUDA toolkit, cuBLAS headers or cuDNN not found")
   endif()
 endif()
-if(QF_HAVE_CUDA)
-  # The backend's sources are an object library of their own: they alone see QF_HAVE_CUDA, cuDNN's
-  # headers and nvcc's flags; everything else stays device-agnostic.
-  add_library(qforge_cuda OBJECT ${QF_CUDA_SOURCES})
-  target_compile_definitions(qforge_cuda PRIVATE QF_HAVE_CUDA QF_CUBLAS_DIR="${CUDAToolkit_LIBRARY_DIR}")
-  target_include_directories(qforge_cuda PRIVATE ${CMAKE_SOURCE_DIR} ${QF_CUDNN_INCLUDE_DIR})
-  target_link_libraries(qforge_cuda PUBLIC CUDA::cudart_static)
-  target_compile_options(qforge_cuda PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers>
+# qf_cuda_objects(LAYER SOURCES...): the layer's CUDA sources as an object library of their own —
+# they alone see QF_HAVE_CUDA, cuDNN's headers and nvcc's flags; everything else stays
+# device-agnostic — compiled against the layer's include root and added to its library.
+function(qf_cuda_objects layer)
+  qf_layer_root(${layer} root)
+  add_library(qforge_${layer}_cuda OBJECT ${ARGN})
+  target_compile_definitions(qforge_${layer}_cuda PRIVATE QF_HAVE_CUDA
+                             QF_CUBLAS_DIR="${CUDAToolkit_LIBRARY_DIR}")
+  target_include_directories(qforge_${layer}_cuda PRIVATE ${root} ${QF_CUDNN_INCLUDE_DIR})
+  target_link_libraries(qforge_${layer}_cuda PUBLIC CUDA::cudart_static)
+  target_compile_options(qforge_${layer}_cuda PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:${QF_LAYER_WARNINGS}>
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wno-unused-parameter>)
-  target_sources(qforge_core PRIVATE $<TARGET_OBJECTS:qforge_cuda>)
-  target_link_libraries(qforge_core PUBLIC CUDA::cudart_static ${QF_CUDNN_LIBRARY} ${CMAKE_DL_LIBS})
+  target_sources(qforge_${layer} PRIVATE $<TARGET_OBJECTS:qforge_${layer}_cuda>)
+endfunction()
+if(QF_HAVE_CUDA)
+  qf_cuda_objects(nn ${QF_CUDA_SOURCES})
+  qf_cuda_objects(quant ${QF_QUANT_CUDA_SOURCES})
+  target_link_libraries(qforge_nn PUBLIC CUDA::cudart_static ${QF_CUDNN_LIBRARY} ${CMAKE_DL_LIBS})
 else()
-  target_sources(qforge_core PRIVATE nn/kernels/cuda_stub/cuda_stub.cpp)
+  target_sources(qforge_nn PRIVATE nn/kernels/cuda_stub/cuda_stub.cpp)
+  target_sources(qforge_quant PRIVATE quant/ops/cuda_stub/register_cuda_stub.cpp)
 endif()
 
 # MPI (comm/mpi: the MPI communicator and MPI start-up). Without it, comm/stub runs one process.
@@ -69,11 +84,11 @@ endif()
 if(QF_WITH_MPI AND MPI_CXX_FOUND)
   set(QF_HAVE_MPI ON)
   file(GLOB QF_MPI_SOURCES CONFIGURE_DEPENDS comm/mpi/*.cpp)
-  target_sources(qforge_core PRIVATE ${QF_MPI_SOURCES})
-  target_link_libraries(qforge_core PUBLIC MPI::MPI_CXX)
-  target_compile_definitions(qforge_core PUBLIC QF_HAVE_MPI)
+  target_sources(qforge_comm PRIVATE ${QF_MPI_SOURCES})
+  target_link_libraries(qforge_comm PUBLIC MPI::MPI_CXX)
+  target_compile_definitions(qforge_comm PUBLIC QF_HAVE_MPI)
 else()
-  target_sources(qforge_core PRIVATE comm/stub/mpi_stub.cpp)
+  target_sources(qforge_comm PRIVATE comm/stub/mpi_stub.cpp)
 endif()
 
 # NCCL (comm/nccl: the GPU communicator) needs the CUDA backend, NCCL (under /usr/local/cuda on
@@ -84,14 +99,14 @@ if(QF_HAVE_CUDA AND QF_HAVE_MPI)
   find_library(QF_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
   if(CUDAToolkit_FOUND AND QF_NCCL_INCLUDE_DIR AND QF_NCCL_LIBRARY)
     set(QF_HAVE_NCCL ON)
-    target_sources(qforge_core PRIVATE comm/nccl/nccl_communicator.cpp)
-    target_include_directories(qforge_core PRIVATE ${QF_NCCL_INCLUDE_DIR})
-    target_link_libraries(qforge_core PUBLIC ${QF_NCCL_LIBRARY} CUDA::cudart)
-    target_compile_definitions(qforge_core PUBLIC QF_HAVE_NCCL)
+    target_sources(qforge_comm PRIVATE comm/nccl/nccl_communicator.cpp)
+    target_include_directories(qforge_comm PRIVATE ${QF_NCCL_INCLUDE_DIR} ${QF_CUDNN_INCLUDE_DIR})
+    target_link_libraries(qforge_comm PUBLIC ${QF_NCCL_LIBRARY} CUDA::cudart)
+    target_compile_definitions(qforge_comm PUBLIC QF_HAVE_NCCL)
   endif()
 endif()
 if(NOT QF_HAVE_NCCL)
-  target_sources(qforge_core PRIVATE comm/stub/nccl_stub.cpp)
+  target_sources(qforge_comm PRIVATE comm/stub/nccl_stub.cpp)
 endif()
 
 # OpenCV (the image-list / ImageNet dataset under data/opencv, the ImageNet-like dataset writer
@@ -104,8 +119,8 @@ if(QF_WITH_OPENCV)
 endif()
 if(QF_HAVE_OPENCV)
   file(GLOB QF_OPENCV_SOURCES CONFIGURE_DEPENDS data/opencv/*.cpp)
-  target_sources(qforge_core PRIVATE ${QF_OPENCV_SOURCES})
-  target_link_libraries(qforge_core PRIVATE opencv_core opencv_imgproc opencv_imgcodecs)
+  target_sources(qforge_data PRIVATE ${QF_OPENCV_SOURCES})
+  target_link_libraries(qforge_data PRIVATE opencv_core opencv_imgproc opencv_imgcodecs)
 else()
-  target_sources(qforge_core PRIVATE data/opencv_stub/image_list_stub.cpp)
+  target_sources(qforge_data PRIVATE data/opencv_stub/image_list_stub.cpp)
 endif()

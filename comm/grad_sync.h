@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "nn/executor.h"
 #include "nn/param_store.h"
 

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "nn/context.h"
 
 namespace qf {

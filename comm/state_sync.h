@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "nn/param_store.h"
 
 namespace qf {

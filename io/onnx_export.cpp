@@ -163,6 +163,15 @@ class Exporter {
     for (int v : n.inputs) in.push_back(name(v));
     while (!in.empty() && in.back().empty()) in.pop_back();
     for (int v : n.outputs) out.push_back(name(v));
+    if (!compute_node(n, in, out) && !data_node(n, in, out))
+      throw_input_error("ONNX export: node '", n.name, "' (", n.op,
+                        ") has no ONNX form; quant-aware graphs are exported after convert()");
+  }
+
+  // The arithmetic ops (convolutions, normalisation, activations, pooling, linear); false for
+  // any other op.
+  bool compute_node(const Node& n, const std::vector<std::string>& in,
+                    const std::vector<std::string>& out) {
     const Attrs& a = n.attrs;
     if (n.op == "conv2d") {
       auto& p = emit("Conv", n, in, out);
@@ -210,7 +219,17 @@ class Exporter {
       attr_int(emit("Gemm", n, in, out), "transB", 1);
     } else if (n.op == "dropout") {
       emit("Identity", n, {in[0]}, out);
-    } else if (n.op == "clip") {
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // The ops that move, clip, convert or (de)quantize values; false for any other op.
+  bool data_node(const Node& n, const std::vector<std::string>& in,
+                 const std::vector<std::string>& out) {
+    const Attrs& a = n.attrs;
+    if (n.op == "clip") {
       emit("Clip", n, {in[0], add_scalar(n.name + ".min", static_cast<float>(a.get_float("min"))),
                        add_scalar(n.name + ".max", static_cast<float>(a.get_float("max")))},
            out);
@@ -238,9 +257,9 @@ class Exporter {
           numel(g_.value(n.inputs[1]).shape) > 1)
         attr_int(p, "axis", a.get_int("axis", 1));
     } else {
-      throw_input_error("ONNX export: node '", n.name, "' (", n.op,
-                        ") has no ONNX form; quant-aware graphs are exported after convert()");
+      return false;
     }
+    return true;
   }
 
   const Graph& g_;

@@ -12,7 +12,8 @@
 //     node's module path from torch.onnx's node names ("/features/features.1/conv/conv.0/Conv" ->
 //     "features.1.conv.0") plus ".weight" / ".bias". So an imported model can be calibrated, quantized,
 //     fine-tuned and exported again. Every other initializer becomes a constant; rank-4 constants
-//     used by elementwise ops are converted to channels-last (nn/ops/elementwise.h's layout rule).
+//     used by elementwise ops are converted to channels-last (the layout rule of
+//     nn/ops/elementwise/elementwise.h).
 //   - node names are those module paths (unique; helper nodes such as Q/DQ get "<path>.<op>").
 //
 // Op mapping (ONNX opsets 11 to 21; 11-17 for FP32 exports, up to 21 so int16 DequantizeLinear of

@@ -15,6 +15,7 @@
 
 #include "comm/make_communicator.h"
 #include "comm/mpi_session.h"
+#include "launch/lib/builtin_ops.h"
 #include "launch/lib/command_table.h"
 #include "launch/lib/help.h"
 #include "launch/lib/suggest.h"
@@ -87,6 +88,7 @@ int help(const qf::Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   if (argc < 2) {
     std::fprintf(stderr, "qforge: error: no command given (`qforge help` lists the commands)\n");
     return 2;

@@ -109,20 +109,7 @@ void Executor::prepare(int64_t batch) {
 
   // Which nodes run: all of them in training; in inference only what the outputs need.
   run_forward_.assign(nodes.size(), options_.training);
-  if (!options_.training) {
-    std::vector<bool> needed(nv, false);
-    if (options_.outputs.empty())
-      for (int o : graph_.outputs()) needed[o] = true;
-    for (const std::string& name : options_.outputs) needed[graph_.value_id(name)] = true;
-    for (size_t i = nodes.size(); i-- > 0;) {
-      bool any = false;
-      for (int o : nodes[i].outputs) any = any || needed[o];
-      if (!any) continue;
-      run_forward_[i] = true;
-      for (int v : nodes[i].inputs)
-        if (v >= 0) needed[v] = true;
-    }
-  }
+  if (!options_.training) run_forward_ = needed_for(graph_, wanted_outputs()).nodes;
 
   plan_values();
   create_kernels();
@@ -132,6 +119,13 @@ void Executor::prepare(int64_t batch) {
   for (auto& p : plans_)
     if (p) ws = std::max(ws, p->kernel->workspace_bytes());
   workspace_ = ws ? ctx_.empty({static_cast<int64_t>(ws)}, DType::u8) : Tensor();
+}
+
+std::vector<int> Executor::wanted_outputs() const {
+  if (options_.outputs.empty()) return graph_.outputs();
+  std::vector<int> ids;
+  for (const std::string& name : options_.outputs) ids.push_back(graph_.value_id(name));
+  return ids;
 }
 
 void Executor::plan_values() {
@@ -175,9 +169,7 @@ void Executor::plan_values() {
       for (int v : nodes[i].inputs)
         if (v >= 0) last_use[v] = static_cast<int>(i);
   std::vector<bool> keep(nv, false);
-  if (options_.outputs.empty())
-    for (int o : graph_.outputs()) keep[o] = true;
-  for (const std::string& name : options_.outputs) keep[graph_.value_id(name)] = true;
+  for (int o : wanted_outputs()) keep[o] = true;
   SlotPlanner planner;
   std::vector<int> slot_of(nv, -1);
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -223,153 +215,167 @@ void Executor::create_kernels() {
   }
 }
 
-void Executor::plan_backward() {
+// Which values get a gradient, which nodes run backward, and how many gradient contributions each
+// value receives (to know when a parameter's gradient is complete).
+struct Executor::GradFlow {
+  std::vector<bool> reaches;        // by value: influences the loss
+  std::vector<bool> gets_grad;      // by value: depends on a parameter and reaches the loss
+  std::vector<bool> runs_backward;  // by node
+  std::vector<int> contributions;   // by value
+};
+
+// Where each gradient lives, decided before any memory is allocated.
+struct Executor::GradPlan {
+  SlotPlanner planner;
+  std::vector<int> slot_of;                        // by value: its gradient's slot, or -1
+  std::vector<std::pair<int, int>> views;          // (value, slot) whose gradient is a slot view
+  std::vector<std::pair<int, int>> param_aliases;  // (output value, parameter value)
+  std::vector<std::vector<std::pair<int, int>>> scratch_uses;  // by node: (input k, value)
+  std::vector<std::vector<int>> direct;  // by node, input k: writes the gradient in place (1)
+  std::vector<bool> aliased;             // by node: identity backward, skipped
+  size_t scratch_bytes = 0, max_inputs = 0;
+};
+
+Executor::GradFlow Executor::grad_flow() const {
   const auto& nodes = graph_.nodes();
   const OpRegistry& reg = op_registry();
   const int nv = graph_.num_values();
-  if (numel(descs_[loss_].shape) != 1)
-    throw_input_error("loss '", graph_.value(loss_).name, "' must be a scalar, has shape ",
-                      shape_str(descs_[loss_].shape));
-
-  // needs[v]: v depends on a parameter; reaches[v]: v influences the loss.
-  std::vector<bool> needs(nv, false), reaches(nv, false);
+  auto differentiable = [&](const Node& n, size_t k) {
+    return !reg.get(n.op).is_nondiff_input(static_cast<int>(k));
+  };
+  // needs[v]: v depends on a parameter.
+  std::vector<bool> needs(nv, false);
   for (int v = 0; v < nv; ++v) needs[v] = graph_.value(v).kind == ValueKind::param;
   for (const Node& n : nodes) {
-    const OpDef& def = reg.get(n.op);
     bool any = false;
     for (size_t i = 0; i < n.inputs.size(); ++i)
-      if (n.inputs[i] >= 0 && !def.is_nondiff_input(static_cast<int>(i)))
-        any = any || needs[n.inputs[i]];
+      if (n.inputs[i] >= 0 && differentiable(n, i)) any = any || needs[n.inputs[i]];
     for (int o : n.outputs) needs[o] = any;
   }
-  reaches[loss_] = true;
-  for (size_t i = nodes.size(); i-- > 0;) {
-    const OpDef& def = reg.get(nodes[i].op);
-    bool any = false;
-    for (int o : nodes[i].outputs) any = any || reaches[o];
-    if (!any) continue;
-    for (size_t k = 0; k < nodes[i].inputs.size(); ++k)
-      if (nodes[i].inputs[k] >= 0 && !def.is_nondiff_input(static_cast<int>(k)))
-        reaches[nodes[i].inputs[k]] = true;
-  }
-  auto gets_grad = [&](int v) { return v >= 0 && needs[v] && reaches[v]; };
-
-  // Contributions each value will receive, to know when a parameter's gradient is complete.
-  std::vector<int> remaining(nv, 0);
-  std::vector<bool> runs_backward(nodes.size(), false);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const OpDef& def = reg.get(nodes[i].op);
+  GradFlow f;
+  f.reaches = needed_for(graph_, {loss_}, differentiable).values;
+  f.gets_grad.assign(nv, false);
+  for (int v = 0; v < nv; ++v) f.gets_grad[v] = needs[v] && f.reaches[v];
+  f.contributions.assign(nv, 0);
+  f.runs_backward.assign(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i)
     for (size_t k = 0; k < nodes[i].inputs.size(); ++k) {
       const int v = nodes[i].inputs[k];
-      if (!def.is_nondiff_input(static_cast<int>(k)) && gets_grad(v)) {
-        runs_backward[i] = true;
-        ++remaining[v];
+      if (v >= 0 && differentiable(nodes[i], k) && f.gets_grad[v]) {
+        f.runs_backward[i] = true;
+        ++f.contributions[v];
       }
     }
-  }
+  return f;
+}
 
-  // Gradient buffers: parameters write into the store; activations get slots whose lifetime ends
-  // when their producer's backward has read them.
-  grads_.assign(nv, Tensor{});
-  loss_seed_ = ctx_.empty(descs_[loss_].shape, DType::f32);
-  {
-    Tensor one = Tensor::empty(descs_[loss_].shape, DType::f32);
-    one.fill(1.f);
-    ctx_.copy(loss_seed_, one);
-  }
-  grads_[loss_] = loss_seed_;
-  SlotPlanner planner;
-  std::vector<int> slot_of(nv, -1);
-  size_t scratch_bytes = 0;
-  size_t max_inputs = 0;
-  struct PendingView { int value; int slot; };
-  std::vector<PendingView> views;
-  std::vector<std::vector<std::pair<int, int>>> scratch_uses(nodes.size());  // (input k, value)
-  std::vector<std::vector<int>> direct(nodes.size());  // input k -> writes directly (1) or not (0)
+// Gradient buffers: parameters write into the store; activations get slots whose lifetime ends
+// when their producer's backward has read them. Identity backward (OpDef::grad_passthrough): the
+// input's gradient takes over the output's buffer, or the output's gradient is written straight
+// into the parameter's gradient. Later contributions to a value land in scratch and are summed.
+Executor::GradPlan Executor::plan_grad_buffers(const GradFlow& f) const {
+  const auto& nodes = graph_.nodes();
+  const OpRegistry& reg = op_registry();
+  const int nv = graph_.num_values();
+  GradPlan p;
+  p.slot_of.assign(nv, -1);
+  p.scratch_uses.resize(nodes.size());
+  p.direct.resize(nodes.size());
+  p.aliased.assign(nodes.size(), false);
   std::vector<bool> assigned(nv, false);
   assigned[loss_] = true;
-  // Identity backward (OpDef::grad_passthrough): the input's gradient takes over the output's
-  // buffer, or the output's gradient is written straight into the parameter's gradient.
-  std::vector<bool> aliased(nodes.size(), false);
-  std::vector<std::pair<int, int>> param_aliases;  // (output value, parameter value)
   for (size_t i = nodes.size(); i-- > 0;) {
-    if (!runs_backward[i]) continue;
+    if (!f.runs_backward[i]) continue;
     const Node& n = nodes[i];
     const OpDef& def = reg.get(n.op);
-    direct[i].assign(n.inputs.size(), 0);
-    max_inputs = std::max(max_inputs, n.inputs.size());
+    p.direct[i].assign(n.inputs.size(), 0);
+    p.max_inputs = std::max(p.max_inputs, n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int v = n.inputs[k];
-      if (def.is_nondiff_input(static_cast<int>(k)) || !gets_grad(v)) continue;
+      if (v < 0 || def.is_nondiff_input(static_cast<int>(k)) || !f.gets_grad[v]) continue;
       const int o = n.outputs[0];
-      if (def.grad_passthrough && k == 0 && !assigned[v] && slot_of[o] >= 0 &&
+      if (def.grad_passthrough && k == 0 && !assigned[v] && p.slot_of[o] >= 0 &&
           descs_[o].shape == descs_[v].shape) {
         assigned[v] = true;
-        direct[i][k] = 1;
-        aliased[i] = true;
+        p.direct[i][k] = 1;
+        p.aliased[i] = true;
         if (param_index_[v] >= 0) {
-          param_aliases.push_back({o, v});
+          p.param_aliases.push_back({o, v});
         } else {  // the slot passes from o to v: not released below
-          slot_of[v] = slot_of[o];
-          slot_of[o] = -1;
-          views.push_back({v, slot_of[v]});
+          p.slot_of[v] = p.slot_of[o];
+          p.slot_of[o] = -1;
+          p.views.push_back({v, p.slot_of[v]});
         }
         continue;
       }
       if (!assigned[v]) {
         assigned[v] = true;
-        direct[i][k] = 1;
+        p.direct[i][k] = 1;
         if (param_index_[v] < 0) {
-          slot_of[v] = planner.acquire(bytes_of(descs_[v]));
-          views.push_back({v, slot_of[v]});
+          p.slot_of[v] = p.planner.acquire(bytes_of(descs_[v]));
+          p.views.push_back({v, p.slot_of[v]});
         }
       } else {
-        scratch_bytes = std::max(scratch_bytes, bytes_of(descs_[v]));
-        scratch_uses[i].push_back({static_cast<int>(k), v});
+        p.scratch_bytes = std::max(p.scratch_bytes, bytes_of(descs_[v]));
+        p.scratch_uses[i].push_back({static_cast<int>(k), v});
       }
     }
     for (int o : n.outputs)
-      if (slot_of[o] >= 0) planner.release(slot_of[o]);
+      if (p.slot_of[o] >= 0) p.planner.release(p.slot_of[o]);
   }
+  return p;
+}
+
+void Executor::allocate_grads(const GradFlow& f, const GradPlan& p) {
+  const auto& nodes = graph_.nodes();
+  const int nv = graph_.num_values();
+  grads_.assign(nv, Tensor{});
+  loss_seed_ = ctx_.empty(descs_[loss_].shape, DType::f32);
+  Tensor one = Tensor::empty(descs_[loss_].shape, DType::f32);
+  one.fill(1.f);
+  ctx_.copy(loss_seed_, one);
+  grads_[loss_] = loss_seed_;
   slots_.clear();
-  for (size_t s : planner.sizes())
+  for (size_t s : p.planner.sizes())
     slots_.push_back(ctx_.empty({static_cast<int64_t>(std::max<size_t>(s, 1))}, DType::u8));
-  for (const PendingView& pv : views)
-    grads_[pv.value] = slots_[pv.slot].view(0, descs_[pv.value].shape, DType::f32);
+  for (const auto& [v, slot] : p.views)
+    grads_[v] = slots_[slot].view(0, descs_[v].shape, DType::f32);
   for (int v = 0; v < nv; ++v)
     if (param_index_[v] >= 0) grads_[v] = store_.params()[param_index_[v]].grad;
-  for (auto [o, v] : param_aliases) grads_[o] = grads_[v];
+  for (auto [o, v] : p.param_aliases) grads_[o] = grads_[v];
   scratch_.clear();
-  if (scratch_bytes)
-    for (size_t k = 0; k < max_inputs; ++k)
-      scratch_.push_back(ctx_.empty({static_cast<int64_t>(scratch_bytes)}, DType::u8));
-
+  if (p.scratch_bytes)
+    for (size_t k = 0; k < p.max_inputs; ++k)
+      scratch_.push_back(ctx_.empty({static_cast<int64_t>(p.scratch_bytes)}, DType::u8));
   // Zero gradients for outputs of backward nodes that do not reach the loss.
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!runs_backward[i]) continue;
+    if (!f.runs_backward[i]) continue;
     for (int o : nodes[i].outputs)
-      if (!reaches[o] || !grads_[o].defined()) {
+      if (!f.reaches[o] || !grads_[o].defined()) {
         grads_[o] = ctx_.empty(descs_[o].shape, DType::f32);
         ctx_.zero(grads_[o]);
       }
   }
+}
 
-  // Per-node call arguments.
-  std::vector<int> left = remaining;
+// Per-node call arguments of backward, and the parameters each node completes.
+void Executor::wire_backward(const GradFlow& f, const GradPlan& plan) {
+  const auto& nodes = graph_.nodes();
+  std::vector<int> left = f.contributions;
   for (size_t i = nodes.size(); i-- > 0;) {
-    if (!runs_backward[i]) continue;
+    if (!f.runs_backward[i]) continue;
     NodePlan& p = *plans_[i];
     const Node& n = nodes[i];
     p.backward = true;
-    p.skip_backward = aliased[i];
+    p.skip_backward = plan.aliased[i];
     p.grad_out.clear();
     for (int o : n.outputs) p.grad_out.push_back(&grads_[o]);
     p.grad_in.assign(n.inputs.size(), nullptr);
     p.scratch_views.clear();
     p.scratch_views.reserve(n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k)
-      if (direct[i][k]) p.grad_in[k] = &grads_[n.inputs[k]];
-    for (auto [k, v] : scratch_uses[i]) {
+      if (plan.direct[i][k]) p.grad_in[k] = &grads_[n.inputs[k]];
+    for (auto [k, v] : plan.scratch_uses[i]) {
       p.scratch_views.push_back(scratch_[k].view(0, descs_[v].shape, DType::f32));
       p.grad_in[k] = &p.scratch_views.back();
       p.sums.push_back({&grads_[v], &p.scratch_views.back()});
@@ -380,6 +386,16 @@ void Executor::plan_backward() {
         p.ready_params.push_back(static_cast<size_t>(param_index_[v]));
     }
   }
+}
+
+void Executor::plan_backward() {
+  if (numel(descs_[loss_].shape) != 1)
+    throw_input_error("loss '", graph_.value(loss_).name, "' must be a scalar, has shape ",
+                      shape_str(descs_[loss_].shape));
+  const GradFlow flow = grad_flow();
+  const GradPlan plan = plan_grad_buffers(flow);
+  allocate_grads(flow, plan);
+  wire_backward(flow, plan);
 }
 
 void Executor::forward(Mode mode, const StepInfo& step) {

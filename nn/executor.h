@@ -76,8 +76,16 @@ class Executor {
 
  private:
   struct NodePlan;
+  struct GradFlow;
+  struct GradPlan;
+  // The values an inference executor computes: options.outputs, else the graph's outputs.
+  std::vector<int> wanted_outputs() const;
   void plan_values();
   void plan_backward();
+  GradFlow grad_flow() const;
+  GradPlan plan_grad_buffers(const GradFlow& flow) const;
+  void allocate_grads(const GradFlow& flow, const GradPlan& plan);
+  void wire_backward(const GradFlow& flow, const GradPlan& plan);
   void create_kernels();
 
   const Graph& graph_;

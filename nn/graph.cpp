@@ -27,6 +27,22 @@ int Graph::add_value(Value v) {
   return id;
 }
 
+int Graph::add_constant(const std::string& base, Tensor t) {
+  Value v;
+  v.name = unique_value_name(base);
+  v.kind = ValueKind::constant;
+  v.dtype = t.dtype();
+  v.shape = t.shape();
+  v.init = Init::from(std::move(t));
+  return add_value(std::move(v));
+}
+
+int Graph::add_activation(const std::string& base) {
+  Value v;
+  v.name = unique_value_name(base);
+  return add_value(std::move(v));
+}
+
 int Graph::add_node(Node n) {
   nodes_.push_back(std::move(n));
   return static_cast<int>(nodes_.size()) - 1;
@@ -181,6 +197,44 @@ void Graph::validate() const {
   for (int o : outputs_)
     QF_CHECK(values_[o].kind != ValueKind::activation || produced_by[o] >= 0, "graph output '",
              values_[o].name, "' is never produced");
+}
+
+Needed needed_for(const Graph& g, const std::vector<int>& outputs,
+                  const std::function<bool(const Node&, size_t)>& follow) {
+  Needed r{std::vector<bool>(g.nodes().size(), false), std::vector<bool>(g.num_values(), false)};
+  for (int o : outputs) r.values[o] = true;
+  for (size_t i = g.nodes().size(); i-- > 0;) {
+    const Node& n = g.nodes()[i];
+    bool any = false;
+    for (int o : n.outputs) any = any || r.values[o];
+    if (!any) continue;
+    r.nodes[i] = true;
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (n.inputs[k] >= 0 && (!follow || follow(n, k))) r.values[n.inputs[k]] = true;
+  }
+  return r;
+}
+
+Graph graph_from_nodes(const Graph& g, std::vector<Node> nodes, const std::vector<int>& outputs) {
+  std::vector<bool> used(g.num_values(), false);
+  for (int o : outputs) used[o] = true;
+  for (const Node& n : nodes) {
+    for (int v : n.inputs)
+      if (v >= 0) used[v] = true;
+    for (int v : n.outputs) used[v] = true;
+  }
+  Graph r;
+  std::vector<int> map(g.num_values(), -1);
+  for (int v = 0; v < g.num_values(); ++v)
+    if (used[v]) map[v] = r.add_value(g.value(v));
+  for (Node& n : nodes) {
+    for (int& v : n.inputs)
+      if (v >= 0) v = map[v];
+    for (int& v : n.outputs) v = map[v];
+    r.add_node(std::move(n));
+  }
+  for (int o : outputs) r.mark_output(map[o]);
+  return r;
 }
 
 }  // namespace qf

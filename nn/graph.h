@@ -12,6 +12,7 @@
 // Passes (quant/) rewrite graphs with the editing helpers below; after editing, call validate().
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -95,6 +96,10 @@ class Graph {
  public:
   // Adds a value; its name must be new. Returns its id.
   int add_value(Value v);
+  // A constant holding `t`, named `base` or, when taken, the first free `base.N`. Returns its id.
+  int add_constant(const std::string& base, Tensor t);
+  // An activation (shape left to inference), named like add_constant's. Returns its id.
+  int add_activation(const std::string& base);
   // Appends a node after every node that produces its inputs. Returns its index.
   int add_node(Node n);
   // Inserts a node at position `pos` (passes use this to put a node right before its consumer).
@@ -139,5 +144,19 @@ class Graph {
   std::vector<int> outputs_;
   std::unordered_map<std::string, int> value_index_;
 };
+
+// What `outputs` depend on, walking the nodes backwards: a node is needed when one of its outputs
+// is, and then so are its inputs — those `follow(node, input_index)` accepts, all when it is
+// empty (the executor's backward pass follows only differentiable inputs).
+struct Needed {
+  std::vector<bool> nodes;   // by node index
+  std::vector<bool> values;  // by value id: `outputs` and the inputs of needed nodes
+};
+Needed needed_for(const Graph& g, const std::vector<int>& outputs,
+                  const std::function<bool(const Node&, size_t)>& follow = {});
+
+// A graph of `nodes` (in this order, value ids of `g`) with exactly the values they read or write
+// and `outputs`, renumbered in g's order; `outputs` become its outputs.
+Graph graph_from_nodes(const Graph& g, std::vector<Node> nodes, const std::vector<int>& outputs);
 
 }  // namespace qf

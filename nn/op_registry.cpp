@@ -1,13 +1,22 @@
 #include "nn/op_registry.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace qf {
+namespace {
 
-// Registration entry points of each module (one function per module, called once below).
-void register_nn_ops(OpRegistry& reg);
-void register_quant_ops(OpRegistry& reg);
-void register_cuda_kernels(OpRegistry& reg);  // a no-op in builds without CUDA
+struct Installed {
+  std::unique_ptr<const OpRegistry> registry;
+  void (*fill)(OpRegistry&) = nullptr;
+};
+
+Installed& installed() {
+  static Installed i;
+  return i;
+}
+
+}  // namespace
 
 const char* kernel_kind_name(KernelKind k) {
   switch (k) {
@@ -59,14 +68,21 @@ std::vector<std::string> OpRegistry::types() const {
 }
 
 const OpRegistry& op_registry() {
-  static const OpRegistry reg = [] {
-    OpRegistry r;
-    register_nn_ops(r);
-    register_quant_ops(r);
-    register_cuda_kernels(r);
-    return r;
-  }();
-  return reg;
+  const Installed& i = installed();
+  QF_CHECK(i.registry,
+           "no op registry installed: the program must call install_builtin_ops() "
+           "(launch/lib/builtin_ops.h) at start");
+  return *i.registry;
+}
+
+void install_op_registry(void (*fill)(OpRegistry&)) {
+  Installed& i = installed();
+  if (i.fill == fill) return;
+  QF_CHECK(!i.fill, "a different op registry is installed already");
+  auto reg = std::make_unique<OpRegistry>();
+  fill(*reg);
+  i.registry = std::move(reg);
+  i.fill = fill;
 }
 
 std::vector<TensorDesc> infer_node(const Node& node, std::span<const TensorDesc> in) {

@@ -3,6 +3,10 @@
 //
 // One mechanism picks the device: the executor looks up the kernel kind for its context here.
 // Builds without CUDA simply leave the CUDA column empty.
+//
+// nn/ knows only its own ops (nn/ops/register.cpp). The list of every built-in op — nn's and the
+// layers' above it (quant/ops) — is assembled above nn, in launch/lib/builtin_ops.h, and installed
+// once at the start of each program (install_builtin_ops); op_registry() then serves it.
 #pragma once
 
 #include <array>
@@ -56,8 +60,14 @@ class OpRegistry {
   std::unordered_map<std::string, OpDef> defs_;
 };
 
-// The registry of all built-in ops (nn/, quant/, and CUDA kernels when built), filled on first use.
+// Registers nn's ops with their CPU kernels, then their CUDA kernels in CUDA builds.
+void register_nn_ops(OpRegistry& reg);
+
+// The process's registry: the one installed last. InternalError when none is installed.
 const OpRegistry& op_registry();
+// Installs the registry `fill` fills, once per process (before any graph is built or run); calling
+// it again with the same `fill` does nothing, with another is an InternalError.
+void install_op_registry(void (*fill)(OpRegistry&));
 
 // Runs shape inference for one node (validates input count first).
 std::vector<TensorDesc> infer_node(const Node& node, std::span<const TensorDesc> in);

@@ -372,9 +372,8 @@ CalibConfig calib_config_for(const std::string& algo) {
     c.dygraph = true;
     c.bins = 1024;
     c.hist_percent = 0.99999;
-  } else {
-    throw_input_error("algo: '", algo, "' is not allowed (allowed: KL, hist, avg, mse, emd, abs_max, "
-                      "KLQuantizer, HistQuantizer, AbsmaxQuantizer)");
+  } else {  // ptq.algo is validated where it is parsed (launch/lib/quant_keys.cpp)
+    QF_CHECK(false, "unknown calibration algorithm '", algo, "'");
   }
   return c;
 }

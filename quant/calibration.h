@@ -1,17 +1,19 @@
 // Calibration for post-training quantization: per-tensor statistics gathered over calibration
-// batches and the threshold T each algorithm derives from them (reference section 5, 6, 10; T is
-// Paddle's clipping threshold, the ONNX scale is T / (2^(bits-1) - 1)).
+// batches and the threshold T each algorithm derives from them (docs/quantization.md, "Static
+// post-training quantization"; T is Paddle's clipping threshold, the ONNX scale is
+// T / (2^(bits-1) - 1)).
 //
 // Static algorithms (quant_post_static):
 //   abs_max  T = max over batches of max|x|
 //   avg      T = mean over batches of (mean over the batch's samples of max|x_sample|)
 //   mse      per batch: m = max|x| (0 -> 1e-8), candidates T = s m for s = 0.30, 0.32, ... while
 //            s <= 1.0 (s accumulated in double, as Python does); loss = mean (x - qdq(x; T))^2 with
-//            the ONNX-format quant-dequant qdq(x; T) = clip(round_half_even(x bnt / T), -bnt-1, bnt)
-//            T / bnt. The (loss, T) with the lowest loss over ALL batches wins; `<=`, so later
+//            the ONNX-format quant-dequant qdq(x; T) = clip(round_half_even(x bnt / T), -bnt-1,
+//            bnt) T / bnt. The (loss, T) with the lowest loss over ALL batches wins; `<=`, so later
 //            candidates and batches win ties.
-//   emd      the same search with loss = |mean(x) - mean(qdq)| + |std(x) - std(qdq)| (population std)
-//   KL, hist two passes: pass 1 records min|x| and max|x|; pass 2 accumulates a 2048-bin histogram
+//   emd      the same search with loss = |mean(x) - mean(qdq)| + |std(x) - std(qdq)| (population
+//   std) KL, hist two passes: pass 1 records min|x| and max|x|; pass 2 accumulates a 2048-bin
+//   histogram
 //            of |x| over [min|x|, max|x|] (numpy.histogram: right edge inclusive, values outside
 //            dropped; a zero-width range is widened to [v - 0.5, v + 0.5]).
 //            KL: kl_threshold below.  hist: first bin i whose cumulative share >= hist_percent
@@ -116,7 +118,8 @@ double mean_sample_abs_max(const float* x, int64_t n, int64_t samples);
 // The dygraph range-expansion merge of a histogram over [0, old_max] to cover new_max.
 Histogram expand_histogram(const Histogram& h, double new_max, int upsample_bins);
 
-// Parses an --algo value (static names and dygraph quantizer names); InputError otherwise.
+// The calibration of an algorithm name (static names and dygraph quantizer names, ptq_algo_names;
+// the command validated the name when it parsed it).
 CalibConfig calib_config_for(const std::string& algo);
 const char* calib_algo_name(CalibAlgo a);
 

@@ -12,7 +12,8 @@ const std::vector<std::string>& static_calib_algos() {
 
 CalibrationComparison calibrate_and_compare(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                                             const Dataset& data, DeviceContext& ctx,
-                                            Console& console, Communicator& comm) {
+                                            const CalibrationProgress& progress,
+                                            Communicator& comm) {
   CalibrationComparison r;
   r.chosen = c.algo;
   r.algos = static_calib_algos();
@@ -25,7 +26,7 @@ CalibrationComparison calibrate_and_compare(const Graph& g, const PtqPlan& plan,
     owned.push_back(std::make_unique<Calibrator>(g, plan, one.calib()));
     calibrators.push_back(owned.back().get());
   }
-  run_calibration(g, plan, c, calibrators, data, ctx, console, comm);
+  run_calibration(g, plan, c, calibrators, data, ctx, progress, comm);
   for (size_t i = 0; i < r.algos.size(); ++i) r.thresholds[r.algos[i]] = owned[i]->thresholds();
   for (const auto& [name, state] : owned[0]->states()) r.histograms[name] = state.hist;  // KL's
   const auto chosen = std::find(r.algos.begin(), r.algos.end(), c.algo) - r.algos.begin();

@@ -34,6 +34,7 @@ const std::vector<std::string>& static_calib_algos();
 // Collective like calibrate() (every rank gets the same result).
 CalibrationComparison calibrate_and_compare(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                                             const Dataset& data, DeviceContext& ctx,
-                                            Console& console, Communicator& comm);
+                                            const CalibrationProgress& progress,
+                                            Communicator& comm);
 
 }  // namespace qf

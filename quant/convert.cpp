@@ -6,7 +6,9 @@
 #include <set>
 
 #include "nn/param_store.h"
-#include "quant/ops/fake_quant.h"
+#include "quant/conv_unit.h"
+#include "quant/ops/bn_fold/bn_fold_math.h"
+#include "quant/ops/fake_quant/fake_quant.h"
 #include "quant/quant_aware.h"
 
 namespace qf {
@@ -16,33 +18,11 @@ namespace {
 Graph prune_to_logits(const Graph& g) {
   QF_CHECK(!g.outputs().empty(), "graph without outputs");
   const int out = g.outputs()[0];
-  const auto prod = g.producers();
-  std::vector<bool> need_node(g.nodes().size(), false), used(g.num_values(), false);
-  used[out] = true;
-  for (size_t i = g.nodes().size(); i-- > 0;) {
-    const Node& n = g.nodes()[i];
-    bool any = false;
-    for (int o : n.outputs) any = any || used[o];
-    if (!any) continue;
-    need_node[i] = true;
-    for (int v : n.inputs)
-      if (v >= 0) used[v] = true;
-    for (int o : n.outputs) used[o] = true;
-  }
-  Graph r;
-  std::vector<int> map(g.num_values(), -1);
-  for (int v = 0; v < g.num_values(); ++v)
-    if (used[v]) map[v] = r.add_value(g.value(v));
-  for (size_t i = 0; i < g.nodes().size(); ++i) {
-    if (!need_node[i]) continue;
-    Node n = g.nodes()[i];
-    for (int& v : n.inputs)
-      if (v >= 0) v = map[v];
-    for (int& v : n.outputs) v = map[v];
-    r.add_node(std::move(n));
-  }
-  r.mark_output(map[out]);
-  return r;
+  const Needed need = needed_for(g, {out});
+  std::vector<Node> nodes;
+  for (size_t i = 0; i < g.nodes().size(); ++i)
+    if (need.nodes[i]) nodes.push_back(g.nodes()[i]);
+  return graph_from_nodes(g, std::move(nodes), {out});
 }
 
 const Tensor& state_tensor(const TensorMap& st, const std::string& name) {
@@ -114,25 +94,7 @@ class Converter {
         if (v >= 0) v = resolve(v);
       out_.push_back(std::move(m));
     }
-    const int logits = resolve(g_.outputs()[0]);
-    Graph r;
-    std::vector<int> map(g_.num_values(), -1);
-    std::vector<bool> used(g_.num_values(), false);
-    used[logits] = true;
-    for (const Node& n : out_) {
-      for (int v : n.inputs)
-        if (v >= 0) used[v] = true;
-      for (int v : n.outputs) used[v] = true;
-    }
-    for (int v = 0; v < g_.num_values(); ++v)
-      if (used[v]) map[v] = r.add_value(g_.value(v));
-    for (Node n : out_) {
-      for (int& v : n.inputs)
-        if (v >= 0) v = map[v];
-      for (int& v : n.outputs) v = map[v];
-      r.add_node(std::move(n));
-    }
-    r.mark_output(map[logits]);
+    Graph r = graph_from_nodes(g_, std::move(out_), {resolve(g_.outputs()[0])});
     freeze_values(r, st_);
     r.validate();
     return r;
@@ -195,7 +157,8 @@ class Converter {
     const double eps = a.get_float("epsilon", 1e-5);
     std::vector<float> k(g.numel());
     for (int64_t c = 0; c < g.numel(); ++c)
-      k[c] = static_cast<float>(g.data<float>()[c] / std::sqrt(v.data<float>()[c] + eps));
+      k[c] =
+          static_cast<float>(bn_fold_factor<double>(g.data<float>()[c], v.data<float>()[c], eps));
     return k;
   }
 
@@ -234,27 +197,12 @@ class Converter {
     }
   }
 
-  int add_const(const std::string& base, Tensor t) {
-    Value v;
-    v.name = g_.unique_value_name(base);
-    v.kind = ValueKind::constant;
-    v.dtype = t.dtype();
-    v.shape = t.shape();
-    v.init = Init::from(std::move(t));
-    return g_.add_value(std::move(v));
-  }
-  int add_act(const std::string& base) {
-    Value v;
-    v.name = g_.unique_value_name(base);
-    return g_.add_value(std::move(v));
-  }
-
   // x -> quantize_linear -> dequantize_linear (per tensor, int8, zero point 0).
   int emit_qdq(int x, float step, const std::string& base) {
-    const int s = add_const(base + ".scale", scalar_f32(step));
-    const int zp = add_const(base + ".zero_point", Tensor::zeros({}, DType::i8));
-    const int q = add_act(base + ".quantized");
-    const int dq = add_act(base + ".dequantized");
+    const int s = g_.add_constant(base + ".scale", scalar_f32(step));
+    const int zp = g_.add_constant(base + ".zero_point", Tensor::zeros({}, DType::i8));
+    const int q = g_.add_activation(base + ".quantized");
+    const int dq = g_.add_activation(base + ".dequantized");
     out_.push_back(
         Node{"quantize_linear", g_.unique_node_name(base + ".quantize"), {x, s, zp}, {q}, {}});
     out_.push_back(
@@ -263,152 +211,176 @@ class Converter {
     return dq;
   }
 
-  // The trained integers q (negated on channels whose factor in `mult` is negative) as an int8
-  // constant -> dequantize_linear (axis 0) with step T |mult| / bnt per output channel, or one step
-  // per tensor when neither varies; c's weight input becomes its output. Returns the steps.
-  std::vector<float> emit_weight(Node& c, const std::string& wname, const Tensor& w,
-                                 const std::vector<float>& q, const std::vector<float>& T,
-                                 int64_t wb, const std::vector<float>& mult) {
-    const int64_t C = w.dim(0), inner = w.numel() / C;
-    const bool per_channel = T.size() > 1, pc = per_channel || !mult.empty();
-    std::vector<float> step(pc ? C : 1);
-    for (int64_t ch = 0; ch < static_cast<int64_t>(step.size()); ++ch) {
-      const float m = mult.empty() ? 1.f : mult[ch];
-      step[ch] = T[per_channel ? ch : 0] * std::fabs(m) / static_cast<float>(wb);
-    }
-    Tensor qi = Tensor::empty(w.shape(), DType::i8);
-    for (int64_t i = 0; i < w.numel(); ++i) {
-      const float m = mult.empty() ? 1.f : mult[i / inner];
-      qi.data<int8_t>()[i] = static_cast<int8_t>(m < 0 ? -q[i] : q[i]);
-    }
-    const Shape ss = pc ? Shape{C} : Shape{};
-    const int sq = add_const(wname + ".int8", qi);
-    const int ssc = add_const(wname + ".scale", Tensor::from(ss, step));
-    const int szp = add_const(wname + ".zero_point", Tensor::zeros(ss, DType::i8));
-    const int wdq = add_act(wname + ".dequantized");
-    out_.push_back(Node{"dequantize_linear", g_.unique_node_name(wname + ".dequantize"),
-                        {sq, ssc, szp}, {wdq}, {{"axis", int64_t{0}}}});
-    c.inputs[1] = wdq;
-    return step;
-  }
-
-  void emit_weighted(int idx) {
-    Node c = g_.nodes()[idx];
-    const Node& wq = g_.nodes()[weight_quantizer(c)];
-    const int64_t wb = bnt(wq);
+  // A conv / linear node's weight on the integer grid of its weight quantizer.
+  struct GridWeight {
+    Tensor w;              // the float weight
+    std::vector<float> T;  // thresholds: one, or one per output channel (axis 0)
+    std::vector<float> q;  // integer levels, as floats
+    int64_t C = 0, inner = 0;
+    int64_t bnt = 0;
+    bool per_channel = false;
+    float threshold(int64_t i) const { return T[per_channel ? i / inner : 0]; }
+  };
+  GridWeight grid_weight(const Node& wq) const {
+    GridWeight r;
+    r.bnt = bnt(wq);
     if (wq.attrs.get_int("bits", 8) > 8)
       throw_input_error("convert: node '", wq.name, "' quantizes weights with ",
                         wq.attrs.get_int("bits", 8),
                         " bits; int8 export needs quant.weight_bits <= 8");
-    const Tensor w = host_value(wq.inputs[0]);
-    const std::vector<float> T = thresholds(wq, &w);
-    const int64_t C = w.dim(0), inner = w.numel() / C;
-    const bool per_channel = T.size() > 1;
-    QF_CHECK(!per_channel || static_cast<int64_t>(T.size()) == C, "channel-wise weight scales of '",
-             wq.name, "' are not along axis 0");
-    std::vector<float> q(w.numel());
-    for (int64_t i = 0; i < w.numel(); ++i) {
-      const float s = T[per_channel ? i / inner : 0];
-      const float k = static_cast<float>(wb) * inverse_threshold(s);
-      const float x = w.data<float>()[i];
-      q[i] = round_half_away(k * std::min(std::max(x, -s), s));
+    r.w = host_value(wq.inputs[0]);
+    r.T = thresholds(wq, &r.w);
+    r.C = r.w.dim(0);
+    r.inner = r.w.numel() / r.C;
+    r.per_channel = r.T.size() > 1;
+    QF_CHECK(!r.per_channel || static_cast<int64_t>(r.T.size()) == r.C,
+             "channel-wise weight scales of '", wq.name, "' are not along axis 0");
+    r.q.resize(r.w.numel());
+    for (int64_t i = 0; i < r.w.numel(); ++i) {
+      const float s = r.threshold(i);
+      const float k = static_cast<float>(r.bnt) * inverse_threshold(s);
+      r.q[i] = fake_quant_level(r.w.data<float>()[i], s, k);
     }
-    const std::string wname = c.name + ".weight";
-    std::vector<float> bias(C, 0.f);
-    const bool has_bias = c.inputs.size() > 2 && c.inputs[2] >= 0;
-    if (has_bias) {
-      const Tensor b = host_value(c.inputs[2]);
-      std::copy(b.data<float>(), b.data<float>() + C, bias.begin());
-    }
+    return r;
+  }
 
-    // BatchNorm folding: fused (conv -> bn_unscale -> batch_norm) always; plain (conv ->
-    // batch_norm) in the int8 form.
+  // The unit's BatchNorm folded into the conv: fused (conv -> bn_unscale -> batch_norm) always,
+  // plain (conv -> batch_norm) in the int8 form.
+  struct Fold {
+    std::vector<float> bias;  // the conv's bias after folding (its own bias, or zeros, before)
     std::vector<float> mult;  // per-channel factor moved into the weight scale (int8, plain fold)
-    int unit_out = c.outputs[0];
+    std::string beta_name;    // the folded BatchNorm's beta, for ConvertReport::bias_rounding
     bool folded = false;
+    int unit_out = -1;  // the value the folded conv now computes
+  };
+  Fold fold_batch_norm(const Node& c, const ConvUnit& unit, int64_t C) {
     const auto& nodes = g_.nodes();
-    auto single = [&](int v, const char* op) {
-      return cons_[v].size() == 1 && nodes[cons_[v][0]].op == op ? cons_[v][0] : -1;
-    };
-    const int u = single(c.outputs[0], "bn_unscale");
-    const int bn = u >= 0 ? single(nodes[u].outputs[0], "batch_norm")
-                          : (form_ == ConvertForm::int8 && c.op == "conv2d"
-                                 ? single(c.outputs[0], "batch_norm")
-                                 : -1);
+    Fold f;
+    f.bias.assign(C, 0.f);
+    if (c.inputs.size() > 2 && c.inputs[2] >= 0) {
+      const Tensor b = host_value(c.inputs[2]);
+      std::copy(b.data<float>(), b.data<float>() + C, f.bias.begin());
+    }
+    const int u = unit.bn_unscale, bn = unit.batch_norm;
     if (u >= 0 && bn < 0)
       throw_input_error("convert: '", nodes[u].name, "' is not followed by its batch_norm");
-    std::string beta_name;  // the folded BatchNorm's beta, for ConvertReport::bias_rounding
-    if (bn >= 0) {
-      const Node& b = nodes[bn];
-      beta_name = g_.value(b.inputs[2]).name;
-      const std::vector<float> k = fold_factors(b.inputs[1], b.inputs[4], b.attrs);
-      const Tensor beta = host_value(b.inputs[2]), mean = host_value(b.inputs[3]);
-      for (int64_t ch = 0; ch < C; ++ch) {
-        const float m = mean.data<float>()[ch], be = beta.data<float>()[ch];
-        bias[ch] = u >= 0 ? be - k[ch] * m + bias[ch] * k[ch] : (bias[ch] - m) * k[ch] + be;
-      }
-      if (u < 0) mult = k;
-      if (u >= 0) skip_.insert(u);
-      skip_.insert(bn);
-      unit_out = b.outputs[0];
-      folded = true;
-      ++rep_.folded_bn;
+    f.unit_out = unit.bn_end;
+    if (bn < 0) return f;
+    const Node& b = nodes[bn];
+    f.beta_name = g_.value(b.inputs[2]).name;
+    const std::vector<float> k = fold_factors(b.inputs[1], b.inputs[4], b.attrs);
+    const Tensor beta = host_value(b.inputs[2]), mean = host_value(b.inputs[3]);
+    for (int64_t ch = 0; ch < C; ++ch) {
+      const float m = mean.data<float>()[ch], be = beta.data<float>()[ch];
+      f.bias[ch] = u >= 0 ? be - k[ch] * m + f.bias[ch] * k[ch] : (f.bias[ch] - m) * k[ch] + be;
     }
+    if (u < 0) f.mult = k;
+    if (u >= 0) skip_.insert(u);
+    skip_.insert(bn);
+    f.folded = true;
+    ++rep_.folded_bn;
+    return f;
+  }
+
+  // The trained integers q (negated on channels whose factor in `mult` is negative) as an int8
+  // constant -> dequantize_linear (axis 0) with step T |mult| / bnt per output channel, or one step
+  // per tensor when neither varies; c's weight input becomes its output. Returns the steps. Both
+  // forms store weights so (quant/convert.h says why the float-grid form does too).
+  std::vector<float> emit_weight(Node& c, const GridWeight& gw, const std::vector<float>& mult) {
+    const int64_t C = gw.C;
+    const bool pc = gw.per_channel || !mult.empty();
+    std::vector<float> step(pc ? C : 1);
+    for (int64_t ch = 0; ch < static_cast<int64_t>(step.size()); ++ch) {
+      const float m = mult.empty() ? 1.f : mult[ch];
+      step[ch] = gw.T[gw.per_channel ? ch : 0] * std::fabs(m) / static_cast<float>(gw.bnt);
+    }
+    Tensor qi = Tensor::empty(gw.w.shape(), DType::i8);
+    for (int64_t i = 0; i < gw.w.numel(); ++i) {
+      const float m = mult.empty() ? 1.f : mult[i / gw.inner];
+      qi.data<int8_t>()[i] = static_cast<int8_t>(m < 0 ? -gw.q[i] : gw.q[i]);
+    }
+    const Shape ss = pc ? Shape{C} : Shape{};
+    c.inputs[1] = emit_dequantize(c.name + ".weight", qi, Tensor::from(ss, step),
+                                  Tensor::zeros(ss, DType::i8));
+    return step;
+  }
+
+  // Float-grid form: the weight as int8 -> dequantize_linear, the (folded) bias float.
+  void emit_float_grid(Node& c, const GridWeight& gw, const Fold& f, bool has_bias) {
+    emit_weight(c, gw, f.mult);
+    if (f.folded || has_bias) {
+      if (c.inputs.size() < 3) c.inputs.resize(3);
+      c.inputs[2] = g_.add_constant(c.name + ".weight.folded_bias", Tensor::from({gw.C}, f.bias));
+    }
+  }
+
+  // Int8 form: the weight as in the float-grid form (per output channel when the thresholds or the
+  // folded factors are), and the bias as int32 on the accumulator's grid.
+  void emit_int8(Node& c, const GridWeight& gw, const Fold& f, bool has_bias) {
+    const std::string wname = c.name + ".weight";
+    const int64_t C = gw.C;
+    const bool pc = gw.per_channel || !f.mult.empty();
+    const std::vector<float> step = emit_weight(c, gw, f.mult);
+    if (!f.folded && !has_bias) return;
+    if (c.inputs.size() < 3) c.inputs.resize(3);
+    auto sx = step_.find(c.inputs[0]);
+    if (sx == step_.end()) {  // the input has no known step: the bias stays float
+      c.inputs[2] = g_.add_constant(wname + ".folded_bias", Tensor::from({C}, f.bias));
+      return;
+    }
+    // int32 bias with scale s_x * s_w (what int8 kernels add)
+    Tensor bq = Tensor::empty({C}, DType::i32);
+    std::vector<float> bs(C);
+    for (int64_t ch = 0; ch < C; ++ch) {
+      bs[ch] = sx->second * step[pc ? ch : 0];
+      bq.data<int32_t>()[ch] = static_cast<int32_t>(std::nearbyint(f.bias[ch] / bs[ch]));
+    }
+    if (f.folded) {
+      std::vector<float>& r = rep_.bias_rounding[f.beta_name];
+      r.resize(C);
+      for (int64_t ch = 0; ch < C; ++ch)
+        r[ch] = static_cast<float>(bq.data<int32_t>()[ch]) * bs[ch] - f.bias[ch];
+    }
+    c.inputs[2] = emit_dequantize(c.name + ".bias", bq, Tensor::from({C}, bs),
+                                  Tensor::zeros({C}, DType::i32));
+  }
+
+  // <base>.int8|int32 constant -> dequantize_linear (axis 0) -> <base>.dequantized; returns it.
+  int emit_dequantize(const std::string& base, Tensor q, Tensor scale, Tensor zero_point) {
+    const char* suffix = q.dtype() == DType::i32 ? ".int32" : ".int8";
+    const int qv = g_.add_constant(base + suffix, std::move(q));
+    const int sv = g_.add_constant(base + ".scale", std::move(scale));
+    const int zv = g_.add_constant(base + ".zero_point", std::move(zero_point));
+    const int dq = g_.add_activation(base + ".dequantized");
+    out_.push_back(Node{"dequantize_linear",
+                        g_.unique_node_name(base + ".dequantize"),
+                        {qv, sv, zv},
+                        {dq},
+                        {{"axis", int64_t{0}}}});
+    return dq;
+  }
+
+  // A quantized conv / linear: its weight (and folded BatchNorm) in the form's representation,
+  // and in the int8 form a quantize/dequantize pair on a conv's output with the scale of the value
+  // ending its unit.
+  void emit_weighted(int idx) {
+    Node c = g_.nodes()[idx];
+    const GridWeight gw = grid_weight(g_.nodes()[weight_quantizer(c)]);
+    const bool int8 = form_ == ConvertForm::int8;
+    const ConvUnit unit = conv_unit(g_, cons_, idx, int8 && c.op == "conv2d");
+    const Fold f = fold_batch_norm(c, unit, gw.C);
+    const bool has_bias = c.inputs.size() > 2 && c.inputs[2] >= 0;
     ++rep_.weights;
-
     c.inputs[0] = resolve(c.inputs[0]);
-    const bool pc = per_channel || !mult.empty();
-    const std::vector<float> step = emit_weight(c, wname, w, q, T, wb, mult);
-    if (form_ == ConvertForm::float_grid) {
-      if (folded || has_bias) {
-        if (c.inputs.size() < 3) c.inputs.resize(3);
-        c.inputs[2] = add_const(wname + ".folded_bias", Tensor::from({C}, bias));
-      }
-    } else {
-      if (folded || has_bias) {
-        if (c.inputs.size() < 3) c.inputs.resize(3);
-        auto sx = step_.find(c.inputs[0]);
-        if (sx != step_.end()) {  // int32 bias with scale s_x * s_w (what int8 kernels add)
-          Tensor bq = Tensor::empty({C}, DType::i32);
-          std::vector<float> bs(C);
-          for (int64_t ch = 0; ch < C; ++ch) {
-            bs[ch] = sx->second * step[pc ? ch : 0];
-            bq.data<int32_t>()[ch] = static_cast<int32_t>(std::nearbyint(bias[ch] / bs[ch]));
-          }
-          if (folded) {
-            std::vector<float>& r = rep_.bias_rounding[beta_name];
-            r.resize(C);
-            for (int64_t ch = 0; ch < C; ++ch)
-              r[ch] = static_cast<float>(bq.data<int32_t>()[ch]) * bs[ch] - bias[ch];
-          }
-          const std::string bname = c.name + ".bias";
-          const int bqv = add_const(bname + ".int32", bq);
-          const int bsv = add_const(bname + ".scale", Tensor::from({C}, bs));
-          const int bzv = add_const(bname + ".zero_point", Tensor::zeros({C}, DType::i32));
-          const int bdq = add_act(bname + ".dequantized");
-          out_.push_back(Node{"dequantize_linear",
-                              g_.unique_node_name(bname + ".dequantize"),
-                              {bqv, bsv, bzv},
-                              {bdq},
-                              {{"axis", int64_t{0}}}});
-          c.inputs[2] = bdq;
-        } else {
-          c.inputs[2] = add_const(wname + ".folded_bias", Tensor::from({C}, bias));
-        }
-      }
-    }
+    if (int8)
+      emit_int8(c, gw, f, has_bias);
+    else
+      emit_float_grid(c, gw, f, has_bias);
     const int conv_out = c.outputs[0];
-    if (folded) repl_[unit_out] = conv_out;
+    if (f.folded) repl_[f.unit_out] = conv_out;
     out_.push_back(c);
-
-    // Output pair: the scale of the value ending the unit (after an optional relu / relu6).
-    if (form_ != ConvertForm::int8 || c.op != "conv2d") return;
-    int end = unit_out;
-    if (cons_[end].size() == 1) {
-      const Node& a = nodes[cons_[end][0]];
-      if (a.op == "relu" || a.op == "relu6") end = a.outputs[0];
-    }
-    auto it = end_scale_.find(end);
+    if (!int8 || c.op != "conv2d") return;
+    auto it = end_scale_.find(unit.end);
     if (it == end_scale_.end()) {
       ++rep_.float_outputs;
       return;

@@ -1,6 +1,7 @@
-// convert: freezes a quant-aware-trained graph for inference (PaddleSlim's convert(), reference
-// 3.5 and 4.4), in the two forms the static API returns, both as self-contained inference graphs
-// (logits only; every parameter and buffer turned into a constant) that io/onnx_export.h writes:
+// convert: freezes a quant-aware-trained graph for inference (PaddleSlim's convert();
+// docs/quantization.md, "Freezing a quant-aware model"), in the two forms the static API returns,
+// both as self-contained inference graphs (logits only; every parameter and buffer turned into a
+// constant) that io/onnx_export.h writes:
 //
 // (a) float_grid: the simulated model in float. Each weight is its trained integers q as an int8
 //     constant -> dequantize_linear (step T / bnt, per output channel or per tensor), so the

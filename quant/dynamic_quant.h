@@ -1,6 +1,7 @@
-// Dynamic (weight-only) post-training quantization: PaddleSlim's quant_post_dynamic (reference 7;
-// Paddle's WeightQuantization.quantize_weight_to_int). Activations stay float; the weights of the
-// chosen op types are stored as int8 or int16 and dequantized once when the model is loaded.
+// Dynamic (weight-only) post-training quantization: PaddleSlim's quant_post_dynamic (Paddle's
+// WeightQuantization.quantize_weight_to_int; docs/quantization.md). Activations stay float; the
+// weights of the chosen op types are stored as int8 or int16 and dequantized once when the model is
+// loaded.
 //
 // For each weight W of a conv2d / depthwise_conv2d / mul (linear) node of the configured types:
 //   channel_wise_abs_max: s_c = max|W_c| / bnt per output channel (axis 0: conv output channels,

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "quant/ops/bn_fold/bn_fold_math.h"
+
 namespace qf {
 namespace {
 
@@ -56,7 +58,7 @@ int fuse_conv_bn(Graph& g) {
       const int64_t K = w.dim(0), per = w.numel() / K;
       Tensor w2 = Tensor::empty(w.shape(), DType::f32), b2 = Tensor::empty({K}, DType::f32);
       for (int64_t k = 0; k < K; ++k) {
-        const double s = gamma.data<float>()[k] / std::sqrt(static_cast<double>(var.data<float>()[k]) + eps);
+        const double s = bn_fold_factor<double>(gamma.data<float>()[k], var.data<float>()[k], eps);
         for (int64_t j = 0; j < per; ++j)
           w2.data<float>()[k * per + j] = static_cast<float>(w.data<float>()[k * per + j] * s);
         const double b = has_b ? data_of(g, conv.inputs[2], "conv bias").data<float>()[k] : 0.0;

@@ -1,4 +1,4 @@
-// Conv + BatchNorm folding for inference (reference 6.3 and 10.13; PaddleSlim's PTQ `fuse` /
+// Conv + BatchNorm folding for inference (docs/quantization.md; PaddleSlim's PTQ `fuse` /
 // quant_post_static's optimize_model): every conv2d whose output feeds exactly one batch_norm (and
 // nothing else) absorbs it, with the BN's running statistics:
 //   k_c = gamma_c / sqrt(running_var_c + eps)

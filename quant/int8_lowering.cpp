@@ -161,74 +161,96 @@ struct Rewriter {
     return type == DType::i8 || type == DType::u8;
   }
 
-  void lower(int idx) {
-    const Node n = g.nodes()[idx];
-    const bool conv = n.op == "conv2d";
-    const Node* dx = producer_node(n.inputs[0]);
-    const Node* dw = producer_node(n.inputs[1]);
-    if (!dx || dx->op != "dequantize_linear") return;  // a float op
-    std::vector<float> sx_v, sw;
+  // The int8 operands of a float conv / linear reading DequantizeLinear outputs.
+  struct Operands {
+    const Node* dx = nullptr;  // the input's and the weight's DequantizeLinear
+    const Node* dw = nullptr;
+    float sx = 1;           // the input's scale
+    std::vector<float> sw;  // the weight's, one or per output channel
+    int64_t K = 0;
+    float swk(int64_t k) const { return sw.size() == 1 ? sw[0] : sw[k]; }
+  };
+  // False when the node stays float (giving up says why, where it is a near miss).
+  bool int8_operands(const Node& n, Operands& o) {
+    o.dx = producer_node(n.inputs[0]);
+    o.dw = producer_node(n.inputs[1]);
+    if (!o.dx || o.dx->op != "dequantize_linear") return false;  // a float op
+    std::vector<float> sx_v;
     int axis = -1;
-    const DType xt = quantized_type(dx->inputs[0]);
-    if (!symmetric_scales(g, *dx, 4, sx_v, &axis) || sx_v.size() != 1 ||
-        (xt != DType::i8 && xt != DType::u8))
-      return give_up(n, "the input is not symmetric per-tensor int8 / uint8");
-    const float sx = sx_v[0];
-    const Tensor* w = dw && dw->op == "dequantize_linear" ? host_data(g, dw->inputs[0]) : nullptr;
-    if (!w || w->dtype() != DType::i8)
-      return give_up(n, "the weight is not a DequantizeLinear of an int8 constant");
-    const int64_t K = w->dim(0);
-    if (!symmetric_scales(g, *dw, w->rank(), sw, &axis) ||
-        (sw.size() != 1 && (static_cast<int64_t>(sw.size()) != K || axis != 0)))
-      return give_up(n, "the weight scales are not symmetric per tensor or per output channel");
-    auto swk = [&](int64_t k) { return sw.size() == 1 ? sw[0] : sw[k]; };
-
-    // Bias in accumulator units.
-    int bias = -1;
-    if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
-      std::vector<float> acc(K);
-      const int b = n.inputs[2];
-      const Node* db = producer_node(b);
-      std::vector<float> sb;
-      if (const Tensor* bf = host_data(g, b); bf && bf->dtype() == DType::f32) {
-        for (int64_t k = 0; k < K; ++k)
-          acc[k] = static_cast<float>(bf->data<float>()[k] / (static_cast<double>(sx) * swk(k)));
-      } else if (const Tensor* bq = db && db->op == "dequantize_linear" ? host_data(g, db->inputs[0]) : nullptr;
-                 bq && bq->dtype() == DType::i32 && symmetric_scales(g, *db, 1, sb, nullptr)) {
-        for (int64_t k = 0; k < K; ++k) {
-          const double s = sb.size() == 1 ? sb[0] : sb[k], want = static_cast<double>(sx) * swk(k);
-          const double q = bq->data<int32_t>()[k];
-          // The usual case: the bias scale is s_x s_w, and the int32 values are the accumulator's.
-          acc[k] = std::fabs(s - want) <= 1e-6 * want ? static_cast<float>(q) : static_cast<float>(q * s / want);
-        }
-      } else {
-        return give_up(n, "the bias is neither a float constant nor a DequantizeLinear of int32");
-      }
-      Value v;
-      v.name = g.unique_value_name(n.name + ".bias_acc");
-      v.kind = ValueKind::constant;
-      v.shape = {K};
-      v.init = Init::from(Tensor::from({K}, acc));
-      bias = g.add_value(std::move(v));
+    const DType xt = quantized_type(o.dx->inputs[0]);
+    if (!symmetric_scales(g, *o.dx, 4, sx_v, &axis) || sx_v.size() != 1 ||
+        (xt != DType::i8 && xt != DType::u8)) {
+      give_up(n, "the input is not symmetric per-tensor int8 / uint8");
+      return false;
     }
+    o.sx = sx_v[0];
+    const Tensor* w =
+        o.dw && o.dw->op == "dequantize_linear" ? host_data(g, o.dw->inputs[0]) : nullptr;
+    if (!w || w->dtype() != DType::i8) {
+      give_up(n, "the weight is not a DequantizeLinear of an int8 constant");
+      return false;
+    }
+    o.K = w->dim(0);
+    if (!symmetric_scales(g, *o.dw, w->rank(), o.sw, &axis) ||
+        (o.sw.size() != 1 && (static_cast<int64_t>(o.sw.size()) != o.K || axis != 0))) {
+      give_up(n, "the weight scales are not symmetric per tensor or per output channel");
+      return false;
+    }
+    return true;
+  }
 
-    // Output stage.
-    Attrs a = n.attrs;
-    int out = n.outputs[0];
-    std::vector<int> dead;
+  // The bias as a float constant in accumulator units (s_x s_w): -1 without a bias, -2 (after
+  // giving up) when it is neither a float constant nor a DequantizeLinear of int32.
+  int bias_in_accumulator_units(const Node& n, const Operands& o) {
+    if (n.inputs.size() <= 2 || n.inputs[2] < 0) return -1;
+    std::vector<float> acc(o.K);
+    const int b = n.inputs[2];
+    const Node* db = producer_node(b);
+    std::vector<float> sb;
+    if (const Tensor* bf = host_data(g, b); bf && bf->dtype() == DType::f32) {
+      for (int64_t k = 0; k < o.K; ++k)
+        acc[k] = static_cast<float>(bf->data<float>()[k] / (static_cast<double>(o.sx) * o.swk(k)));
+    } else if (const Tensor* bq =
+                   db && db->op == "dequantize_linear" ? host_data(g, db->inputs[0]) : nullptr;
+               bq && bq->dtype() == DType::i32 && symmetric_scales(g, *db, 1, sb, nullptr)) {
+      for (int64_t k = 0; k < o.K; ++k) {
+        const double s = sb.size() == 1 ? sb[0] : sb[k],
+                     want = static_cast<double>(o.sx) * o.swk(k);
+        const double q = bq->data<int32_t>()[k];
+        // The usual case: the bias scale is s_x s_w, and the int32 values are the accumulator's.
+        acc[k] = std::fabs(s - want) <= 1e-6 * want ? static_cast<float>(q)
+                                                    : static_cast<float>(q * s / want);
+      }
+    } else {
+      give_up(n, "the bias is neither a float constant nor a DequantizeLinear of int32");
+      return -2;
+    }
+    return g.add_constant(n.name + ".bias_acc", Tensor::from({o.K}, acc));
+  }
+
+  // The output stage fused into the int8 op: what follows the op's output (a QuantizeLinear,
+  // possibly with an activation and a requantization after it, or an activation then a
+  // QuantizeLinear) sets the stage's attributes in `a`; nodes it absorbs go to `dead`.
+  struct OutputStage {
     float sy = 1;
     DType yt = DType::f32;
-    const int c1 = only_consumer(out);
+    int out = -1;
+    std::vector<int> dead;
+  };
+  OutputStage output_stage(const Node& n, Attrs& a) {
+    OutputStage st;
+    st.out = n.outputs[0];
+    const int c1 = only_consumer(st.out);
     const Node* first = c1 >= 0 ? &g.nodes()[c1] : nullptr;
     float s1;
     DType t1;
     if (per_tensor_q(first, s1, t1)) {
-      sy = s1;
-      yt = t1;
-      out = first->outputs[0];
-      dead.push_back(c1);
+      st.sy = s1;
+      st.yt = t1;
+      st.out = first->outputs[0];
+      st.dead.push_back(c1);
       // ... -> Q(s1) -> DQ -> act -> Q(s2): keep the rounding at s1, apply act, requantize to s2.
-      const int c2 = only_consumer(out);
+      const int c2 = only_consumer(st.out);
       const Node* dq = c2 >= 0 ? &g.nodes()[c2] : nullptr;
       std::vector<float> sd;
       const int c3 = dq && dq->op == "dequantize_linear" && symmetric_scales(g, *dq, 4, sd, nullptr) &&
@@ -245,9 +267,9 @@ struct Rewriter {
         a.set("qmin", t1 == DType::u8 ? 0.0 : -128.0);
         a.set("qmax", t1 == DType::u8 ? 255.0 : 127.0);
         a.set("post_scale", static_cast<double>(s1 / s2));
-        yt = t2;
-        out = g.nodes()[c4].outputs[0];
-        dead.insert(dead.end(), {c2, c3, c4});
+        st.yt = t2;
+        st.out = g.nodes()[c4].outputs[0];
+        st.dead.insert(st.dead.end(), {c2, c3, c4});
       }
       ++report.fused_outputs;
     } else if (first) {
@@ -258,28 +280,39 @@ struct Rewriter {
       DType t2;
       if (c2 >= 0 && per_tensor_q(&g.nodes()[c2], s2, t2) && activation(*first, s2, act)) {
         for (const auto& [k, v] : act.items()) a.set(k, v);
-        sy = s2;
-        yt = t2;
-        out = g.nodes()[c2].outputs[0];
-        dead.insert(dead.end(), {c1, c2});
+        st.sy = s2;
+        st.yt = t2;
+        st.out = g.nodes()[c2].outputs[0];
+        st.dead.insert(st.dead.end(), {c1, c2});
         ++report.fused_outputs;
       }
     }
+    return st;
+  }
+
+  void lower(int idx) {
+    const Node n = g.nodes()[idx];
+    Operands o;
+    if (!int8_operands(n, o)) return;
+    const int bias = bias_in_accumulator_units(n, o);
+    if (bias == -2) return;
+    Attrs a = n.attrs;
+    const OutputStage st = output_stage(n, a);
     std::vector<double> scales;
-    for (int64_t k = 0; k < (sw.size() == 1 ? 1 : K); ++k)
-      scales.push_back(static_cast<double>(sx) * swk(k) / sy);
+    for (int64_t k = 0; k < (o.sw.size() == 1 ? 1 : o.K); ++k)
+      scales.push_back(static_cast<double>(o.sx) * o.swk(k) / st.sy);
     a.set("scales", scales);
-    a.set("out_dtype", std::string(yt == DType::f32 ? "f32" : yt == DType::u8 ? "u8" : "i8"));
+    a.set("out_dtype", std::string(st.yt == DType::f32 ? "f32" : st.yt == DType::u8 ? "u8" : "i8"));
 
     Node q;
-    q.op = conv ? "qconv2d" : "qlinear";
+    q.op = n.op == "conv2d" ? "qconv2d" : "qlinear";
     q.name = n.name;
-    q.inputs = {dx->inputs[0], dw->inputs[0]};
+    q.inputs = {o.dx->inputs[0], o.dw->inputs[0]};
     if (bias >= 0) q.inputs.push_back(bias);
-    q.outputs = {out};
+    q.outputs = {st.out};
     q.attrs = std::move(a);
     g.nodes()[idx] = std::move(q);
-    removed.insert(dead.begin(), dead.end());
+    removed.insert(st.dead.begin(), st.dead.end());
     ++report.int8_ops;
   }
 
@@ -335,12 +368,7 @@ struct Rewriter {
         const double z = zp ? element(*zp, a) : 0;
         f.data<float>()[k] = static_cast<float>(element(*q, k) - z) * s->data<float>()[a];
       }
-      Value v;
-      v.name = g.unique_value_name(g.value(n.outputs[0]).name + ".folded");
-      v.kind = ValueKind::constant;
-      v.shape = q->shape();
-      v.init = Init::from(f);
-      const int id = g.add_value(std::move(v));
+      const int id = g.add_constant(g.value(n.outputs[0]).name + ".folded", f);
       g.replace_uses(n.outputs[0], id);
       removed.insert(static_cast<int>(i));
       ++report.folded_dequantize;

@@ -6,8 +6,8 @@
 #include <limits>
 #include <set>
 
-#include "comm/communicator.h"
 #include "data/loader.h"
+#include "nn/communicator.h"
 #include "nn/executor.h"
 #include "nn/param_store.h"
 #include "quant/quant_aware.h"
@@ -22,16 +22,6 @@ const Tensor* weight_data(const Graph& g, int v) {
   if (val.init.kind != Init::Kind::data || !val.init.data.defined() || val.dtype != DType::f32)
     return nullptr;
   return &val.init.data;
-}
-
-Value constant_value(const Graph& g, const std::string& name, Tensor t) {
-  Value v;
-  v.name = g.unique_value_name(name);
-  v.kind = ValueKind::constant;
-  v.shape = t.shape();
-  v.dtype = t.dtype();
-  v.init = Init::from(std::move(t));
-  return v;
 }
 
 // A CalibState as doubles, for the cross-rank merge: batches, abs_min, abs_max, avg_sum,
@@ -161,7 +151,7 @@ std::map<std::string, double> Calibrator::thresholds() const {
 
 void run_calibration(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                      const std::vector<Calibrator*>& calibrators, const Dataset& data,
-                     DeviceContext& ctx, Console& console, Communicator& comm) {
+                     DeviceContext& ctx, const CalibrationProgress& progress, Communicator& comm) {
   const int64_t need = c.batch_nums * c.batch_size;
   if (data.size() == 0)
     throw_input_error("ptq: the calibration set (", data.describe(), ") is empty");
@@ -210,12 +200,14 @@ void run_calibration(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
       ex.forward(Mode::eval);
       for (Calibrator* cal : active)
         cal->observe(tensor_of, k, b.size, cal->two_pass() && pass == 0);
-      console.progress(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ", k - first + 1,
-                               "/", last - first,
-                               comm.size() > 1 ? str_cat(" (this rank's share of ", c.batch_nums, ")")
-                                               : std::string()));
+      if (progress.batch_done)
+        progress.batch_done(str_cat("calibration pass ", pass + 1, "/", passes, ": batch ",
+                                    k - first + 1, "/", last - first,
+                                    comm.size() > 1
+                                        ? str_cat(" (this rank's share of ", c.batch_nums, ")")
+                                        : std::string()));
     }
-    console.end_progress();
+    if (progress.pass_done) progress.pass_done();
     // Two-pass: the histograms of all ranks must cover the same range, so the ranges are merged
     // before the histogram pass.
     for (Calibrator* cal : active) {
@@ -226,10 +218,11 @@ void run_calibration(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
 }
 
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
-                                        const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm, std::map<std::string, CalibState>* states) {
+                                        const Dataset& data, DeviceContext& ctx,
+                                        const CalibrationProgress& progress, Communicator& comm,
+                                        std::map<std::string, CalibState>* states) {
   Calibrator cal(g, plan, c.calib());
-  run_calibration(g, plan, c, {&cal}, data, ctx, console, comm);
+  run_calibration(g, plan, c, {&cal}, data, ctx, progress, comm);
   if (states) *states = cal.states();
   return cal.thresholds();
 }
@@ -248,7 +241,7 @@ QuantizedWeight quantize_weight(const Tensor& w, bool per_channel, int bits, boo
     const double T = m == 0 ? 1e-8 : m;
     auto quant = [&](double v) { return std::clamp(std::nearbyint(v / T * bnt), -bnt - 1, bnt); };
     for (int64_t j = 0; j < per; ++j) qv[k * per + j] = quant(x[k * per + j]);
-    if (bias_correction) {  // reference 5.7 (Banner et al.)
+    if (bias_correction) {  // Banner et al. (docs/quantization.md, "Bias correction")
       double mw = 0, mq = 0;
       for (int64_t j = 0; j < per; ++j) {
         mw += x[k * per + j];
@@ -350,28 +343,26 @@ class QdqBuilder {
     return static_cast<float>(T / kBnt);
   }
 
-  int add_act(const std::string& base) {
-    Value v;
-    v.name = g_.unique_value_name(base);
-    return g_.add_value(std::move(v));
-  }
-
   // A QuantizeLinear -> DequantizeLinear pair with activation v's scale, its nodes named after
   // `where` ("<reader>.input" or "<op>.output"), quantizing `source` (v itself, or the output of
   // v's own pair); the scale constant is one per activation, the zero point one per pair.
   int qdq(int v, const std::string& where, int source = -1) {
-    const std::string name = g_.value(v).name;  // a copy: add_value may move the values
+    const std::string name = g_.value(v).name;  // a copy: add_constant may move the values
     auto sit = scale_.find(v);
     if (sit == scale_.end())
-      sit = scale_.emplace(v, g_.add_value(constant_value(g_, name + ".scale", Tensor::from({}, {step_of(name)}))))
+      sit = scale_.emplace(v, g_.add_constant(name + ".scale", Tensor::from({}, {step_of(name)})))
                 .first;
     const int s = sit->second;
-    const int z = g_.add_value(constant_value(g_, name + ".zero_point", Tensor::zeros({}, DType::i8)));
-    const int q = add_act(name + ".quantized");
-    const int d = add_act(name + ".quantized.dequantized");
-    g_.nodes().push_back({"quantize_linear", g_.unique_node_name(where + ".quantize_linear"),
-                          {source >= 0 ? source : v, s, z}, {q}, {}});
-    g_.nodes().push_back({"dequantize_linear", g_.unique_node_name(where + ".dequantize_linear"), {q, s, z}, {d}, {}});
+    const int z = g_.add_constant(name + ".zero_point", Tensor::zeros({}, DType::i8));
+    const int q = g_.add_activation(name + ".quantized");
+    const int d = g_.add_activation(name + ".quantized.dequantized");
+    g_.nodes().push_back({"quantize_linear",
+                          g_.unique_node_name(where + ".quantize_linear"),
+                          {source >= 0 ? source : v, s, z},
+                          {q},
+                          {}});
+    g_.nodes().push_back(
+        {"dequantize_linear", g_.unique_node_name(where + ".dequantize_linear"), {q, s, z}, {d}, {}});
     ++rep_.activation_pairs;
     return d;
   }
@@ -379,9 +370,12 @@ class QdqBuilder {
   // y -> its own pair -> clip(-FLT_MAX, FLT_MAX): the value several readers' pairs quantize.
   int fan_out(int y, const std::string& scope) {
     const int d = qdq(y, scope + ".output");
-    const int out = add_act(g_.value(y).name + ".fan_out");
+    const int out = g_.add_activation(g_.value(y).name + ".fan_out");
     const double big = std::numeric_limits<float>::max();
-    g_.nodes().push_back({"clip", g_.unique_node_name(scope + ".fan_out"), {d}, {out},
+    g_.nodes().push_back({"clip",
+                          g_.unique_node_name(scope + ".fan_out"),
+                          {d},
+                          {out},
                           {{"min", -big}, {"max", big}}});
     return out;
   }
@@ -391,11 +385,12 @@ class QdqBuilder {
                            const std::vector<float>& scales, DType zp_type) {
     const int64_t K = static_cast<int64_t>(scales.size());
     const Shape sshape = K == 1 && data.dtype() != DType::i32 ? Shape{} : Shape{K};
-    const int q = g_.add_value(constant_value(g_, name + ".quantized", std::move(data)));
-    const int s = g_.add_value(constant_value(g_, name + ".scale", Tensor::from(sshape, scales)));
-    const int z = g_.add_value(constant_value(g_, name + ".zero_point", Tensor::zeros(sshape, zp_type)));
-    const int d = add_act(name + ".dequantized");
-    g_.nodes().push_back({"dequantize_linear", g_.unique_node_name(node), {q, s, z}, {d}, {{"axis", int64_t{0}}}});
+    const int q = g_.add_constant(name + ".quantized", std::move(data));
+    const int s = g_.add_constant(name + ".scale", Tensor::from(sshape, scales));
+    const int z = g_.add_constant(name + ".zero_point", Tensor::zeros(sshape, zp_type));
+    const int d = g_.add_activation(name + ".dequantized");
+    g_.nodes().push_back(
+        {"dequantize_linear", g_.unique_node_name(node), {q, s, z}, {d}, {{"axis", int64_t{0}}}});
     return d;
   }
 
@@ -403,13 +398,18 @@ class QdqBuilder {
   void quantize_op(Node& n, int x) {
     const float sx = step_of(g_.value(x).name);
     if (!quantized_outputs_.count(x)) n.inputs[0] = qdq(x, n.name + ".input");  // else: done
-    const QuantizedWeight qw = quantize_weight(*weight_data(g_, n.inputs[1]), c_.per_channel_weights(), 8,
-                                               c_.bias_correction);
+    const QuantizedWeight qw = quantize_weight(*weight_data(g_, n.inputs[1]),
+                                               c_.per_channel_weights, 8, c_.bias_correction);
     std::vector<float> sw;
     for (float t : qw.thresholds) sw.push_back(static_cast<float>((t > 0 ? t : 1e-8) / kBnt));
-    n.inputs[1] = dequantized_constant(g_.value(n.inputs[1]).name, n.name + ".weight.dequantize_linear",
-                                       qw.q, sw, DType::i8);
-    const Tensor* b = n.inputs.size() > 2 && n.inputs[2] >= 0 ? weight_data(g_, n.inputs[2]) : nullptr;
+    n.inputs[1] = dequantized_constant(g_.value(n.inputs[1]).name,
+                                       n.name + ".weight.dequantize_linear", qw.q, sw, DType::i8);
+    if (n.inputs.size() > 2 && n.inputs[2] >= 0) quantize_bias_input(n, sx, sw);
+  }
+
+  // A float bias as int32 with scale s_x * s_w (clamped to int32) -> DequantizeLinear.
+  void quantize_bias_input(Node& n, float sx, const std::vector<float>& sw) {
+    const Tensor* b = weight_data(g_, n.inputs[2]);
     if (!b) return;
     const int64_t nb = b->numel();
     Tensor bq = Tensor::empty({nb}, DType::i32);

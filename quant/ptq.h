@@ -1,5 +1,6 @@
-// Static post-training quantization (PaddleSlim's quant_post_static / dygraph PTQ, reference 5 and
-// 6) over a qforge graph that carries its weights (an imported ONNX model or a baked checkpoint):
+// Static post-training quantization (PaddleSlim's quant_post_static / dygraph PTQ;
+// docs/quantization.md) over a qforge graph that carries its weights (an imported ONNX model or a
+// baked checkpoint):
 //
 //   plan_ptq       which ops to quantize — conv2d / depthwise_conv2d / mul (linear) nodes of the
 //                  configured types whose weight is data, minus those reading a tensor of
@@ -27,17 +28,17 @@
 //                  with T = 1e-8.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
+#include "nn/communicator.h"
 #include "nn/context.h"
 #include "nn/graph.h"
-#include "comm/communicator.h"
 #include "quant/calibration.h"
 #include "quant/ptq_config.h"
-#include "trainer/console.h"
 
 namespace qf {
 
@@ -92,17 +93,23 @@ class Calibrator {
 // searches merge exactly); avg's sum of per-batch values is added in another order (relative
 // difference ~1e-16); the dygraph KLQuantizer / HistQuantizer re-bin histograms of different
 // ranges when they merge, so theirs are close but not equal.
-// `states` (optional) receives every activation's final statistics (histograms included).
+// `progress` hears of each batch (a line to show) and of the end of each pass; the command shows
+// them on its console, tests pass {}. `states` (optional) receives every activation's final
+// statistics (histograms included).
+struct CalibrationProgress {
+  std::function<void(const std::string& line)> batch_done;
+  std::function<void()> pass_done;
+};
 std::map<std::string, double> calibrate(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
-                                        const Dataset& data, DeviceContext& ctx, Console& console,
-                                        Communicator& comm,
+                                        const Dataset& data, DeviceContext& ctx,
+                                        const CalibrationProgress& progress, Communicator& comm,
                                         std::map<std::string, CalibState>* states = nullptr);
 // The same sweep for several calibrators at once (each algorithm of quant/calibration_compare.h),
 // each fed exactly as calibrate feeds its one: the batches run forward once per pass, two passes
 // when any calibrator needs them; one-pass calibrators observe during the first.
 void run_calibration(const Graph& g, const PtqPlan& plan, const PtqConfig& c,
                      const std::vector<Calibrator*>& calibrators, const Dataset& data,
-                     DeviceContext& ctx, Console& console, Communicator& comm);
+                     DeviceContext& ctx, const CalibrationProgress& progress, Communicator& comm);
 
 struct QuantizedWeight {
   Tensor q;                       // int8 (or int16 for 16 bits), same shape as the weight

@@ -1,9 +1,8 @@
 // Configuration of post-training quantization, static (`qforge ptq`, section [ptq]) and dynamic
 // weight-only (`qforge ptq-dynamic`, section [ptq_dynamic]) — PaddleSlim's quant_post_static /
-// PTQ and quant_post_dynamic keys (reference 5.1, 6, 7), with the command-line spellings of the
-// issue as aliases (--algo, --batch-nums, --batch-size, --hist-percent, --bias-correction,
-// --weight-quantize-type, --quantizable-op-type, --skip-tensor-list, --fuse-conv-bn, --weight-bits,
-// --generate-test-model, --out).
+// PTQ and quant_post_dynamic keys. launch/lib/quant_keys.h binds, parses and validates them (with
+// the command-line spellings --algo, --batch-nums, ... as aliases); the structs here are what the
+// passes read.
 //
 // Static defaults: PaddleSlim's quant_post_static (algo hist, hist_percent 0.9999 for hist,
 // channel_wise_abs_max weights, conv2d / depthwise_conv2d / mul, no bias correction, 8 bits),
@@ -33,8 +32,6 @@
 
 namespace qf {
 
-class ConfigSchema;
-
 struct PtqConfig {
   std::string algo = "hist";
   int64_t batch_nums = 10;
@@ -43,7 +40,8 @@ struct PtqConfig {
   int bins = 0;                   // 0: the algorithm's default (2048 static, 1024 dygraph)
   int upsample_bins = 64;         // dygraph KLQuantizer / HistQuantizer
   bool bias_correction = false;
-  std::string weight_quantize_type = "channel_wise_abs_max";
+  bool per_channel_weights =
+      true;  // channel_wise_abs_max (or PerChannelAbsmaxQuantizer), else abs_max
   std::vector<std::string> quantizable_op_type{"conv2d", "depthwise_conv2d", "mul"};
   std::vector<std::string> skip_tensor_list;
   bool fuse_conv_bn = true;        // fold BatchNorm into the conv before calibration
@@ -55,13 +53,11 @@ struct PtqConfig {
 
   // The calibration algorithm with every default resolved.
   CalibConfig calib() const;
-  // channel_wise_abs_max or abs_max, with the dygraph names resolved.
-  bool per_channel_weights() const;
 };
 
 struct DynamicQuantConfig {
   int weight_bits = 8;
-  std::string weight_quantize_type = "channel_wise_abs_max";
+  bool per_channel = true;  // channel_wise_abs_max, else abs_max
   std::vector<std::string> quantizable_op_type{"conv2d", "mul"};
   bool generate_test_model = false;
   std::string out;                // directory: quantized_model/model.onnx (+ test_model/model.onnx)
@@ -70,10 +66,5 @@ struct DynamicQuantConfig {
 // Allowed values (messages and tests).
 const std::vector<std::string>& ptq_algo_names();
 const std::vector<std::string>& ptq_op_type_names();
-
-// Binds the [ptq] keys and the issue's dashed aliases (rebinding --batch-size and --out, which
-// mean the calibration batch and the output file in this command).
-void bind_ptq_config(ConfigSchema& schema, PtqConfig& c);
-void bind_dynamic_quant_config(ConfigSchema& schema, DynamicQuantConfig& c);
 
 }  // namespace qf

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "nn/op_registry.h"
+#include "quant/conv_unit.h"
 
 namespace qf {
 namespace {
@@ -53,33 +54,39 @@ class Rewriter {
   }
 
   // x -> fake-quant of `type`; returns the fake-quantized value.
-  int quantizer(const std::string& name, int x, const std::string& type, int bits, bool weight,
+  int quantizer(const std::string& name, int x, QuantizerType type, int bits, bool weight,
                 const Shape& channel_shape) {
     Node n;
     n.name = name;
     n.inputs = {x};
     n.attrs.set("bits", int64_t{bits});
-    if (type == "channel_wise_abs_max") {
-      n.op = "fake_channel_wise_quantize_dequantize_abs_max";
-      n.attrs.set("quant_axis", int64_t{0});
-      n.inputs.push_back(
-          add_state(name + ".scale", ValueKind::buffer, channel_shape, Init::zeros()));
-    } else if (type == "abs_max") {
-      n.op = "fake_quantize_dequantize_abs_max";
-      n.inputs.push_back(add_state(name + ".scale", ValueKind::buffer, {1}, Init::zeros()));
-    } else if (type == "moving_average_abs_max") {
-      n.op = "fake_quantize_dequantize_moving_average_abs_max";
-      n.attrs.set("moving_rate", c_.moving_rate);
-      n.inputs.push_back(add_state(name + ".scale", ValueKind::buffer, {1}, Init::constant(0.001)));
-      n.inputs.push_back(add_state(name + ".state", ValueKind::buffer, {1}, Init::ones()));
-      n.inputs.push_back(add_state(name + ".accum", ValueKind::buffer, {1}, Init::ones()));
-    } else {
-      QF_CHECK(type == "range_abs_max", "unknown quantize type ", type);
-      n.op = "fake_quantize_dequantize_range_abs_max";
-      n.attrs.set("window_size", c_.window_size);
-      n.inputs.push_back(add_state(name + ".scale", ValueKind::buffer, {1}, Init::constant(0.001)));
-      n.inputs.push_back(
-          add_state(name + ".window", ValueKind::buffer, {c_.window_size}, Init::zeros()));
+    switch (type) {
+      case QuantizerType::channel_wise_abs_max:
+        n.op = "fake_channel_wise_quantize_dequantize_abs_max";
+        n.attrs.set("quant_axis", int64_t{0});
+        n.inputs.push_back(
+            add_state(name + ".scale", ValueKind::buffer, channel_shape, Init::zeros()));
+        break;
+      case QuantizerType::abs_max:
+        n.op = "fake_quantize_dequantize_abs_max";
+        n.inputs.push_back(add_state(name + ".scale", ValueKind::buffer, {1}, Init::zeros()));
+        break;
+      case QuantizerType::moving_average_abs_max:
+        n.op = "fake_quantize_dequantize_moving_average_abs_max";
+        n.attrs.set("moving_rate", c_.moving_rate);
+        n.inputs.push_back(
+            add_state(name + ".scale", ValueKind::buffer, {1}, Init::constant(0.001)));
+        n.inputs.push_back(add_state(name + ".state", ValueKind::buffer, {1}, Init::ones()));
+        n.inputs.push_back(add_state(name + ".accum", ValueKind::buffer, {1}, Init::ones()));
+        break;
+      case QuantizerType::range_abs_max:
+        n.op = "fake_quantize_dequantize_range_abs_max";
+        n.attrs.set("window_size", c_.window_size);
+        n.inputs.push_back(
+            add_state(name + ".scale", ValueKind::buffer, {1}, Init::constant(0.001)));
+        n.inputs.push_back(
+            add_state(name + ".window", ValueKind::buffer, {c_.window_size}, Init::zeros()));
+        break;
     }
     // Weights are identical on every rank; only activation maxima need the cross-rank MAX.
     n.attrs.set("sync_scales", int64_t{!weight && c_.sync_scales});
@@ -95,7 +102,7 @@ class Rewriter {
     auto it = done_.find(w);
     if (it != done_.end()) return it->second;
     int x = w;
-    if (c_.weight_preprocess_type == "PACT") x = pact(n.name + ".weight_pact", x);
+    if (c_.weight_pact) x = pact(n.name + ".weight_pact", x);
     const int y = quantizer(n.name + ".weight_quant", x, c_.weight_quantize_type, c_.weight_bits,
                             true, {g_.value(n.inputs[1]).shape.at(0)});
     done_[w] = y;
@@ -106,8 +113,7 @@ class Rewriter {
     auto it = done_.find(x);
     if (it != done_.end()) return it->second;
     int v = x;
-    if (c_.activation_preprocess_type == "PACT")
-      v = pact(str_replace_last(name, "act_quant", "act_pact"), v);
+    if (c_.activation_pact) v = pact(str_replace_last(name, "act_quant", "act_pact"), v);
     const int y = quantizer(name, v, c_.activation_quantize_type, c_.activation_bits, false, {});
     done_[x] = y;
     return y;
@@ -157,127 +163,125 @@ std::string paddle_op_type(const Graph& g, const Node& n) {
   return "";
 }
 
+namespace {
+
+bool skipped_by_pattern(const QuantConfig& c, const Node& n) {
+  for (const std::string& p : c.not_quant_pattern)
+    if (!p.empty() && n.name.find(p) != std::string::npos) return true;
+  return false;
+}
+
+// fuse_conv_bn: the batch_norm node (index in `original`) a bias-free conv folds, or -1.
+int folded_batch_norm(const QuantConfig& c, const std::vector<Node>& original,
+                      const std::vector<std::vector<int>>& consumers, const Node& n) {
+  if (!c.fuse_conv_bn || n.op != "conv2d" || (n.inputs.size() > 2 && n.inputs[2] >= 0)) return -1;
+  const auto& cons = consumers[n.outputs[0]];
+  return cons.size() == 1 && original[cons[0]].op == "batch_norm" ? cons[0] : -1;
+}
+
+// Quantizes one node of the original graph: its weight (through bn_fold_weight when it folds
+// `bn`) and its float activation inputs; then, when it folds, adds bn_unscale after it and
+// returns the value that replaces its output (-1 otherwise).
+int quantize_node(Rewriter& rw, Graph& g, const QuantConfig& c, Node n, const Node* bn,
+                  QuantAwareReport& report) {
+  if (bn) {
+    const int wf = rw.add_activation(n.name + ".bn_fold");
+    rw.out_.push_back(Node{"bn_fold_weight",
+                           n.name + ".bn_fold",
+                           {n.inputs[1], bn->inputs[1], bn->inputs[4]},
+                           {wf},
+                           {{"epsilon", bn->attrs.get_float("epsilon", 1e-5)}}});
+    n.inputs[1] = rw.quantize_weight(n, wf);
+    ++report.folded_bn;
+  } else if (n.op == "conv2d" || n.op == "linear") {
+    n.inputs[1] = rw.quantize_weight(n, n.inputs[1]);
+  }
+  if (!c.quant_weight_only) {
+    const int nact = n.op == "add" ? 2 : 1;
+    for (int i = 0; i < nact; ++i) {
+      if (!float_activation_like(g, n.inputs[i])) continue;
+      const std::string name =
+          n.name + (nact == 1 ? ".act_quant" : ".act_quant." + std::to_string(i));
+      n.inputs[i] = rw.quantize_activation(name, n.inputs[i]);
+    }
+  }
+  const int conv_out = n.outputs[0];
+  const std::string name = n.name;
+  rw.out_.push_back(std::move(n));
+  if (!bn) return -1;
+  const int u = rw.add_activation(name + ".bn_unscale");
+  rw.out_.push_back(Node{"bn_unscale",
+                         name + ".bn_unscale",
+                         {conv_out, bn->inputs[1], bn->inputs[4]},
+                         {u},
+                         {{"epsilon", bn->attrs.get_float("epsilon", 1e-5)}}});
+  return u;
+}
+
+// Output observers where a quantized conv's unit (quant/conv_unit.h) ends in a value nothing
+// quantizes: a quantizing moving_average_abs_max_scale right after the unit's last node.
+void add_output_observers(Graph& g, const QuantConfig& c, Rewriter& rw,
+                          const std::vector<int>& conv_nodes, QuantAwareReport& report) {
+  const auto cons = g.consumers();
+  std::vector<std::pair<ConvUnit, int>> observe;  // (unit, conv node)
+  for (int ci : conv_nodes) {
+    const ConvUnit unit = conv_unit(g, cons, ci);
+    if (!rw.done_.count(unit.end)) observe.push_back({unit, ci});
+  }
+  std::sort(observe.begin(), observe.end(),
+            [](const auto& a, const auto& b) { return a.first.last > b.first.last; });
+  for (const auto& [unit, ci] : observe) {  // from the back, so earlier indices stay valid
+    const std::string name = g.nodes()[ci].name + ".out_observer";
+    Node n;
+    n.op = "moving_average_abs_max_scale";
+    n.name = name;
+    n.attrs.set("moving_rate", c.moving_rate);
+    n.attrs.set("sync_scales", int64_t{c.sync_scales});
+    n.attrs.set("quantize", int64_t{1});  // simulate the export's requantization here
+    n.inputs = {unit.end, rw.add_state(name + ".scale", ValueKind::buffer, {1}, Init::ones()),
+                rw.add_state(name + ".state", ValueKind::buffer, {1}, Init::ones()),
+                rw.add_state(name + ".accum", ValueKind::buffer, {1}, Init::ones())};
+    const int y = rw.add_activation(name);
+    n.outputs = {y};
+    g.replace_uses(unit.end, y);
+    g.insert_node(static_cast<size_t>(unit.last) + 1, std::move(n));
+    ++report.observers;
+  }
+}
+
+}  // namespace
+
 QuantAwareReport quant_aware(Graph& g, const QuantConfig& c) {
-  c.validate();
   for (const Node& n : g.nodes())
     if (is_fake_quant_op(n.op) || n.op == "pact")
       throw_input_error("quant_aware: the graph is already quantized (node '", n.name, "' is ",
                         n.op, ")");
   QuantAwareReport report;
-  const std::vector<std::string> ops = c.effective_op_types();
   const std::vector<Node> original = g.nodes();
   const auto original_consumers = g.consumers();
   std::map<int, int> rename;  // conv output -> its bn_unscale output (fuse_conv_bn)
   Rewriter rw(g, c, report);
   std::vector<int> conv_nodes;  // indices in rw.out_ of quantized convs (for observers)
-
-  for (size_t idx = 0; idx < original.size(); ++idx) {
-    Node n = original[idx];
+  for (Node n : original) {
     for (int& v : n.inputs)
       if (rename.count(v)) v = rename[v];
     const std::string type = paddle_op_type(g, n);
-    if (type.empty() || !in_list(ops, type)) {
-      rw.out_.push_back(std::move(n));
-      continue;
-    }
-    bool skip = false;
-    for (const std::string& p : c.not_quant_pattern)
-      skip = skip || (!p.empty() && n.name.find(p) != std::string::npos);
-    if (skip) {
-      report.skipped.push_back(n.name);
+    if (type.empty() || !in_list(c.quantize_op_types, type) || skipped_by_pattern(c, n)) {
+      if (!type.empty() && in_list(c.quantize_op_types, type)) report.skipped.push_back(n.name);
       rw.out_.push_back(std::move(n));
       continue;
     }
     report.quantized.push_back(n.name);
-    const bool weighted = n.op == "conv2d" || n.op == "linear";
-    // fuse_conv_bn: a bias-free conv whose only consumer is a batch_norm trains on the folded
-    // weight and rescales its output before the batch_norm.
-    int bn = -1;
-    if (c.fuse_conv_bn && n.op == "conv2d" && (n.inputs.size() < 3 || n.inputs[2] < 0)) {
-      const auto& cons = original_consumers[n.outputs[0]];
-      if (cons.size() == 1 && original[cons[0]].op == "batch_norm") bn = cons[0];
-    }
-    if (bn >= 0) {
-      const Node& b = original[bn];
-      Attrs eps{{"epsilon", b.attrs.get_float("epsilon", 1e-5)}};
-      const int wf = rw.add_activation(n.name + ".bn_fold");
-      rw.out_.push_back(Node{"bn_fold_weight",
-                             n.name + ".bn_fold",
-                             {n.inputs[1], b.inputs[1], b.inputs[4]},
-                             {wf},
-                             eps});
-      n.inputs[1] = rw.quantize_weight(n, wf);
-      ++report.folded_bn;
-    } else if (weighted) {
-      n.inputs[1] = rw.quantize_weight(n, n.inputs[1]);
-    }
-    if (!c.quant_weight_only) {
-      const int nact = n.op == "add" ? 2 : 1;
-      for (int i = 0; i < nact; ++i) {
-        if (!float_activation_like(g, n.inputs[i])) continue;
-        const std::string name =
-            n.name + (nact == 1 ? ".act_quant" : ".act_quant." + std::to_string(i));
-        n.inputs[i] = rw.quantize_activation(name, n.inputs[i]);
-      }
-    }
-    if (n.op == "conv2d") conv_nodes.push_back(static_cast<int>(rw.out_.size()));
+    const int bn = folded_batch_norm(c, original, original_consumers, n);
     const int conv_out = n.outputs[0];
-    rw.out_.push_back(std::move(n));
-    if (bn >= 0) {
-      const Node& b = original[bn];
-      const int u = rw.add_activation(rw.out_.back().name + ".bn_unscale");
-      rw.out_.push_back(Node{"bn_unscale",
-                             rw.out_.back().name + ".bn_unscale",
-                             {conv_out, b.inputs[1], b.inputs[4]},
-                             {u},
-                             {{"epsilon", b.attrs.get_float("epsilon", 1e-5)}}});
-      rename[conv_out] = u;
-    }
+    const bool conv = n.op == "conv2d";
+    const int u = quantize_node(rw, g, c, std::move(n), bn >= 0 ? &original[bn] : nullptr, report);
+    // The conv is the last node quantize_node added, or the one before its bn_unscale.
+    if (conv) conv_nodes.push_back(static_cast<int>(rw.out_.size()) - (u >= 0 ? 2 : 1));
+    if (u >= 0) rename[conv_out] = u;
   }
   g.nodes() = std::move(rw.out_);
-
-  // Output observers where a conv unit's end feeds nothing quantized.
-  if (!c.quant_weight_only) {
-    struct Observe {
-      int after;  // node index the observer follows
-      int value;
-      std::string conv;
-    };
-    std::vector<Observe> observe;
-    const auto cons = g.consumers();
-    const auto& nodes = g.nodes();
-    for (int ci : conv_nodes) {
-      int v = nodes[ci].outputs[0], last = ci;
-      for (const char* op : {"bn_unscale", "batch_norm", "relu"}) {
-        if (cons[v].size() != 1) break;
-        const Node& next = nodes[cons[v][0]];
-        const bool match = next.op == op || (std::string(op) == "relu" && next.op == "relu6");
-        if (!match) continue;
-        last = cons[v][0];
-        v = next.outputs[0];
-      }
-      if (!rw.done_.count(v)) observe.push_back({last, v, nodes[ci].name});
-    }
-    std::sort(observe.begin(), observe.end(),
-              [](const Observe& a, const Observe& b) { return a.after > b.after; });
-    for (const Observe& o : observe) {  // from the back, so earlier indices stay valid
-      const std::string name = o.conv + ".out_observer";
-      Node n;
-      n.op = "moving_average_abs_max_scale";
-      n.name = name;
-      n.attrs.set("moving_rate", c.moving_rate);
-      n.attrs.set("sync_scales", int64_t{c.sync_scales});
-      n.attrs.set("quantize", int64_t{1});  // simulate the export's requantization here
-      n.inputs = {o.value, rw.add_state(name + ".scale", ValueKind::buffer, {1}, Init::ones()),
-                  rw.add_state(name + ".state", ValueKind::buffer, {1}, Init::ones()),
-                  rw.add_state(name + ".accum", ValueKind::buffer, {1}, Init::ones())};
-      const int y = rw.add_activation(name);
-      n.outputs = {y};
-      g.replace_uses(o.value, y);
-      g.insert_node(static_cast<size_t>(o.after) + 1, std::move(n));
-      ++report.observers;
-    }
-  }
+  if (!c.quant_weight_only) add_output_observers(g, c, rw, conv_nodes, report);
   g.validate();
   return report;
 }

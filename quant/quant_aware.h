@@ -1,6 +1,6 @@
-// quant_aware: the static-graph QAT pass (PaddleSlim's quant_aware(program, config), reference
-// sections 3 and 4), as a rewrite of our Graph — the quantized model is the same graph with
-// fake-quant nodes in it, not a second model class.
+// quant_aware: the static-graph QAT pass (PaddleSlim's quant_aware(program, config); the
+// quantizers it inserts: docs/quantization.md), as a rewrite of our Graph — the quantized model is
+// the same graph with fake-quant nodes in it, not a second model class.
 //
 // For every quantizable node (QuantConfig::effective_op_types; see quant/quant_config.h for the
 // op-name mapping) whose scope name contains none of not_quant_pattern:
@@ -16,15 +16,15 @@
 // Output ranges: ONNX Runtime forms an int8 convolution only when the convolution's output is
 // quantized too, so convert() puts a quantize/dequantize pair right after each quantized conv
 // (after folding its BatchNorm, before its activation). Its scale is the scale of the value that
-// ends the conv's "unit" (conv -> [batch_norm] -> [relu | relu6]) when that value is itself
-// quantized as the next layer's input: relu and relu6 commute with symmetric quantization that
-// shares one threshold, so the int8 model computes exactly what training simulated. Where a unit's
-// end feeds nothing quantized (MobileNetV1's last conv, which feeds average pooling), the pass adds
-// an observer (moving_average_abs_max_scale, static init 1/1/1) recording the range, as Paddle's
-// out-scale pass does. Paddle's observer is an identity, so its deployed model requantizes there
-// while training never did; here the observer also quantizes (attr quantize = 1, the moving-average
-// quantizer's forward and straight-through backward), so training simulates what the int8 model
-// computes — a deliberate difference from Paddle, which closes its train/deploy gap.
+// ends the conv's unit (quant/conv_unit.h: conv -> [batch_norm] -> [relu | relu6]) when that value
+// is itself quantized as the next layer's input: relu and relu6 commute with symmetric quantization
+// that shares one threshold, so the int8 model computes exactly what training simulated. Where a
+// unit's end feeds nothing quantized (MobileNetV1's last conv, which feeds average pooling), the
+// pass adds an observer (moving_average_abs_max_scale, static init 1/1/1) recording the range, as
+// Paddle's out-scale pass does. Paddle's observer is an identity, so its deployed model requantizes
+// there while training never did; here the observer also quantizes (attr quantize = 1, the
+// moving-average quantizer's forward and straight-through backward), so training simulates what the
+// int8 model computes — a deliberate difference from Paddle, which closes its train/deploy gap.
 //
 // Names (torchvision-style, so checkpoints read well): for a node "features.1.0.0",
 //   features.1.0.0.weight_quant[.scale|.state|.accum|.window]   weight quantizer and its state
@@ -34,11 +34,12 @@
 // Initial state: moving average scale 0.001, state 1, accum 1; range_abs_max scale 0.001, window
 // zeros; PACT alpha pact_alpha_init with lr_mult pact_lr_mult and decay_mult pact_decay_mult.
 //
-// fuse_conv_bn (reference 4.5/6.3): a quantized conv without bias whose only consumer is a
-// batch_norm trains on the folded weight W * gamma / sqrt(running_var + eps), quantized per
-// channel, and rescales the conv output by the inverse factor before the BatchNorm, which keeps
-// normalising with batch statistics until it is frozen (PaddleSlim's QuantedConv2DBatchNorm and
-// PyTorch's ConvBn2d). With running statistics the result equals the folded conv exactly.
+// fuse_conv_bn (docs/quantization.md, "Conv + BatchNorm folding"): a quantized conv without bias
+// whose only consumer is a batch_norm trains on the folded weight W * gamma / sqrt(running_var +
+// eps), quantized per channel, and rescales the conv output by the inverse factor before the
+// BatchNorm, which keeps normalising with batch statistics until it is frozen (PaddleSlim's
+// QuantedConv2DBatchNorm and PyTorch's ConvBn2d). With running statistics the result equals the
+// folded conv exactly.
 //
 // The evaluation graph is the same graph run in Mode::eval: scales are shared (for_test).
 #pragma once

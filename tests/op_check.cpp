@@ -44,6 +44,19 @@ Tensor random_away_from(const Shape& s, uint64_t seed, double lo, double hi,
   return r;
 }
 
+Tensor random_int_tensor(const Shape& s, DType t, uint64_t seed, int lo, int hi) {
+  std::mt19937_64 gen(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  Tensor r = Tensor::empty(s, t);
+  for (int64_t i = 0; i < r.numel(); ++i) {
+    if (t == DType::i8)
+      r.data<int8_t>()[i] = static_cast<int8_t>(d(gen));
+    else
+      r.data<uint8_t>()[i] = static_cast<uint8_t>(d(gen));
+  }
+  return r;
+}
+
 Tensor to_dtype(const Tensor& t, DType d) {
   if (!t.defined() || t.dtype() == d) return t.defined() ? t.clone() : t;
   Tensor r = Tensor::empty(t.shape(), d);

@@ -64,6 +64,8 @@ Tensor random_tensor(const Shape& s, uint64_t seed, double lo = -1.0, double hi 
 // Values in [lo, hi] at least `gap` away from each of `kinks`.
 Tensor random_away_from(const Shape& s, uint64_t seed, double lo, double hi,
                         std::vector<double> kinks, double gap = 0.05);
+// Uniform integers in [lo, hi] as an int8 or uint8 tensor.
+Tensor random_int_tensor(const Shape& s, DType t, uint64_t seed, int lo, int hi);
 Tensor to_dtype(const Tensor& t, DType d);
 
 // Max of |a - b| / (1 + |b|) over all elements (host, any real or integer dtype); infinity where

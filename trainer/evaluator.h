@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "comm/communicator.h"
 #include "data/loader.h"
+#include "nn/communicator.h"
 #include "nn/executor.h"
 
 namespace qf {

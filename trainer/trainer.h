@@ -20,11 +20,11 @@
 #include <map>
 #include <memory>
 
-#include "comm/communicator.h"
 #include "comm/grad_sync.h"
 #include "comm/make_communicator.h"
 #include "data/distributed_sampler.h"
 #include "data/loader.h"
+#include "nn/communicator.h"
 #include "nn/executor.h"
 #include "trainer/checkpoint.h"
 #include "trainer/console.h"

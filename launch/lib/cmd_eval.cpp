@@ -64,7 +64,7 @@ int cmd_eval(const Args& in_args) {
   const std::string model_file = take_model_file(args);
   ConfigSchema schema;
   RunConfig c;
-  QuantConfig q;
+  QuantSection q;
   InferenceOptions io;
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
@@ -98,7 +98,7 @@ int cmd_eval(const Args& in_args) {
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
   QuantAwareReport rep;
-  if (quantized) rep = quant_aware(g, q);
+  if (quantized) rep = quant_aware(g, q.config);
   ParamStore store(g, *ctx, c.train.seed);
   if (quantized)
     load_quant_weights(store, *ck, c.run.init, rep, false, console);

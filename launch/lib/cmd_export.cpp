@@ -38,7 +38,7 @@ int export_onnx_weights(ConfigSchema& schema, RunConfig& c) {
 int cmd_export(const Args& args) {
   ConfigSchema schema;
   RunConfig c;
-  QuantConfig q;
+  QuantSection q;
   std::string form = "int8";
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
@@ -74,7 +74,7 @@ int cmd_export(const Args& args) {
   auto ctx = make_context(Device::cpu(), c.run.threads);
   Graph g = build_model(c.model);
   QuantAwareReport rep;
-  if (quantized) rep = quant_aware(g, q);
+  if (quantized) rep = quant_aware(g, q.config);
   ParamStore store(g, *ctx, c.train.seed);
   load_quant_weights(store, ck, c.run.init, rep, false, console);
   const TensorMap state = store.state_dict();

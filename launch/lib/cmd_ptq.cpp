@@ -29,6 +29,7 @@
 #include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
+#include "launch/lib/quant_keys.h"
 #include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
 #include "quant/convert.h"
@@ -59,17 +60,14 @@ nlohmann::json histogram_report(const std::map<std::string, CalibState>& states,
           {"bits", c.bits}, {"hist_percent", c.hist_percent}, {"tensors", tensors}};
 }
 
-}  // namespace
-
-int cmd_ptq(const Args& in_args) {
+// The command line and its config: the run's keys, [ptq] and --report FILE (into `report`); the
+// output files are checked (on rank 0, which writes them) before any work. Returns --model's file.
+std::string parse_ptq_command(const Args& in_args, ConfigSchema& schema, RunConfig& c,
+                              PtqConfig& p, std::string& report) {
   Args args = in_args;
-  const std::string model_file = take_model_file(args);
-  ConfigSchema schema;
-  RunConfig c;
-  PtqConfig p;
+  std::string model_file = take_model_file(args);
   bind_run_config(schema, c);
   bind_ptq_config(schema, p);
-  std::string report;
   schema.add("ptq.report", &report,
              "also write an HTML page with each activation's |x| histogram and the threshold every "
              "static algorithm gives it (slower: all algorithms calibrate together)");
@@ -82,6 +80,17 @@ int cmd_ptq(const Args& in_args) {
     if (!c.run.metrics_out.empty()) check_output_file(c.run.metrics_out, "run.metrics_out");
     if (!report.empty()) check_output_file(report, "ptq.report");
   }
+  return model_file;
+}
+
+}  // namespace
+
+int cmd_ptq(const Args& in_args) {
+  ConfigSchema schema;
+  RunConfig c;
+  PtqConfig p;
+  std::string report;
+  const std::string model_file = parse_ptq_command(in_args, schema, c, p, report);
   Console console = Console::for_rank(launch_env().world_rank);
   LoadedModel m = load_model("ptq", model_file, schema, c, console);
   auto ctx = open_device(c.run, console);
@@ -111,11 +120,13 @@ int cmd_ptq(const Args& in_args) {
                          "a common range: its thresholds come close to one process's but are not ",
                          "equal (those of KL, hist, abs_max, mse and emd are; avg's to rounding)"));
   console.release();  // everything named is checked: calibration begins
+  const CalibrationProgress progress{[&](const std::string& line) { console.progress(line); },
+                                     [&] { console.end_progress(); }};
   std::map<std::string, CalibState> states;
   std::optional<CalibrationComparison> cmp;
-  if (!report.empty()) cmp = calibrate_and_compare(m.graph, plan, p, *data, *ctx, console, comm);
+  if (!report.empty()) cmp = calibrate_and_compare(m.graph, plan, p, *data, *ctx, progress, comm);
   const auto thresholds = cmp ? cmp->thresholds.at(p.algo)
-                              : calibrate(m.graph, plan, p, *data, *ctx, console, comm, &states);
+                              : calibrate(m.graph, plan, p, *data, *ctx, progress, comm, &states);
   if (cmp) states = cmp->states;
   if (!comm.is_root()) return 0;  // rank 0 writes the model and the metrics
   if (!p.histograms_out.empty()) write_json_file(p.histograms_out, histogram_report(states, cc));

@@ -16,6 +16,7 @@
 #include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
 #include "launch/lib/model_source.h"
+#include "launch/lib/quant_keys.h"
 #include "launch/lib/setup.h"
 #include "quant/convert.h"
 #include "quant/dynamic_quant.h"
@@ -64,7 +65,8 @@ int cmd_ptq_dynamic(const Args& in_args) {
     const Graph t = quantize_weights_dynamic(m.graph, d, true);
     ti = inference_graph(t, graph_weights(t));
   }
-  const std::string doc = str_cat("weight-only quantization: int", d.weight_bits, " ", d.weight_quantize_type);
+  const std::string doc = str_cat("weight-only quantization: int", d.weight_bits, " ",
+                                  d.per_channel ? "channel_wise_abs_max" : "abs_max");
   onnx::ModelProto qmodel, tmodel;
   const std::string input = m.from_onnx ? m.onnx.input_onnx_name : "";  // keep the file's name
   build_onnx_model(qi, qmodel, {"qforge", doc, input});

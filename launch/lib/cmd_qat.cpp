@@ -26,7 +26,7 @@
 #include "launch/lib/quant_setup.h"
 #include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
-#include "nn/ops/batch_norm.h"
+#include "nn/ops/batch_norm/batch_norm.h"
 #include "trainer/checkpoint_check.h"
 #include "trainer/evaluator.h"
 
@@ -39,12 +39,10 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-}  // namespace
-
-int cmd_qat(const Args& args) {
-  ConfigSchema schema;
-  RunConfig c;
-  QuantConfig q;
+// The run's configuration ([quant] included) and the checkpoint it starts from (--init) or
+// continues (--resume), whose saved model and quant keys are adopted unless set here.
+Checkpoint parse_qat_command(const Args& args, ConfigSchema& schema, RunConfig& c,
+                             QuantSection& q) {
   bind_run_config(schema, c);
   bind_quant_config(schema, q);
   describe_command(schema, "qat");
@@ -54,13 +52,129 @@ int cmd_qat(const Args& args) {
     throw_input_error(
         "qat: give the weights to start from with --init CHECKPOINT (FP32 or QAT), "
         "or --resume CHECKPOINT to continue a QAT run (exactly one of them)");
-  const std::string from = c.run.init.empty() ? c.run.resume : c.run.init;
-  const Checkpoint ck = load_checkpoint(from);
+  Checkpoint ck = load_checkpoint(c.run.init.empty() ? c.run.resume : c.run.init);
   adopt_checkpoint_model(schema, ck.config);
   if (is_quant_checkpoint(ck)) adopt_checkpoint_quant(schema, ck.config);
   apply_model_form(schema, c);
   schema.validate();
   check_run_outputs(c, {"model_int8.onnx", "model_float_grid.onnx"});
+  return ck;
+}
+
+void log_quant_aware(Console& console, const QuantAwareReport& rep) {
+  console.info("quant_aware: " + std::to_string(rep.quantized.size()) + " ops quantized (" +
+               std::to_string(rep.weight_quantizers) + " weight, " +
+               std::to_string(rep.activation_quantizers) + " activation quantizers, " +
+               std::to_string(rep.observers) + " output observers, " + std::to_string(rep.pacts) +
+               " PACT clips, " + std::to_string(rep.folded_bn) + " BN folded), " +
+               std::to_string(rep.skipped.size()) + " skipped by not_quant_pattern");
+}
+
+// quant.freeze_bn_after_epoch / freeze_scales_after_epoch: at the start of those epochs the graph
+// changes and the trainer rebuilds its executors.
+void install_freeze_schedules(Trainer& trainer, Graph& g, const QuantConfig& q, Console& console) {
+  trainer.on_epoch_start(
+      [&trainer, &g, &console, q, bn_frozen = false, scales_frozen = false](int64_t epoch) mutable {
+        bool changed = false;
+        if (q.freeze_bn_after_epoch >= 0 && epoch >= q.freeze_bn_after_epoch && !bn_frozen) {
+          console.info("qat: BatchNorm statistics frozen from epoch " + std::to_string(epoch + 1) +
+                       " (" + std::to_string(freeze_batch_norm(g)) + " layers)");
+          bn_frozen = changed = true;
+        }
+        if (q.freeze_scales_after_epoch >= 0 && epoch >= q.freeze_scales_after_epoch &&
+            !scales_frozen) {
+          console.info("qat: activation scales frozen from epoch " + std::to_string(epoch + 1) +
+                       " (" + std::to_string(freeze_activation_scales(g)) + " quantizers)");
+          scales_frozen = changed = true;
+        }
+        if (changed) trainer.rebuild();
+      });
+}
+
+// quant.align_folded_bias: moves the folded BatchNorms' betas onto the int8 export's grid,
+// re-evaluates the simulated model and rewrites the checkpoint with it. Returns the simulated
+// model's evaluation (the training's when nothing moved).
+EvalResult align_biases(const Graph& g, ParamStore& store, Trainer& trainer, const TrainResult& r,
+                        const RunConfig& c, const Dataset& test_data, const std::string& dir,
+                        const Communicator& comm, Console& console) {
+  TensorMap aligned = store.state_dict();
+  double shift = 0;
+  const int moved = align_folded_bias(g, aligned, &shift);
+  if (moved == 0) return r.eval;
+  store.load_state_dict(aligned);
+  EvalResult simulated = r.eval;
+  std::string figures;
+  if (c.train.eval_each_epoch) {
+    simulated = trainer.evaluate(test_data);
+    figures =
+        ": simulated top1 " + fmt("%.2f%%", r.eval.top1) + " -> " + fmt("%.2f%%", simulated.top1);
+  }
+  console.info("qat: " + std::to_string(moved) +
+               " folded BatchNorm biases aligned to the int8 export's int32 grid (largest beta "
+               "change " +
+               fmt("%.3g", shift) + ")" + figures);
+  if (comm.is_root()) {  // the checkpoint holds the model that is exported
+    Checkpoint ck = load_checkpoint(dir + "/checkpoint");
+    ck.model = store.state_dict();
+    save_checkpoint(dir + "/checkpoint", ck);
+  }
+  return simulated;
+}
+
+// Writes both converted models (rank 0).
+QuantExports export_models(const Graph& g, const TensorMap& state, const std::string& dir,
+                           Console& console) {
+  const QuantExports ex = write_quant_exports(g, state, dir + "/model");
+  console.info("convert: " + std::to_string(ex.int8_report.weights) + " int8 weights, " +
+               std::to_string(ex.int8_report.activation_pairs) + " activation Q/DQ pairs, " +
+               std::to_string(ex.int8_report.output_pairs) + " conv-output pairs, " +
+               std::to_string(ex.int8_report.folded_bn) + " BN folded -> " + ex.int8_path + " (" +
+               fmt("%.2f", ex.int8_bytes / 1e6) + " MB), " + ex.float_grid_path + " (" +
+               fmt("%.2f", ex.float_grid_bytes / 1e6) + " MB)");
+  return ex;
+}
+
+// The converted int8 graph evaluated with qforge's kernels, the test set split across ranks.
+EvalResult evaluate_int8(const Graph& g, const TensorMap& state, const RunConfig& c,
+                         const Dataset& test_data, DeviceContext& ctx, Communicator& comm) {
+  Graph int8 = convert(g, state, ConvertForm::int8);
+  add_classification_loss(int8, int8.outputs()[0], c.train.label_smoothing);
+  ParamStore int8_store(int8, ctx, 0);
+  LoaderOptions lo;
+  lo.batch_size = c.data.eval_batch_size;
+  lo.workers = c.data.workers;
+  lo.prefetch = c.data.prefetch;
+  const DistributedSampler shard(test_data.size(), false, 0, comm.rank(), comm.size(),
+                                 ShardTail::uneven);
+  return Evaluator(int8, int8_store, ctx, comm).run(test_data, shard, lo);
+}
+
+void write_qat_metrics(const std::string& path, const TrainResult& r, const EvalResult& simulated,
+                       const EvalResult& e8, const QuantExports& exports) {
+  write_json_file(path, {{"top1", simulated.top1},
+                         {"top5", simulated.top5},
+                         {"loss", simulated.loss},
+                         {"top1_before_bias_alignment", r.eval.top1},
+                         {"int8_graph_top1", e8.top1},
+                         {"images_per_sec", r.images_per_sec},
+                         {"epochs", r.epochs},
+                         {"steps", r.steps},
+                         {"train_loss", r.train_loss},
+                         {"train_top1", r.train_top1},
+                         {"int8_onnx", exports.int8_path},
+                         {"int8_onnx_bytes", exports.int8_bytes},
+                         {"float_grid_onnx", exports.float_grid_path},
+                         {"float_grid_onnx_bytes", exports.float_grid_bytes}});
+}
+
+}  // namespace
+
+int cmd_qat(const Args& args) {
+  ConfigSchema schema;
+  RunConfig c;
+  QuantSection q;
+  const Checkpoint ck = parse_qat_command(args, schema, c, q);
+  const std::string from = c.run.init.empty() ? c.run.resume : c.run.init;
 
   Console console = Console::for_rank(launch_env().world_rank);
   // The data is checked before anything is printed, so bad input ends with exactly one line.
@@ -75,18 +189,14 @@ int cmd_qat(const Args& args) {
 
   Graph g = build_model(c.model);
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
-  const QuantAwareReport rep = quant_aware(g, q);
-  console.info("quant_aware: " + std::to_string(rep.quantized.size()) + " ops quantized (" +
-               std::to_string(rep.weight_quantizers) + " weight, " +
-               std::to_string(rep.activation_quantizers) + " activation quantizers, " +
-               std::to_string(rep.observers) + " output observers, " + std::to_string(rep.pacts) +
-               " PACT clips, " + std::to_string(rep.folded_bn) + " BN folded), " +
-               std::to_string(rep.skipped.size()) + " skipped by not_quant_pattern");
+  const QuantAwareReport rep = quant_aware(g, q.config);
+  log_quant_aware(console, rep);
   const int synced_bn = c.dist.sync_bn && comm.size() > 1 ? mark_sync_batch_norm(g) : 0;
   if (comm.size() > 1)
     console.info(dist_summary(comm, c.dist, synced_bn) + ", activation scales " +
-                 (q.sync_scales ? "synchronised (batch max over all ranks)"
-                                : "per rank (quant.sync_scales false; rank 0's are exported)"));
+                 (q.config.sync_scales
+                      ? "synchronised (batch max over all ranks)"
+                      : "per rank (quant.sync_scales false; rank 0's are exported)"));
   ParamStore store(g, *ctx, c.train.seed);
   if (!c.run.resume.empty()) check_model_matches(store, ck.model, model_file(ck));
   load_quant_weights(store, ck, from, rep, !c.run.init.empty(), console);
@@ -99,31 +209,15 @@ int cmd_qat(const Args& args) {
   TrainerSetup setup = trainer_setup({g, store, *ctx, comm, console, *train_data, test_data.get()},
                                      c, schema, run_directory(c), metrics);
   setup.phase = "qat";
-  setup.sync_scales = q.sync_scales;
+  setup.sync_scales = q.config.sync_scales;
   Trainer trainer(setup);
   if (!c.run.resume.empty()) trainer.resume(ck);
   const std::string dir = prepare_run_directory(c, schema, comm, console);
   if (comm.is_root()) open_run_logs(metrics, c, dir, console);
-  bool bn_frozen = false, scales_frozen = false;
-  trainer.on_epoch_start([&](int64_t epoch) {
-    bool changed = false;
-    if (q.freeze_bn_after_epoch >= 0 && epoch >= q.freeze_bn_after_epoch && !bn_frozen) {
-      console.info("qat: BatchNorm statistics frozen from epoch " + std::to_string(epoch + 1) +
-                   " (" + std::to_string(freeze_batch_norm(g)) + " layers)");
-      bn_frozen = changed = true;
-    }
-    if (q.freeze_scales_after_epoch >= 0 && epoch >= q.freeze_scales_after_epoch &&
-        !scales_frozen) {
-      console.info("qat: activation scales frozen from epoch " + std::to_string(epoch + 1) + " (" +
-                   std::to_string(freeze_activation_scales(g)) + " quantizers)");
-      scales_frozen = changed = true;
-    }
-    if (changed) trainer.rebuild();
-  });
+  install_freeze_schedules(trainer, g, q.config, console);
   console.release();  // everything named is checked: training begins
   const TrainResult r = trainer.fit();
-  QuantExports exports;
-  if (comm.size() > 1 && !q.sync_scales) {
+  if (comm.size() > 1 && !q.config.sync_scales) {
     const BufferDrift d = buffer_drift(store, comm, ".scale");
     console.info("qat: quant.sync_scales false: the ranks' quantizer scales differ by up to " +
                  fmt("%.3g%%", 100 * d.relative) +
@@ -131,73 +225,23 @@ int cmd_qat(const Args& args) {
                  std::to_string(d.buffers) + " scale buffers; rank 0's are exported");
   }
 
-  // Freeze, export (rank 0), and evaluate the int8 graph with qforge's own kernels, the test set
-  // split across ranks. Ranks that kept their own state (scales without quant.sync_scales, BN
-  // statistics without dist.sync_bn) first take rank 0's, so every rank evaluates the exported
-  // model.
+  // Freeze, export (rank 0), and evaluate the int8 graph with qforge's own kernels. Ranks that
+  // kept their own state (scales without quant.sync_scales, BN statistics without dist.sync_bn)
+  // first take rank 0's, so every rank evaluates the exported model.
   broadcast_model_state(store, comm);
-  EvalResult simulated = r.eval;
-  if (q.align_folded_bias && !r.stopped_early) {
-    TensorMap aligned = store.state_dict();
-    double shift = 0;
-    const int moved = align_folded_bias(g, aligned, &shift);
-    if (moved > 0) {
-      store.load_state_dict(aligned);
-      std::string figures;
-      if (c.train.eval_each_epoch) {
-        simulated = trainer.evaluate(*test_data);
-        figures = ": simulated top1 " + fmt("%.2f%%", r.eval.top1) + " -> " +
-                  fmt("%.2f%%", simulated.top1);
-      }
-      console.info("qat: " + std::to_string(moved) +
-                   " folded BatchNorm biases aligned to the int8 export's int32 grid (largest beta "
-                   "change " + fmt("%.3g", shift) + ")" + figures);
-      if (comm.is_root()) {  // the checkpoint holds the model that is exported
-        Checkpoint ck = load_checkpoint(dir + "/checkpoint");
-        ck.model = store.state_dict();
-        save_checkpoint(dir + "/checkpoint", ck);
-      }
-    }
-  }
+  const EvalResult simulated =
+      q.config.align_folded_bias && !r.stopped_early
+          ? align_biases(g, store, trainer, r, c, *test_data, dir, comm, console)
+          : r.eval;
   const TensorMap state = store.state_dict();
-  if (comm.is_root()) {
-    const QuantExports ex = write_quant_exports(g, state, dir + "/model");
-    console.info("convert: " + std::to_string(ex.int8_report.weights) + " int8 weights, " +
-                 std::to_string(ex.int8_report.activation_pairs) + " activation Q/DQ pairs, " +
-                 std::to_string(ex.int8_report.output_pairs) + " conv-output pairs, " +
-                 std::to_string(ex.int8_report.folded_bn) + " BN folded -> " + ex.int8_path +
-                 " (" + fmt("%.2f", ex.int8_bytes / 1e6) + " MB), " + ex.float_grid_path + " (" +
-                 fmt("%.2f", ex.float_grid_bytes / 1e6) + " MB)");
-    exports = ex;
-  }
-  Graph int8 = convert(g, state, ConvertForm::int8);
-  add_classification_loss(int8, int8.outputs()[0], c.train.label_smoothing);
-  ParamStore int8_store(int8, *ctx, 0);
-  LoaderOptions lo;
-  lo.batch_size = c.data.eval_batch_size;
-  lo.workers = c.data.workers;
-  lo.prefetch = c.data.prefetch;
-  const DistributedSampler shard(test_data->size(), false, 0, comm.rank(), comm.size(),
-                                 ShardTail::uneven);
-  const EvalResult e8 = Evaluator(int8, int8_store, *ctx, comm).run(*test_data, shard, lo);
+  QuantExports exports;
+  if (comm.is_root()) exports = export_models(g, state, dir, console);
+  const EvalResult e8 = evaluate_int8(g, state, c, *test_data, *ctx, comm);
   console.info("done: " + std::to_string(r.epochs) + " epoch(s), " + fmt("%.1f", r.images_per_sec) +
                " img/s training; simulated int8 top1 " + fmt("%.2f%%", simulated.top1) +
                "; converted int8 graph (qforge kernels) top1 " + fmt("%.2f%%", e8.top1));
   if (!c.run.metrics_out.empty() && comm.is_root())
-    write_json_file(c.run.metrics_out, {{"top1", simulated.top1},
-                                        {"top5", simulated.top5},
-                                        {"loss", simulated.loss},
-                                        {"top1_before_bias_alignment", r.eval.top1},
-                                        {"int8_graph_top1", e8.top1},
-                                        {"images_per_sec", r.images_per_sec},
-                                        {"epochs", r.epochs},
-                                        {"steps", r.steps},
-                                        {"train_loss", r.train_loss},
-                                        {"train_top1", r.train_top1},
-                                        {"int8_onnx", exports.int8_path},
-                                        {"int8_onnx_bytes", exports.int8_bytes},
-                                        {"float_grid_onnx", exports.float_grid_path},
-                                        {"float_grid_onnx_bytes", exports.float_grid_bytes}});
+    write_qat_metrics(c.run.metrics_out, r, simulated, e8, exports);
   return 0;
 }
 

@@ -6,7 +6,7 @@
 #include "launch/lib/commands.h"
 #include "launch/lib/rank_agreement.h"
 #include "launch/lib/setup.h"
-#include "nn/ops/batch_norm.h"
+#include "nn/ops/batch_norm/batch_norm.h"
 #include "trainer/checkpoint_check.h"
 
 namespace qf {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -117,6 +118,26 @@ void ConfigSchema::add(const std::string& key, std::string* f, const std::string
                    },
                    [f] { return *f; }};
   if (!allowed.empty() && !f->empty()) check_allowed(*f, allowed);
+}
+
+void ConfigSchema::add_named(const std::string& key, const std::string& help,
+                             std::vector<std::string> names, std::function<void(size_t)> set,
+                             std::function<bool(size_t)> holds) {
+  // The name last set, shown while the field still holds its value (two names may share one).
+  auto last = std::make_shared<size_t>(names.size());
+  entries_[key] = {
+      help, "one of " + join(names),
+      [names, set, last](const std::string& v) {
+        check_allowed(v, names);
+        *last = static_cast<size_t>(std::find(names.begin(), names.end(), v) - names.begin());
+        set(*last);
+      },
+      [names, holds, last] {
+        if (*last < names.size() && holds(*last)) return names[*last];
+        for (size_t i = 0; i < names.size(); ++i)
+          if (holds(i)) return names[i];
+        return std::string("?");
+      }};
 }
 
 void ConfigSchema::add(const std::string& key, bool* f, const std::string& help) {

@@ -16,10 +16,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <string>
-#include <vector>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace qf {
 
@@ -39,6 +40,17 @@ class ConfigSchema {
   void add(const std::string& key, std::vector<std::string>* field, const std::string& help,
            std::vector<std::string> allowed = {});
   void add(const std::string& key, std::vector<double>* field, const std::string& help);
+  // One of named choices, stored as the value the name stands for (an enum, a flag): the name is
+  // translated here, once, when the key is set. The configuration shows the name that was set.
+  template <class T>
+  void add_choice(const std::string& key, T* field, const std::string& help,
+                  std::vector<std::pair<std::string, std::type_identity_t<T>>> choices) {
+    std::vector<std::string> names;
+    for (const auto& c : choices) names.push_back(c.first);
+    add_named(
+        key, help, std::move(names), [field, choices](size_t i) { *field = choices[i].second; },
+        [field, choices](size_t i) { return *field == choices[i].second; });
+  }
   // `--alias v` means `--key v` on the command line.
   void alias(const std::string& alias, const std::string& key);
   // A check run by validate() after everything is loaded (cross-key rules); throws InputError.
@@ -87,6 +99,9 @@ class ConfigSchema {
   Entry& entry(const std::string& key, const std::string& source);
   std::vector<std::string> options_read() const;  // command-line names: keys read, their aliases
   [[noreturn]] void refuse_option(const std::string& name) const;
+  // add_choice without the type: set(i) stores choice i, holds(i) says whether the field holds it.
+  void add_named(const std::string& key, const std::string& help, std::vector<std::string> names,
+                 std::function<void(size_t)> set, std::function<bool(size_t)> holds);
   std::map<std::string, Entry> entries_;
   std::string command_;                   // set_command's name ("" until then)
   std::vector<std::string> reads_;        // set_command's list (empty: every key)

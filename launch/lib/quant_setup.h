@@ -7,6 +7,7 @@
 #include <string>
 
 #include "launch/lib/config_schema.h"
+#include "launch/lib/quant_keys.h"
 #include "nn/param_store.h"
 #include "quant/convert.h"
 #include "quant/quant_aware.h"

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "data/dataset.h"
 #include "launch/lib/config_schema.h"
 #include "nn/graph.h"

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "launch/lib/config_schema.h"
 #include "launch/lib/run_config.h"
 #include "trainer/console.h"

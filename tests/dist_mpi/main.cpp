@@ -7,6 +7,7 @@
 
 #include "comm/make_communicator.h"
 #include "comm/mpi_session.h"
+#include "launch/lib/builtin_ops.h"
 #include "tests/dist_mpi/mpi_test_util.h"
 
 namespace qf::test {
@@ -40,6 +41,7 @@ Tensor sample_slice(const Tensor& t, int64_t begin, int64_t end) {
 }  // namespace qf::test
 
 int main(int argc, char** argv) {
+  qf::install_builtin_ops();
   qf::MpiSession session;
   ::testing::InitGoogleTest(&argc, argv);
   int rc = 0;

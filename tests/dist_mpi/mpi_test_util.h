@@ -2,7 +2,7 @@
 // set up by main.cpp, and cross-rank comparisons. Every helper is collective.
 #pragma once
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "nn/tensor.h"
 
 namespace qf::test {

@@ -47,8 +47,7 @@ Thresholds run_calibration(const std::string& algo, int64_t batch_nums, Communic
   const PtqPlan plan = plan_ptq(g, c);
   const StripeDataset data(40);
   CpuContext ctx(1);
-  Console quiet(false, false);
-  return calibrate(g, plan, c, data, ctx, quiet, comm);
+  return calibrate(g, plan, c, data, ctx, {}, comm);
 }
 
 // The largest relative difference between two threshold maps (same keys).

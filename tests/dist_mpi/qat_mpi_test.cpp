@@ -15,7 +15,7 @@
 #include "comm/state_sync.h"
 #include "models/builder.h"
 #include "models/registry.h"
-#include "nn/ops/batch_norm.h"
+#include "nn/ops/batch_norm/batch_norm.h"
 #include "quant/quant_aware.h"
 #include "tests/dist_mpi/mpi_test_util.h"
 #include "tests/dist_mpi/train_util.h"

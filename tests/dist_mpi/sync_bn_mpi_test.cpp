@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "nn/context.h"
-#include "nn/ops/batch_norm.h"
+#include "nn/ops/batch_norm/batch_norm.h"
 #include "tests/dist_mpi/mpi_test_util.h"
 #include "tests/op_check.h"
 

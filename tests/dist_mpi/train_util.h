@@ -14,7 +14,7 @@
 #include <map>
 #include <string>
 
-#include "comm/communicator.h"
+#include "nn/communicator.h"
 #include "nn/graph.h"
 #include "trainer/trainer.h"
 

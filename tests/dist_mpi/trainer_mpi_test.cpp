@@ -5,7 +5,6 @@
 // the ranks' statistics drift apart, which shows the comparison can fail. Sharded evaluation
 // counts every test sample once and agrees with one process.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -15,7 +14,7 @@
 #include "comm/state_sync.h"
 #include "models/builder.h"
 #include "models/registry.h"
-#include "nn/ops/batch_norm.h"
+#include "nn/ops/batch_norm/batch_norm.h"
 #include "tests/dist_mpi/mpi_test_util.h"
 #include "tests/dist_mpi/train_util.h"
 

@@ -9,10 +9,9 @@
 #include <set>
 
 #include "launch/lib/config_schema.h"
+#include "launch/lib/quant_keys.h"
 #include "launch/lib/run_config.h"
 #include "models/registry.h"
-#include "quant/ptq_config.h"
-#include "quant/quant_config.h"
 
 namespace qf {
 namespace {
@@ -53,7 +52,7 @@ TEST(ImagenetConfigs, KnownSectionsUseOnlyExistingKeysAndValues) {
     ++files;
     ConfigSchema schema;
     RunConfig c;
-    QuantConfig q;
+    QuantSection q;
     PtqConfig ptq;
     bind_run_config(schema, c);
     if (entry.path().stem().string().ends_with("_ptq"))

@@ -113,6 +113,22 @@ void check(const std::string& model, const std::vector<Case>& cases) {
   for (const Case& c : cases) check_case(model, c, dir.file(c.small ? "small" : "imagenet"));
 }
 
+// Eval-mode logits against PyTorch's (within kTolerance); returns the normalized error.
+double eval_logits_error(const Graph& g, ParamStore& store, CpuContext& ctx, const Case& c,
+                         const Tensor& image, const TensorMap& io, const std::string& logits,
+                         const std::string& model) {
+  ExecOptions eval;
+  eval.training = false;
+  eval.outputs = {logits};
+  Executor ex(g, store, ctx, eval);
+  ex.prepare(c.batch);
+  ex.set_input("image", image);
+  ex.forward(Mode::eval);
+  const double e = normalized_error(ex.tensor(logits), io.at("logits"), "eval logits");
+  EXPECT_LE(e, kTolerance) << model << ": eval-mode logits differ from PyTorch's";
+  return e;
+}
+
 void check_case(const std::string& model, const Case& c, const std::string& dir) {
   const int channels = c.small ? 1 : 3, classes = c.small ? 10 : 1000;
   ModelConfig mc;
@@ -148,18 +164,7 @@ void check_case(const std::string& model, const Case& c, const std::string& dir)
     EXPECT_LE(e, std::max(kTolerance, kNoiseFactor * n))
         << model << ": " << what << " differs from PyTorch's (float32 sensitivity " << n << ")";
   };
-  double eval_error = 0;
-  {
-    ExecOptions eval;
-    eval.training = false;
-    eval.outputs = {logits};
-    Executor ex(g, store, ctx, eval);
-    ex.prepare(c.batch);
-    ex.set_input("image", image);
-    ex.forward(Mode::eval);
-    eval_error = normalized_error(ex.tensor(logits), io.at("logits"), "eval logits");
-    EXPECT_LE(eval_error, kTolerance) << model << ": eval-mode logits differ from PyTorch's";
-  }
+  const double eval_error = eval_logits_error(g, store, ctx, c, image, io, logits, model);
   const char* form = c.small ? "small" : "imagenet";
   if (!c.train) {
     std::printf("%s (%s, %dx%d): eval logits error %.2e\n", model.c_str(), form, c.size, c.size,

@@ -282,18 +282,6 @@ TEST(Convert, ExportPassesTheCheckerAndShrinksFourfold) {
   EXPECT_THROW(build_onnx_model(qat, m), InputError);  // not converted
 }
 
-TEST(ConvBnFold, OpsGradientsMatchFiniteDifferences) {
-  for (const char* op : {"bn_fold_weight", "bn_unscale"}) {
-    test::OpCase c;
-    c.op = op;
-    c.attrs = {{"epsilon", 1e-3}};
-    const int64_t C = std::string(op) == "bn_unscale" ? 2 : 3;  // channels: axis 1 / axis 0
-    c.inputs = {test::random_tensor({3, 2, 2, 2}, 1), test::random_tensor({C}, 2, 0.5, 2),
-                test::random_tensor({C}, 3, 0.5, 2)};
-    test::check_gradients(c);
-  }
-}
-
 TEST(ConvBnFold, FusedTrainingFoldsExactlyAtConversion) {
   Fixture f(true);  // BN frozen during the steps: bn_unscale + batch_norm == the folded bias
   int folds = 0, unscales = 0;

@@ -140,10 +140,9 @@ TEST(Ptq, AbsMaxCalibrationIsTheLargestActivation) {
   c.batch_size = 4;
   const RandomImages data(20);
   CpuContext ctx;
-  Console quiet(false, false);
   LocalCommunicator local;
   const PtqPlan p = plan_ptq(g, c);
-  const auto t = calibrate(g, p, c, data, ctx, quiet, local);
+  const auto t = calibrate(g, p, c, data, ctx, {}, local);
   // The image's threshold is the largest |pixel| of the 12 calibration samples.
   float m = 0;
   const Tensor x = batch_of(data, 0, 12);
@@ -158,13 +157,12 @@ TEST(Ptq, CalibrationInputErrors) {
   c.batch_nums = 3;
   c.batch_size = 4;
   CpuContext ctx;
-  Console quiet(false, false);
   LocalCommunicator local;
   const PtqPlan p = plan_ptq(g, c);
-  EXPECT_THROW(calibrate(g, p, c, RandomImages(0), ctx, quiet, local), InputError);
-  EXPECT_THROW(calibrate(g, p, c, RandomImages(11), ctx, quiet, local), InputError);
+  EXPECT_THROW(calibrate(g, p, c, RandomImages(0), ctx, {}, local), InputError);
+  EXPECT_THROW(calibrate(g, p, c, RandomImages(11), ctx, {}, local), InputError);
   try {
-    calibrate(g, p, c, RandomImages(12, 6), ctx, quiet, local);
+    calibrate(g, p, c, RandomImages(12, 6), ctx, {}, local);
     FAIL() << "NaN in an activation must be an InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("batch 1"), std::string::npos) << e.what();
@@ -204,10 +202,9 @@ TEST(Ptq, Int8EngineAgreesWithTheQdqGraph) {
     c.batch_size = 8;
     const RandomImages data(64);
     CpuContext ctx;
-    Console quiet(false, false);
     LocalCommunicator local;
     const PtqPlan p = plan_ptq(g, c);
-    const auto t = calibrate(g, p, c, data, ctx, quiet, local);
+    const auto t = calibrate(g, p, c, data, ctx, {}, local);
     QdqReport rep;
     const Graph qdq = build_qdq_graph(g, p, t, c, &rep);
     EXPECT_EQ(rep.quantized_ops, 4);

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "launch/lib/config_schema.h"
+#include "launch/lib/quant_keys.h"
 #include "models/registry.h"
 #include "nn/executor.h"
 #include "tests/op_check.h"
@@ -104,11 +104,13 @@ TEST(QuantAware, OpTypesSelectAndLayerTypesMapOntoThem) {
   c.quantize_op_types = {"depthwise_conv2d"};
   EXPECT_EQ(quant_aware(g, c).quantized.size(), 13u);
   Graph h = mobilenet();
-  QuantConfig d;
-  d.quantizable_layer_type = {"Linear"};
-  d.layer_types_set = true;
-  EXPECT_EQ(d.effective_op_types(), std::vector<std::string>{"mul"});
-  EXPECT_EQ(quant_aware(h, d).quantized, std::vector<std::string>{"fc"});
+  ConfigSchema s;
+  QuantSection d;
+  bind_quant_config(s, d);
+  s.parse_args({"--quant.quantizable_layer_type", "Linear"});
+  s.validate();
+  EXPECT_EQ(d.config.quantize_op_types, std::vector<std::string>{"mul"});
+  EXPECT_EQ(quant_aware(h, d.config).quantized, std::vector<std::string>{"fc"});
 }
 
 // x -> conv a -> relu r; y = r + r2 where r2 = relu(conv b(r)); pool; one value feeds two
@@ -132,8 +134,8 @@ TEST(QuantAware, EachValueIsQuantizedOnceAndShared) {
   Graph g = residual_graph();
   QuantConfig c;
   c.quantize_op_types = {"conv2d", "mul", "elementwise_add", "pool2d"};
-  c.activation_quantize_type = "range_abs_max";
-  c.weight_quantize_type = "abs_max";
+  c.activation_quantize_type = QuantizerType::range_abs_max;
+  c.weight_quantize_type = QuantizerType::abs_max;
   c.window_size = 5;
   const QuantAwareReport r = quant_aware(g, c);
   EXPECT_EQ(node(g, "b").inputs[0], node(g, "c").inputs[0]);  // r quantized once
@@ -152,8 +154,8 @@ TEST(QuantAware, EachValueIsQuantizedOnceAndShared) {
 TEST(QuantAware, PactClipsBeforeActivationQuantizers) {
   Graph g = residual_graph();
   QuantConfig c;
-  c.activation_preprocess_type = "PACT";
-  c.weight_preprocess_type = "PACT";
+  c.activation_pact = true;
+  c.weight_pact = true;
   const QuantAwareReport r = quant_aware(g, c);
   const Node& aq = node(g, "b.act_quant");
   const Node& pact = producer(g, aq.inputs[0]);
@@ -181,7 +183,7 @@ TEST(QuantAware, FreezeSchedulesTouchOnlyTheirNodes) {
 TEST(QuantConfig, BadValuesNameTheKeyTheValueAndTheAllowedValues) {
   auto error_of = [](std::vector<std::string> args) -> std::string {
     ConfigSchema s;
-    QuantConfig c;
+    QuantSection c;
     bind_quant_config(s, c);
     try {
       s.parse_args(args);
@@ -223,7 +225,7 @@ TEST(QuantAware, TrainingStepMatchesReferenceKernels) {
     Graph g = residual_graph();
     QuantConfig c;
     c.quantize_op_types = {"conv2d", "mul", "elementwise_add"};
-    c.activation_preprocess_type = "PACT";
+    c.activation_pact = true;
     c.pact_alpha_init = 1.5;
     quant_aware(g, c);
     CpuContext ctx(2, reference);

@@ -42,6 +42,42 @@ std::vector<double> host_values(CpuContext& ctx, const Tensor& t) {
   return std::vector<double>(host.data<float>(), host.data<float>() + host.numel());
 }
 
+// The gradients worked out by hand (the header comment's formulas) from the forward's tensors.
+struct HandGradients {
+  std::vector<double> dw1, db1, dw2, db2, drq;
+};
+
+HandGradients hand_gradients(const std::vector<double>& X, const std::vector<double>& R,
+                             const std::vector<double>& W2, const std::vector<double>& H,
+                             const std::vector<double>& L) {
+  std::vector<double> dlog(kN * kOut), dw2(kOut * kHid, 0), db2(kOut, 0), dh(kN * kHid, 0);
+  std::vector<double> dw1(kHid * kIn, 0), db1(kHid, 0);
+  for (int64_t n = 0; n < kN; ++n) {
+    double mx = -1e30, sum = 0;
+    for (int64_t j = 0; j < kOut; ++j) mx = std::max(mx, L[n * kOut + j]);
+    for (int64_t j = 0; j < kOut; ++j) sum += std::exp(L[n * kOut + j] - mx);
+    for (int64_t j = 0; j < kOut; ++j)
+      dlog[n * kOut + j] =
+          (std::exp(L[n * kOut + j] - mx) / sum - (j == n % kOut ? 1.0 : 0.0)) / kN;
+  }
+  for (int64_t n = 0; n < kN; ++n)
+    for (int64_t j = 0; j < kOut; ++j) {
+      db2[j] += dlog[n * kOut + j];
+      for (int64_t k = 0; k < kHid; ++k) {
+        dw2[j * kHid + k] += dlog[n * kOut + j] * R[n * kHid + k];
+        dh[n * kHid + k] += dlog[n * kOut + j] * W2[j * kHid + k];
+      }
+    }
+  const std::vector<double> drq = dh;  // the gradient reaching r (straight through)
+  for (int64_t i = 0; i < kN * kHid; ++i) dh[i] *= H[i] > 0 ? 1.0 : 0.0;
+  for (int64_t n = 0; n < kN; ++n)
+    for (int64_t k = 0; k < kHid; ++k) {
+      db1[k] += dh[n * kHid + k];
+      for (int64_t i = 0; i < kIn; ++i) dw1[k * kIn + i] += dh[n * kHid + k] * X[n * kIn + i];
+    }
+  return {dw1, db1, dw2, db2, drq};
+}
+
 TEST(StraightThroughExecutor, SharedGradientBuffersGiveTheHandComputedGradients) {
   for (bool reference : {false, true}) {
     Graph g = two_layer_qat_graph();
@@ -77,32 +113,7 @@ TEST(StraightThroughExecutor, SharedGradientBuffersGiveTheHandComputedGradients)
     const std::vector<double> H = host_values(ctx, ex.tensor(l1->outputs[0]));
     const std::vector<double> L = host_values(ctx, ex.tensor(l2->outputs[0]));
 
-    std::vector<double> dlog(kN * kOut), dw2(kOut * kHid, 0), db2(kOut, 0), dh(kN * kHid, 0);
-    std::vector<double> dw1(kHid * kIn, 0), db1(kHid, 0);
-    for (int64_t n = 0; n < kN; ++n) {
-      double mx = -1e30, sum = 0;
-      for (int64_t j = 0; j < kOut; ++j) mx = std::max(mx, L[n * kOut + j]);
-      for (int64_t j = 0; j < kOut; ++j) sum += std::exp(L[n * kOut + j] - mx);
-      for (int64_t j = 0; j < kOut; ++j)
-        dlog[n * kOut + j] =
-            (std::exp(L[n * kOut + j] - mx) / sum - (j == n % kOut ? 1.0 : 0.0)) / kN;
-    }
-    for (int64_t n = 0; n < kN; ++n)
-      for (int64_t j = 0; j < kOut; ++j) {
-        db2[j] += dlog[n * kOut + j];
-        for (int64_t k = 0; k < kHid; ++k) {
-          dw2[j * kHid + k] += dlog[n * kOut + j] * R[n * kHid + k];
-          dh[n * kHid + k] += dlog[n * kOut + j] * W2[j * kHid + k];
-        }
-      }
-    const std::vector<double> drq = dh;  // the gradient reaching r (straight through)
-    for (int64_t i = 0; i < kN * kHid; ++i) dh[i] *= H[i] > 0 ? 1.0 : 0.0;
-    for (int64_t n = 0; n < kN; ++n)
-      for (int64_t k = 0; k < kHid; ++k) {
-        db1[k] += dh[n * kHid + k];
-        for (int64_t i = 0; i < kIn; ++i) dw1[k * kIn + i] += dh[n * kHid + k] * X[n * kIn + i];
-      }
-
+    const HandGradients want = hand_gradients(X, R, W2, H, L);
     auto expect_grad = [&](int value, const std::vector<double>& want) {
       const std::string& name = g.value(value).name;
       const ParamEntry* e = store.find(name);
@@ -112,12 +123,13 @@ TEST(StraightThroughExecutor, SharedGradientBuffersGiveTheHandComputedGradients)
       for (size_t i = 0; i < got.size(); ++i)
         EXPECT_NEAR(got[i], want[i], 1e-6 + 1e-5 * std::fabs(want[i])) << name << "[" << i << "]";
     };
-    expect_grad(w1, dw1);
-    expect_grad(l1->inputs[2], db1);
-    expect_grad(w2, dw2);
-    expect_grad(l2->inputs[2], db2);
+    expect_grad(w1, want.dw1);
+    expect_grad(l1->inputs[2], want.db1);
+    expect_grad(w2, want.dw2);
+    expect_grad(l2->inputs[2], want.db2);
     const std::vector<double> dr = host_values(ctx, ex.grad(r));
-    for (size_t i = 0; i < dr.size(); ++i) EXPECT_NEAR(dr[i], drq[i], 1e-6) << "d act[" << i << "]";
+    for (size_t i = 0; i < dr.size(); ++i)
+      EXPECT_NEAR(dr[i], want.drq[i], 1e-6) << "d act[" << i << "]";
     // The activation quantizer's input and output gradients are one buffer.
     EXPECT_EQ(ex.grad(r).raw(), ex.grad(rq).raw());
     EXPECT_EQ(ready.size(), store.params().size());

@@ -110,9 +110,13 @@ if want memcheck; then
   if [[ -z "$sanitizer" ]]; then
     note "memcheck: compute-sanitizer not found"
   else
-    run memcheck memcheck.txt 570 "$sanitizer" --tool memcheck --leak-check no --error-exitcode 99 \
-      "$pack/bin/test_cuda" --gtest_filter='CudaOps.*:CudaContext.*'
-    grep -E "ERROR SUMMARY|^\[  (PASSED|FAILED) " "$out/memcheck.txt" | tee -a "$summary"
+    # Every op's CUDA kernel on its shared cases (test_ops), then the context (test_cuda).
+    run memcheck memcheck.txt 400 "$sanitizer" --tool memcheck --leak-check no --error-exitcode 99 \
+      "$pack/bin/test_ops" --gtest_filter='All/OpCases.Cuda/*'
+    run memcheck memcheck_context.txt 170 "$sanitizer" --tool memcheck --leak-check no \
+      --error-exitcode 99 "$pack/bin/test_cuda" --gtest_filter='CudaContext.*'
+    grep -hE "ERROR SUMMARY|^\[  (PASSED|FAILED) " "$out/memcheck.txt" "$out/memcheck_context.txt" |
+      tee -a "$summary"
   fi
 fi
 

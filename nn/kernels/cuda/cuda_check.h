@@ -1,7 +1,7 @@
-// Error checks for every CUDA, cuDNN and cuBLAS call of the backend (STYLE.md §8): a failing call
-// throws InternalError naming the library, the error, the call and file:line. Out-of-memory from
-// the caching allocator is an InputError instead (nn/caching_allocator.h). NCCL has its own
-// macro in nn/kernels/cuda/nccl_check.h so that this header needs no NCCL.
+// Error checks for every CUDA, cuDNN and cuBLAS call of the backend (errors carry file:line): a
+// failing call throws InternalError naming the library, the error, the call and file:line.
+// Out-of-memory from the caching allocator is an InputError instead (nn/caching_allocator.h). NCCL
+// has its own macro in nn/kernels/cuda/nccl_check.h so that this header needs no NCCL.
 //
 // Kernel launches are checked with QF_CUDA_CHECK_LAUNCH() right after the <<<>>>; errors a kernel
 // hits while running surface at the next synchronising call and are reported there.

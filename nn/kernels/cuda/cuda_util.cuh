@@ -54,4 +54,15 @@ __device__ inline float block_max(float v, float* sh) {
   return r;
 }
 
+// The same with shared memory of their own (one array per function and block), for kernels that
+// reduce once or in sequence.
+__device__ inline double block_sum(double v) {
+  __shared__ double sh[kThreads];
+  return block_sum(v, sh);
+}
+__device__ inline float block_max(float v) {
+  __shared__ float sh[kThreads];
+  return block_max(v, sh);
+}
+
 }  // namespace qf::cuda

@@ -4,9 +4,9 @@
 //    at most `max_chunk` elements, one thread block each, so one launch updates every parameter
 //    and each block sees one set of multipliers.
 //  - broadcast_walk: add / mul walk their output in memory order (channels-last for rank 4, see
-//    nn/ops/elementwise.h); the walk lists the output's dims outermost first with the operands'
-//    strides along them (0 where an operand is broadcast), drops dims of extent 1 and merges
-//    neighbouring dims that are contiguous in all three tensors.
+//    nn/ops/elementwise/elementwise.h); the walk lists the output's dims outermost first with the
+//    operands' strides along them (0 where an operand is broadcast), drops dims of extent 1 and
+//    merges neighbouring dims that are contiguous in all three tensors.
 //  - reduce_plan: the gradient of operand a of a walk — its elements are indexed by the kept dims
 //    (a varies along them) and summed over the reduced dims (a is broadcast along them).
 // The index arithmetic the kernels run (walk_offsets, kept_offsets, reduced_offsets) is here too,
@@ -20,7 +20,7 @@
 
 #include "nn/context.h"
 #include "nn/kernels/host_device.h"
-#include "nn/ops/elementwise.h"
+#include "nn/ops/elementwise/elementwise.h"
 
 namespace qf::cuda {
 

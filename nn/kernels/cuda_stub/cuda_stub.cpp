@@ -4,7 +4,7 @@
 
 namespace qf {
 
-void register_cuda_kernels(OpRegistry&) {}
+void register_nn_cuda_kernels(OpRegistry&) {}
 
 bool cuda_available() { return false; }
 
