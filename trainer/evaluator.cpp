@@ -8,6 +8,7 @@
 namespace qf {
 
 std::string eval_figures(const EvalResult& r) {
+  if (r.count == 0) return "not evaluated (train.eval_each_epoch false)";
   char buf[160];
   std::snprintf(buf, sizeof buf, "top1 %.2f%% top5 %.2f%% loss %s", r.top1, r.top5,
                 format_loss(r.loss).c_str());

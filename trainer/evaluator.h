@@ -21,7 +21,8 @@ struct EvalResult {
 };
 
 // "top1 91.20% top5 99.80% loss 0.2512", then, when some logits were not finite, how many images
-// had them ("; 10000 of 10000 images had NaN/inf logits (counted as misses)").
+// had them ("; 10000 of 10000 images had NaN/inf logits (counted as misses)"); "not evaluated
+// (...)" when no image was (train.eval_each_epoch false).
 std::string eval_figures(const EvalResult& r);
 
 class Evaluator {

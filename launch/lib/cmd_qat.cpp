@@ -151,10 +151,10 @@ EvalResult evaluate_int8(const Graph& g, const TensorMap& state, const RunConfig
 
 void write_qat_metrics(const std::string& path, const TrainResult& r, const EvalResult& simulated,
                        const EvalResult& e8, const QuantExports& exports) {
-  write_json_file(path, {{"top1", simulated.top1},
-                         {"top5", simulated.top5},
+  write_json_file(path, {{"top1", evaluated_figure(simulated, simulated.top1)},
+                         {"top5", evaluated_figure(simulated, simulated.top5)},
                          {"loss", simulated.loss},
-                         {"top1_before_bias_alignment", r.eval.top1},
+                         {"top1_before_bias_alignment", evaluated_figure(r.eval, r.eval.top1)},
                          {"int8_graph_top1", e8.top1},
                          {"images_per_sec", r.images_per_sec},
                          {"epochs", r.epochs},
@@ -238,7 +238,9 @@ int cmd_qat(const Args& args) {
   if (comm.is_root()) exports = export_models(g, state, dir, console);
   const EvalResult e8 = evaluate_int8(g, state, c, *test_data, *ctx, comm);
   console.info("done: " + std::to_string(r.epochs) + " epoch(s), " + fmt("%.1f", r.images_per_sec) +
-               " img/s training; simulated int8 top1 " + fmt("%.2f%%", simulated.top1) +
+               " img/s training; simulated int8 " +
+               (simulated.count > 0 ? "top1 " + fmt("%.2f%%", simulated.top1)
+                                    : std::string("not evaluated (train.eval_each_epoch false)")) +
                "; converted int8 graph (qforge kernels) top1 " + fmt("%.2f%%", e8.top1));
   if (!c.run.metrics_out.empty() && comm.is_root())
     write_qat_metrics(c.run.metrics_out, r, simulated, e8, exports);

@@ -76,8 +76,8 @@ int cmd_train(const Args& args) {
                 r.images_per_sec);
   console.info(line + eval_figures(r.eval));
   if (!c.run.metrics_out.empty() && comm.is_root())
-    write_json_file(c.run.metrics_out, {{"top1", r.eval.top1},
-                                        {"top5", r.eval.top5},
+    write_json_file(c.run.metrics_out, {{"top1", evaluated_figure(r.eval, r.eval.top1)},
+                                        {"top5", evaluated_figure(r.eval, r.eval.top5)},
                                         {"loss", r.eval.loss},
                                         {"nonfinite_logits", r.eval.nonfinite},
                                         {"images_per_sec", r.images_per_sec},

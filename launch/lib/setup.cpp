@@ -177,6 +177,10 @@ void load_initial_weights(ParamStore& store, const std::string& path, Console& c
   console.info(msg);
 }
 
+nlohmann::json evaluated_figure(const EvalResult& r, double value) {
+  return r.count > 0 ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
 void write_json_file(const std::string& path, const nlohmann::json& j) {
   const std::filesystem::path p(path);
   if (p.has_parent_path()) create_output_folder(p.parent_path().string(), path);

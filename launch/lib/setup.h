@@ -61,5 +61,8 @@ void load_initial_weights(ParamStore& store, const std::string& path, Console& c
 
 // Writes a JSON object atomically (temp file + rename).
 void write_json_file(const std::string& path, const nlohmann::json& j);
+// A test figure for a metrics file: the value, or null when nothing was evaluated
+// (train.eval_each_epoch false), so that a 0 never reads as a measured top-1.
+nlohmann::json evaluated_figure(const EvalResult& r, double value);
 
 }  // namespace qf

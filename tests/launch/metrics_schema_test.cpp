@@ -244,5 +244,30 @@ TEST(MetricsFiles, MatchTheDocsAndFeedTensorBoardAndTheReports) {
   if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }
 
+// Without evaluation there is no test figure: the console says so and the metrics file holds
+// null, never a 0 that reads as a measured top-1.
+TEST(MetricsFiles, NoEvaluationGivesNullTestFiguresNotZero) {
+  QF_SKIP_UNLESS(fs::exists(kData),
+                 "Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+  const fs::path dir = fs::temp_directory_path() / ("qf_noeval_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string d = dir.string(), log = d + ".log";
+  const std::string args = "train --model lenet --epochs 1 --train.steps_per_epoch 3 --threads 2 "
+                           "--train.eval_each_epoch false --out " + d + " --metrics-out " + d +
+                           "/train.json";
+  const int status =
+      std::system((std::string(QF_BINARY_DIR) + "/qforge " + args + " >" + log + " 2>&1").c_str());
+  ASSERT_EQ(status, 0) << "qforge " << args << "\n" << read_text_file(log);
+  EXPECT_NE(read_text_file(log).find("test not evaluated (train.eval_each_epoch false)"),
+            std::string::npos)
+      << read_text_file(log);
+  const json m = read_json(dir / "train.json");
+  EXPECT_TRUE(m.at("top1").is_null()) << m;
+  EXPECT_TRUE(m.at("top5").is_null()) << m;
+  expect_matches(m, documented_schemas().at("train"), "train --metrics-out without evaluation");
+  fs::remove_all(dir);
+  fs::remove(log);
+}
+
 }  // namespace
 }  // namespace qf::test
