@@ -6,16 +6,17 @@
 // (a) float_grid: the simulated model in float. Each weight is its trained integers q as an int8
 //     constant -> dequantize_linear (step T / bnt, per output channel or per tensor), so the
 //     convolution reads the grid values q * T / bnt in float (equal to the training forward's up to
-//     one float rounding); each activation fake-quant becomes a quantize_linear -> dequantize_linear
-//     pair (per tensor, ONNX scale T / bnt, int8 zero point 0); PACT clips and identity observers
-//     disappear, as in Paddle's export (a quantizing observer, which quant_aware inserts, becomes a
-//     pair like an activation quantizer); BatchNorm stays (folded only where QAT trained a folded
-//     conv, fuse_conv_bn) and biases stay float. Why the weights are not float constants (Paddle's
-//     float-grid weights are): ONNX Runtime's WeightBiasQuantization (graph optimization level basic
-//     and above, so its default) re-quantizes a float conv weight PER TENSOR wherever the conv reads
-//     a DequantizeLinear and feeds a QuantizeLinear — after folding the BatchNorm into it — which
-//     rounds small channels to nothing (a MobileNetV1 scored 12.56% instead of 80.58%). Stored as
-//     int8 through a DequantizeLinear, the weights are left as they are at every level.
+//     one float rounding); each activation fake-quant becomes a quantize_linear ->
+//     dequantize_linear pair (per tensor, ONNX scale T / bnt, int8 zero point 0); PACT clips and
+//     identity observers disappear, as in Paddle's export (a quantizing observer, which quant_aware
+//     inserts, becomes a pair like an activation quantizer); BatchNorm stays (folded only where QAT
+//     trained a folded conv, fuse_conv_bn) and biases stay float. Why the weights are not float
+//     constants (Paddle's float-grid weights are): ONNX Runtime's WeightBiasQuantization (graph
+//     optimization level basic and above, so its default) re-quantizes a float conv weight PER
+//     TENSOR wherever the conv reads a DequantizeLinear and feeds a QuantizeLinear — after folding
+//     the BatchNorm into it — which rounds small channels to nothing (a MobileNetV1 scored 12.56%
+//     instead of 80.58%). Stored as int8 through a DequantizeLinear, the weights are left as they
+//     are at every level.
 //
 // (b) int8 (QDQ): int8 weight constants -> dequantize_linear (per output channel, axis 0) -> op;
 //     BatchNorm folded into the conv: k_c = gamma_c / sqrt(var_c + eps) scales channel c, which

@@ -361,8 +361,11 @@ class QdqBuilder {
                           {source >= 0 ? source : v, s, z},
                           {q},
                           {}});
-    g_.nodes().push_back(
-        {"dequantize_linear", g_.unique_node_name(where + ".dequantize_linear"), {q, s, z}, {d}, {}});
+    g_.nodes().push_back({"dequantize_linear",
+                          g_.unique_node_name(where + ".dequantize_linear"),
+                          {q, s, z},
+                          {d},
+                          {}});
     ++rep_.activation_pairs;
     return d;
   }

@@ -14,10 +14,10 @@
 // after a quantized conv output can no longer be folded by the runtime (ONNX Runtime then runs the
 // BatchNorm, and the ReLU after it, in float, with layout transposes around them). Folding before
 // calibration calibrates the folded conv's output, what the runtime computes.
-// --fuse-conv-bn false gives PaddleSlim's unfolded placement. The dygraph quantizer names are accepted as
-// algorithms (KLQuantizer, HistQuantizer, AbsmaxQuantizer, each with its own defaults: bins 1024,
-// upsample_bins 64, hist_percent 0.99999) and as weight quantizers (PerChannelAbsmaxQuantizer =
-// channel_wise_abs_max, AbsmaxQuantizer = abs_max).
+// --fuse-conv-bn false gives PaddleSlim's unfolded placement. The dygraph quantizer names are
+// accepted as algorithms (KLQuantizer, HistQuantizer, AbsmaxQuantizer, each with its own defaults:
+// bins 1024, upsample_bins 64, hist_percent 0.99999) and as weight quantizers
+// (PerChannelAbsmaxQuantizer = channel_wise_abs_max, AbsmaxQuantizer = abs_max).
 //
 // Op names map to qforge's graph as in quant/quant_config.h: conv2d -> conv2d with groups 1 (or
 // not depthwise), depthwise_conv2d -> conv2d with groups == input channels > 1, mul -> linear.

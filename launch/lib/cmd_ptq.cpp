@@ -62,8 +62,8 @@ nlohmann::json histogram_report(const std::map<std::string, CalibState>& states,
 
 // The command line and its config: the run's keys, [ptq] and --report FILE (into `report`); the
 // output files are checked (on rank 0, which writes them) before any work. Returns --model's file.
-std::string parse_ptq_command(const Args& in_args, ConfigSchema& schema, RunConfig& c,
-                              PtqConfig& p, std::string& report) {
+std::string parse_ptq_command(const Args& in_args, ConfigSchema& schema, RunConfig& c, PtqConfig& p,
+                              std::string& report) {
   Args args = in_args;
   std::string model_file = take_model_file(args);
   bind_run_config(schema, c);

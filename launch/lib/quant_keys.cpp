@@ -146,8 +146,9 @@ void bind_ptq_config(ConfigSchema& s, PtqConfig& c) {
       throw_input_error("ptq.quantizable_op_type: empty (allowed: conv2d, depthwise_conv2d, mul)");
     const CalibAlgo a = c.calib().algo;
     if (!c.histograms_out.empty() && a != CalibAlgo::KL && a != CalibAlgo::hist)
-      throw_input_error("ptq.histograms_out: algo '", c.algo,
-                        "' keeps no histograms (allowed with: KL, hist, KLQuantizer, HistQuantizer)");
+      throw_input_error(
+          "ptq.histograms_out: algo '", c.algo,
+          "' keeps no histograms (allowed with: KL, hist, KLQuantizer, HistQuantizer)");
   });
 }
 

@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "nn/communicator.h"
 #include "data/dataset.h"
 #include "launch/lib/config_schema.h"
+#include "nn/communicator.h"
 #include "nn/graph.h"
 #include "nn/param_store.h"
 #include "trainer/checkpoint.h"

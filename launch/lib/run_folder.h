@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "nn/communicator.h"
 #include "launch/lib/config_schema.h"
 #include "launch/lib/run_config.h"
+#include "nn/communicator.h"
 #include "trainer/console.h"
 #include "trainer/metrics.h"
 

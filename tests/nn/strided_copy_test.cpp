@@ -1,9 +1,9 @@
 // The strided copies behind transpose's and slice's fast kernels (nn/kernels/cpu/strided_copy.h):
 // neighbouring dimensions merge into runs. The copies themselves are checked through the ops'
 // shared cases (their fast kernels against the references).
-#include <gtest/gtest.h>
-
 #include "nn/kernels/cpu/strided_copy.h"
+
+#include <gtest/gtest.h>
 
 namespace qf {
 namespace {

@@ -2,14 +2,15 @@
 // axes and of a strided rank-2 slice; the strided-copy kernel against the reference on ShuffleNet's
 // channel split, strided spatial slices, a backwards walk and a 2-D block (a copy: exact).
 #include "nn/ops/slice/slice_cases.h"
+
 #include "tests/op_cases.h"
 
 namespace qf::test {
 
 QF_OP_CASES(slice) {
   std::vector<NamedCase> r;
-  r.push_back({"grad_channels", slice_case(random_tensor({2, 6, 3, 2}, 1), {1}, {5}, {1}),
-               kGradients});
+  r.push_back(
+      {"grad_channels", slice_case(random_tensor({2, 6, 3, 2}, 1), {1}, {5}, {1}), kGradients});
   r.push_back({"grad_negative_steps",
                slice_case(random_tensor({2, 6, 3, 3}, 2), {2, -1}, {0, 0}, {2, 3}, {-1, -2}),
                kGradients});

@@ -22,7 +22,7 @@ TEST(Transpose, MatrixAndDefaultPermutation) {
 }
 
 TEST(Transpose, FourDIsLogicalWhateverTheLayout) {
-  // Logical (1, 2, 2, 3) -> perm (0, 3, 1, 2) -> logical (1, 3, 2, 2): y[0, w, c, h] = x[0, c, h, w].
+  // Logical (1, 2, 2, 3), perm (0, 3, 1, 2): logical (1, 3, 2, 2), y[0, w, c, h] = x[0, c, h, w].
   std::vector<float> v(12);
   for (int i = 0; i < 12; ++i) v[i] = static_cast<float>(i);
   std::vector<float> want(12);
@@ -53,7 +53,8 @@ TEST(Transpose, ChannelShuffleOfFiveDRowMajor) {
 
 TEST(Transpose, RejectsWhatIsNotAPermutation) {
   for (const std::vector<int64_t>& p : {std::vector<int64_t>{0, 0, 1}, {0, 1}, {0, 1, 3}})
-    EXPECT_THROW(run_op(transpose_case(random_tensor({2, 3, 4}, 1), p), KernelKind::cpu), InputError);
+    EXPECT_THROW(run_op(transpose_case(random_tensor({2, 3, 4}, 1), p), KernelKind::cpu),
+                 InputError);
 }
 
 }  // namespace
