@@ -390,7 +390,8 @@ class Importer {
         {"Relu", {1, 1}},        {"LeakyRelu", {1, 1}},          {"Sigmoid", {1, 1}},
         {"HardSwish", {1, 1}},   {"HardSigmoid", {1, 1}},        {"GlobalAveragePool", {1, 1}},
         {"AveragePool", {1, 1}}, {"MaxPool", {1, 1}},            {"Flatten", {1, 1}},
-        {"Identity", {1, 1}}};
+        {"Identity", {1, 1}},    {"Transpose", {1, 1}},          {"ReduceMean", {1, 2}},
+        {"Pad", {1, 4}}};
     const auto it = arity.find(n.op_type());
     if (it == arity.end()) return;  // not an op import knows: map_node says so
     const auto [lo, hi] = it->second;
@@ -764,7 +765,15 @@ class Importer {
     std::vector<int64_t> perm = attr_ints(n, "perm", {});
     if (perm.empty())
       for (size_t i = desc_[x].shape.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));
-    if (perm[0] != 0) throw_input_error(where(n), ": perm ", shape_str(perm), " moves the batch axis");
+    const size_t r = desc_[x].shape.size();
+    std::vector<int64_t> sorted = perm;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < sorted.size(); ++i)
+      if (sorted.size() != r || r == 0 || sorted[i] != static_cast<int64_t>(i))
+        throw_input_error(where(n), ": perm ", shape_str(perm), " is not a permutation of the ", r,
+                          " axes of its input (allowed: each of 0 to ", r, " - 1 once)");
+    if (perm.empty() || perm[0] != 0)
+      throw_input_error(where(n), ": perm ", shape_str(perm), " moves the batch axis");
     emit(n, "transpose", {x}, {{"perm", perm}});
   }
 

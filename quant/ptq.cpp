@@ -384,7 +384,8 @@ class QdqBuilder {
   }
 
   // A constant `data` of `name` -> dequantize_linear (axis 0) with `scales` (one or per channel).
-  int dequantized_constant(const std::string& name, const std::string& node, Tensor data,
+  // `name` is taken by value: callers pass a value's own name, and adding values reallocates them.
+  int dequantized_constant(std::string name, const std::string& node, Tensor data,
                            const std::vector<float>& scales, DType zp_type) {
     const int64_t K = static_cast<int64_t>(scales.size());
     const Shape sshape = K == 1 && data.dtype() != DType::i32 ? Shape{} : Shape{K};

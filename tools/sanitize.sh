@@ -9,8 +9,8 @@
 #                                              (test_io: ONNX, safetensors, hostile models;
 #                                              test_data: idx, image lists, images)
 #
-# Leaks that libraries keep until exit by design would go in tools/lsan.supp (one
-# `leak:<function or library>` a line); none has been needed so far.
+# Leaks that libraries keep until exit by design are suppressed by name in tools/lsan.supp: only
+# Open MPI's, in the MPI ranks (whose components stay loaded for it: tests/dist_mpi/keep_dlopened.cpp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0

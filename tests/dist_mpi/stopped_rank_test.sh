@@ -25,7 +25,9 @@ for how in STOP KILL; do
     sigfile="$out/signal_${how}_$delay"
     tag="qf-stopped-rank-$$-$how-$delay"
     wait_for="sleep $delay"
-    [ "$delay" = step3 ] && wait_for="until grep -q ' step 3/' '$log'; do sleep 0.05; done"
+    # Waits for step 3 only while rank 1 lives: a job that ends before it leaves no watcher behind.
+    [ "$delay" = step3 ] &&
+      wait_for="until grep -q ' step 3/' '$log'; do kill -0 \$\$ 2>/dev/null || exit; sleep 0.05; done"
     # Rank 1 is a shell that sets a timer on its own pid and then becomes qforge (exec keeps it).
     QF_TEST_TAG=$tag timeout 120 "$mpirun" --allow-run-as-root --oversubscribe -x QF_TEST_TAG \
       -np 1 "$qforge" $args : \
