@@ -64,9 +64,13 @@ int limit_for(const std::string& typed) {
 }
 
 // How far `typed` is from `candidate` (both folded parts); above limit_for(typed) means not close.
+// Names whose lengths differ by more than the limit are at least that far apart, so their edit
+// distance (quadratic in the lengths: a long mistyped option met every key) is not computed.
 int closeness(const std::string& typed, const std::string& candidate) {
   const int limit = limit_for(typed);
-  int d = osa_distance(typed, candidate);
+  const auto length_gap = typed.size() > candidate.size() ? typed.size() - candidate.size()
+                                                          : candidate.size() - typed.size();
+  int d = length_gap > static_cast<size_t>(limit) ? limit + 1 : osa_distance(typed, candidate);
   if (!candidate.empty() && initials(typed) == candidate) d = std::min(d, 1);
   if (starts_or_ends_with(candidate, typed) || starts_or_ends_with(typed, candidate))
     d = std::min(d, limit);
