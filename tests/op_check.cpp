@@ -12,16 +12,31 @@
 
 namespace qf::test {
 
+namespace {
+
+// A uniform double in [lo, hi): the same value std::uniform_real_distribution<double> draws from
+// std::mt19937_64 in libstdc++ (one 64-bit draw over 2^64, clamped below 1), without the long
+// double logarithm it recomputes on every call. Every case of every op builds its random inputs
+// when a test process starts (tests/ops/backend_ops_test.cpp), so under AddressSanitizer that
+// logarithm made each of the ~940 op-case processes spend seconds before its one case ran.
+double uniform(std::mt19937_64& gen, double lo, double hi) {
+  double u = static_cast<double>(gen()) * 0x1.0p-64;
+  if (u >= 1.0) u = std::nextafter(1.0, 0.0);
+  return u * (hi - lo) + lo;
+}
+
+}  // namespace
+
 Tensor random_tensor(const Shape& s, uint64_t seed, double lo, double hi, DType t) {
   std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
   Tensor r = Tensor::empty(s, t);
-  for (int64_t i = 0; i < r.numel(); ++i) {
-    const double v = d(gen);
-    if (t == DType::f64)
-      r.data<double>()[i] = v;
-    else
-      r.data<float>()[i] = static_cast<float>(v);
+  const int64_t n = r.numel();
+  if (t == DType::f64) {
+    double* p = r.data<double>();
+    for (int64_t i = 0; i < n; ++i) p[i] = uniform(gen, lo, hi);
+  } else {
+    float* p = r.data<float>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(uniform(gen, lo, hi));
   }
   return r;
 }
@@ -29,17 +44,18 @@ Tensor random_tensor(const Shape& s, uint64_t seed, double lo, double hi, DType 
 Tensor random_away_from(const Shape& s, uint64_t seed, double lo, double hi,
                         std::vector<double> kinks, double gap) {
   std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
   Tensor r = Tensor::empty(s, DType::f64);
-  for (int64_t i = 0; i < r.numel(); ++i) {
+  const int64_t n = r.numel();
+  double* p = r.data<double>();
+  for (int64_t i = 0; i < n; ++i) {
     double v;
     bool ok;
     do {
-      v = d(gen);
+      v = uniform(gen, lo, hi);
       ok = true;
       for (double k : kinks) ok = ok && std::fabs(v - k) > gap;
     } while (!ok);
-    r.data<double>()[i] = v;
+    p[i] = v;
   }
   return r;
 }
