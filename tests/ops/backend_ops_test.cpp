@@ -1,6 +1,7 @@
 // Every op's shared cases (tests/op_cases.h) on every device: OpCases/Cpu.<list>_<case> runs the
 // gradient check and the fast-against-reference check, OpCases/Cuda.<list>_<case> the CUDA kernel
-// against the reference (skipped, saying why, where no GPU is usable).
+// against the reference (in builds with the CUDA backend; skipped, saying why, where no GPU is
+// usable).
 #include <gtest/gtest.h>
 
 #include "tests/op_cases.h"
@@ -35,12 +36,14 @@ TEST_P(OpCases, Cpu) {
   if (c.checks & kFast) check_fast_matches_ref(c.c);
 }
 
+#ifdef QF_TEST_CUDA_OP_CASES  // builds with the CUDA backend (tests/CMakeLists.txt)
 TEST_P(OpCases, Cuda) {
   QF_SKIP_WITHOUT_GPU();
   const NamedCase& c = GetParam().c;
   if (!(c.checks & kCuda)) GTEST_SKIP() << "a CPU-only case";
   check_cuda_matches_ref(c.c);
 }
+#endif
 
 INSTANTIATE_TEST_SUITE_P(All, OpCases, ::testing::ValuesIn(all_cases()), case_name);
 
