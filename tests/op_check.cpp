@@ -18,7 +18,7 @@ namespace {
 // std::mt19937_64 in libstdc++ (one 64-bit draw over 2^64, clamped below 1), without the long
 // double logarithm it recomputes on every call. Every case of every op builds its random inputs
 // when a test process starts (tests/ops/backend_ops_test.cpp), so under AddressSanitizer that
-// logarithm made each of the ~940 op-case processes spend seconds before its one case ran.
+// logarithm made each op-case process (one per case and device) spend seconds before its case ran.
 double uniform(std::mt19937_64& gen, double lo, double hi) {
   double u = static_cast<double>(gen()) * 0x1.0p-64;
   if (u >= 1.0) u = std::nextafter(1.0, 0.0);
