@@ -62,11 +62,7 @@ struct Result {
 };
 
 Result qforge_images_per_sec(const Row& r, const Options& o) {
-  qf::ModelConfig mc;
-  mc.name = r.model;
-  mc.num_classes = 1000;
-  mc.in_channels = 3;
-  mc.image_size = 224;
+  const qf::ModelConfig mc = qf::imagenet_form(r.model);
   qf::Graph g = qf::build_model(mc);
   if (r.qat) qf::quant_aware(g, qf::QuantConfig{});
   qf::add_classification_loss(g, g.outputs()[0], 0.0);

@@ -124,11 +124,8 @@ int run(int argc, char** argv) {
   CpuContext ctx(o.threads);
   ModelConfig mc;
   mc.name = "mobilenet_v1";
+  if (size >= 64) mc = imagenet_form("mobilenet_v1");
   mc.image_size = static_cast<int>(size);
-  if (size >= 64) {
-    mc.in_channels = 3;
-    mc.num_classes = 1000;
-  }
   Graph fp32 = build_model(mc);
   add_classification_loss(fp32, fp32.outputs()[0], 0.0);
   Graph qat = fp32;

@@ -44,13 +44,9 @@ struct Options {
 };
 
 qf::ModelConfig model_config(const Row& r) {
+  if (r.form == "imagenet") return qf::imagenet_form(r.model);
   qf::ModelConfig c;
   c.name = r.model;
-  if (r.form == "imagenet") {
-    c.num_classes = 1000;
-    c.in_channels = 3;
-    c.image_size = 224;
-  }
   return c;
 }
 

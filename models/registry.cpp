@@ -59,4 +59,14 @@ Graph build_model(const ModelConfig& c) {
   return g;
 }
 
+ModelConfig imagenet_form(const std::string& name) {
+  ModelConfig c;
+  c.name = name;
+  c.num_classes = 1000;
+  c.in_channels = 3;
+  c.image_size = 224;
+  c.small_input = false;
+  return c;
+}
+
 }  // namespace qf

@@ -43,6 +43,11 @@ std::vector<std::string> model_names();
 // Builds the named model (InputError listing the known names if it does not exist).
 Graph build_model(const ModelConfig& config);
 
+// Model `name` in the ImageNet form exactly as torchvision defines it (3x224x224 inputs, 1000
+// classes, small_input false): what `--model.form imagenet` selects, and what benchmarks compare
+// with PyTorch's models.
+ModelConfig imagenet_form(const std::string& name);
+
 // Layer builders of each model family (models/<family>.cpp).
 int build_lenet(ModelBuilder& b, int x, const ModelConfig& c);
 int build_mobilenet_v1(ModelBuilder& b, int x, const ModelConfig& c);

@@ -41,7 +41,7 @@ def main():
     torch.backends.cudnn.allow_tf32 = a.tf32
     torch.backends.cuda.matmul.allow_tf32 = a.tf32
     torch.manual_seed(0)
-    model = torch_models.build(a.model, a.classes, 3, a.size)
+    model = torch_models.build(a.model, a.classes, 3, a.size, 1.0, "imagenet")
     model.train()
     if a.mode == "qat":
         import torch.ao.quantization as tq
