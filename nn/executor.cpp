@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "nn/arena_planner.h"
 #include "nn/op_registry.h"
 
 namespace qf {
@@ -19,39 +20,17 @@ struct Executor::NodePlan {
   std::vector<std::pair<const Tensor*, const Tensor*>> sums;  // dst += src after the kernel
   std::vector<size_t> ready_params;   // parameters whose gradient is complete after this node
   bool skip_backward = false;         // grad_passthrough with dx0 aliasing dout0: nothing to do
+  std::vector<size_t> recompute_before;  // indices into Executor::recomputes_
+};
+
+// An output that backward gets recomputed (GradPlan::Recompute): it lives in one slot during the
+// forward pass and in another around its readers' backward passes.
+struct Executor::RecomputedValue {
+  int node, value;
+  Tensor forward_view, backward_view;
 };
 
 namespace {
-
-// Hands out reusable buffers ("slots") for values whose lifetimes do not overlap.
-class SlotPlanner {
- public:
-  int acquire(size_t bytes) {
-    int best = -1;
-    for (size_t i = 0; i < sizes_.size(); ++i) {
-      if (busy_[i]) continue;
-      if (sizes_[i] >= bytes && (best < 0 || sizes_[i] < sizes_[best])) best = static_cast<int>(i);
-    }
-    if (best < 0) {  // no free slot is large enough: grow the largest free one, or add one
-      for (size_t i = 0; i < sizes_.size(); ++i)
-        if (!busy_[i] && (best < 0 || sizes_[i] > sizes_[best])) best = static_cast<int>(i);
-      if (best < 0) {
-        sizes_.push_back(0);
-        busy_.push_back(false);
-        best = static_cast<int>(sizes_.size()) - 1;
-      }
-      sizes_[best] = bytes;
-    }
-    busy_[best] = true;
-    return best;
-  }
-  void release(int slot) { busy_[slot] = false; }
-  const std::vector<size_t>& sizes() const { return sizes_; }
-
- private:
-  std::vector<size_t> sizes_;
-  std::vector<bool> busy_;
-};
 
 size_t bytes_of(const TensorDesc& d) {
   return static_cast<size_t>(numel(d.shape)) * dtype_size(d.dtype);
@@ -119,6 +98,21 @@ void Executor::prepare(int64_t batch) {
   for (auto& p : plans_)
     if (p) ws = std::max(ws, p->kernel->workspace_bytes());
   workspace_ = ws ? ctx_.empty({static_cast<int64_t>(ws)}, DType::u8) : Tensor();
+  account_memory();
+}
+
+void Executor::account_memory() {
+  memory_ = MemoryPlan{};
+  memory_.slots = arena_.defined() ? arena_.nbytes() : 0;
+  memory_.workspace = workspace_.defined() ? workspace_.nbytes() : 0;
+  for (int v = 0; v < graph_.num_values(); ++v) {
+    const ValueKind k = graph_.value(v).kind;
+    if ((k == ValueKind::input || k == ValueKind::constant) && tensors_[v].defined())
+      memory_.other += tensors_[v].nbytes();
+  }
+  if (loss_seed_.defined()) memory_.other += loss_seed_.nbytes();
+  memory_.other += zero_grad_bytes_;
+  memory_.saved = options_.training ? saved_bytes_ : 0;
 }
 
 std::vector<int> Executor::wanted_outputs() const {
@@ -157,11 +151,7 @@ void Executor::plan_values() {
       case ValueKind::activation: break;
     }
   }
-  if (options_.training) {  // every activation stays alive until backward
-    for (size_t i = 0; i < nodes.size(); ++i)
-      for (int o : nodes[i].outputs) tensors_[o] = ctx_.empty(descs_[o].shape, descs_[o].dtype);
-    return;
-  }
+  if (options_.training) return;  // activations share slots with gradients (plan_backward)
   // Inference: an activation's memory is free after its last consumer ran.
   std::vector<int> last_use(nv, -1);
   for (size_t i = 0; i < nodes.size(); ++i)
@@ -170,7 +160,7 @@ void Executor::plan_values() {
         if (v >= 0) last_use[v] = static_cast<int>(i);
   std::vector<bool> keep(nv, false);
   for (int o : wanted_outputs()) keep[o] = true;
-  SlotPlanner planner;
+  ArenaPlanner planner;
   std::vector<int> slot_of(nv, -1);
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!run_forward_[i]) continue;
@@ -181,11 +171,11 @@ void Executor::plan_values() {
     for (int o : nodes[i].outputs)  // outputs nobody reads
       if (last_use[o] < 0 && !keep[o]) planner.release(slot_of[o]);
   }
-  slots_.clear();
-  for (size_t s : planner.sizes())
-    slots_.push_back(ctx_.empty({static_cast<int64_t>(std::max<size_t>(s, 1))}, DType::u8));
+  planner.place();
+  arena_ = ctx_.empty({static_cast<int64_t>(std::max<size_t>(planner.total(), 1))}, DType::u8);
   for (int v = 0; v < nv; ++v)
-    if (slot_of[v] >= 0) tensors_[v] = slots_[slot_of[v]].view(0, descs_[v].shape, descs_[v].dtype);
+    if (slot_of[v] >= 0)
+      tensors_[v] = arena_.view(planner.offset(slot_of[v]), descs_[v].shape, descs_[v].dtype);
 }
 
 void Executor::create_kernels() {
@@ -226,14 +216,25 @@ struct Executor::GradFlow {
 
 // Where each gradient lives, decided before any memory is allocated.
 struct Executor::GradPlan {
-  SlotPlanner planner;
+  ArenaPlanner planner;                            // activations and gradients, one timeline
+  std::vector<int> activation_slot;                // by value: its activation's slot, or -1
+  std::vector<std::vector<int>> saved_until;       // by node: activations its backward frees
+  // Outputs of OpDef::recompute_for_backward nodes brought back for backward: recomputed into
+  // `slot` before node `from`'s backward, free after node `until`'s (from >= until).
+  struct Recompute {
+    int node, value, from, until, slot = -1;
+  };
+  std::vector<Recompute> recomputes;
+  size_t saved_bytes = 0;  // activations alive when the forward pass ends
   std::vector<int> slot_of;                        // by value: its gradient's slot, or -1
   std::vector<std::pair<int, int>> views;          // (value, slot) whose gradient is a slot view
   std::vector<std::pair<int, int>> param_aliases;  // (output value, parameter value)
-  std::vector<std::vector<std::pair<int, int>>> scratch_uses;  // by node: (input k, value)
+  struct ScratchUse {
+    int k, value, slot;  // input k's contribution to value's gradient lands in slot
+  };
+  std::vector<std::vector<ScratchUse>> scratch_uses;  // by node
   std::vector<std::vector<int>> direct;  // by node, input k: writes the gradient in place (1)
   std::vector<bool> aliased;             // by node: identity backward, skipped
-  size_t scratch_bytes = 0, max_inputs = 0;
 };
 
 Executor::GradFlow Executor::grad_flow() const {
@@ -269,15 +270,72 @@ Executor::GradFlow Executor::grad_flow() const {
   return f;
 }
 
-// Gradient buffers: parameters write into the store; activations get slots whose lifetime ends
-// when their producer's backward has read them. Identity backward (OpDef::grad_passthrough): the
-// input's gradient takes over the output's buffer, or the output's gradient is written straight
-// into the parameter's gradient. Later contributions to a value land in scratch and are summed.
-Executor::GradPlan Executor::plan_grad_buffers(const GradFlow& f) const {
+// The forward half of the training timeline. Each activation takes a slot when its node runs and
+// gives it back after its last forward reader, unless some node's backward reads it
+// (OpDef::backward_reads_*): then it is saved until the first of those backward passes in time to
+// run, the reader with the lowest node index (saved_until). Values the caller reads after the step
+// (graph outputs, ExecOptions::outputs, the loss) keep their slots.
+void Executor::plan_activations(const GradFlow& f, GradPlan& p) const {
   const auto& nodes = graph_.nodes();
   const OpRegistry& reg = op_registry();
   const int nv = graph_.num_values();
-  GradPlan p;
+  // Backward readers of each value: the lowest node index (the last to run) and the highest.
+  std::vector<int> last_forward(nv, -1), first_backward(nv, -1), last_backward_reader(nv, -1);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    const OpDef& def = reg.get(n.op);
+    const int node = static_cast<int>(i);
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int v = n.inputs[k];
+      if (v < 0) continue;
+      last_forward[v] = node;
+      if (f.runs_backward[i] && def.backward_reads_input(static_cast<int>(k))) {
+        if (first_backward[v] < 0) first_backward[v] = node;
+        last_backward_reader[v] = node;
+      }
+    }
+    for (size_t k = 0; k < n.outputs.size(); ++k)  // read by its own backward: no earlier reader
+      if (f.runs_backward[i] && def.backward_reads_output(static_cast<int>(k)))
+        first_backward[n.outputs[k]] = last_backward_reader[n.outputs[k]] = node;
+  }
+  std::vector<bool> keep(nv, options_.save_all_activations);
+  for (int v : wanted_outputs()) keep[v] = true;
+  for (int v : graph_.outputs()) keep[v] = true;
+  keep[loss_] = true;
+  plan_recomputes(first_backward, last_backward_reader, keep, p);
+  p.activation_slot.assign(nv, -1);
+  p.saved_until.assign(nodes.size(), {});
+  std::vector<bool> retired(nv, false);
+  auto retire = [&](int v) {  // v's last forward use has been planned
+    if (keep[v] || retired[v]) return;
+    retired[v] = true;
+    if (first_backward[v] >= 0)
+      p.saved_until[first_backward[v]].push_back(v);
+    else
+      p.planner.release(p.activation_slot[v]);
+  };
+  for (int v = 0; v < nv; ++v)
+    if (graph_.value(v).kind == ValueKind::activation && (keep[v] || first_backward[v] >= 0))
+      p.saved_bytes += bytes_of(descs_[v]);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (int o : nodes[i].outputs) p.activation_slot[o] = p.planner.acquire(bytes_of(descs_[o]));
+    for (int v : nodes[i].inputs)
+      if (v >= 0 && p.activation_slot[v] >= 0 && last_forward[v] == static_cast<int>(i)) retire(v);
+    for (int o : nodes[i].outputs)
+      if (last_forward[o] < 0) retire(o);
+  }
+}
+
+// Gradient buffers, the backward half of the timeline: parameters write into the store;
+// activations' gradients get slots whose lifetime ends when their producer's backward has read
+// them, and saved activations give their slots back after their last backward reader. Identity
+// backward (OpDef::grad_passthrough): the input's gradient takes over the output's buffer, or the
+// output's gradient is written straight into the parameter's gradient. Later contributions to a
+// value land in scratch and are summed.
+void Executor::plan_grad_buffers(const GradFlow& f, GradPlan& p) const {
+  const auto& nodes = graph_.nodes();
+  const OpRegistry& reg = op_registry();
+  const int nv = graph_.num_values();
   p.slot_of.assign(nv, -1);
   p.scratch_uses.resize(nodes.size());
   p.direct.resize(nodes.size());
@@ -286,10 +344,11 @@ Executor::GradPlan Executor::plan_grad_buffers(const GradFlow& f) const {
   assigned[loss_] = true;
   for (size_t i = nodes.size(); i-- > 0;) {
     if (!f.runs_backward[i]) continue;
+    for (GradPlan::Recompute& r : p.recomputes)
+      if (r.from == static_cast<int>(i)) r.slot = p.planner.acquire(bytes_of(descs_[r.value]));
     const Node& n = nodes[i];
     const OpDef& def = reg.get(n.op);
     p.direct[i].assign(n.inputs.size(), 0);
-    p.max_inputs = std::max(p.max_inputs, n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int v = n.inputs[k];
       if (v < 0 || def.is_nondiff_input(static_cast<int>(k)) || !f.gets_grad[v]) continue;
@@ -316,43 +375,75 @@ Executor::GradPlan Executor::plan_grad_buffers(const GradFlow& f) const {
           p.views.push_back({v, p.slot_of[v]});
         }
       } else {
-        p.scratch_bytes = std::max(p.scratch_bytes, bytes_of(descs_[v]));
-        p.scratch_uses[i].push_back({static_cast<int>(k), v});
+        // Scratch lives through this node's backward and the sum after it.
+        p.scratch_uses[i].push_back(
+            {static_cast<int>(k), v, p.planner.acquire(bytes_of(descs_[v]))});
       }
     }
     for (int o : n.outputs)
       if (p.slot_of[o] >= 0) p.planner.release(p.slot_of[o]);
+    for (const GradPlan::ScratchUse& u : p.scratch_uses[i]) p.planner.release(u.slot);
+    for (int v : p.saved_until[i]) p.planner.release(p.activation_slot[v]);
+    for (const GradPlan::Recompute& r : p.recomputes)
+      if (r.until == static_cast<int>(i)) p.planner.release(r.slot);
   }
-  return p;
+}
+
+// Fake-quant outputs and the like (OpDef::recompute_for_backward) whose input 0 outlives their
+// readers' backward passes anyway (a parameter, or an activation saved for another backward, such
+// as a ReLU's output): rather than keeping the output as well, bring it back just in time. This is
+// what makes quant-aware training cost no more memory than FP32 training.
+void Executor::plan_recomputes(std::vector<int>& first_backward,
+                               const std::vector<int>& last_backward_reader,
+                               const std::vector<bool>& keep, GradPlan& p) const {
+  const auto& nodes = graph_.nodes();
+  for (size_t r = 0; r < nodes.size(); ++r) {
+    const Node& n = nodes[r];
+    if (!op_registry().get(n.op).recompute_for_backward || n.outputs.size() != 1 ||
+        n.inputs.empty() || n.inputs[0] < 0)
+      continue;
+    const int y = n.outputs[0], x = n.inputs[0];
+    if (keep[y] || first_backward[y] < 0) continue;
+    const bool x_lives = graph_.value(x).kind != ValueKind::activation || keep[x];
+    if (!x_lives && first_backward[x] < 0) continue;  // keeping x instead of y would save nothing
+    if (!x_lives) first_backward[x] = std::min(first_backward[x], first_backward[y]);
+    p.recomputes.push_back({static_cast<int>(r), y, last_backward_reader[y], first_backward[y]});
+    first_backward[y] = -1;
+  }
 }
 
 void Executor::allocate_grads(const GradFlow& f, const GradPlan& p) {
   const auto& nodes = graph_.nodes();
   const int nv = graph_.num_values();
   grads_.assign(nv, Tensor{});
+  zero_grad_bytes_ = 0;
   loss_seed_ = ctx_.empty(descs_[loss_].shape, DType::f32);
   Tensor one = Tensor::empty(descs_[loss_].shape, DType::f32);
   one.fill(1.f);
   ctx_.copy(loss_seed_, one);
   grads_[loss_] = loss_seed_;
-  slots_.clear();
-  for (size_t s : p.planner.sizes())
-    slots_.push_back(ctx_.empty({static_cast<int64_t>(std::max<size_t>(s, 1))}, DType::u8));
+  arena_ = ctx_.empty({static_cast<int64_t>(std::max<size_t>(p.planner.total(), 1))}, DType::u8);
+  auto at = [&](int id, int v, DType t) { return arena_.view(p.planner.offset(id), descs_[v].shape, t); };
+  for (int v = 0; v < nv; ++v)
+    if (p.activation_slot[v] >= 0)
+      tensors_[v] = at(p.activation_slot[v], v, descs_[v].dtype);
   for (const auto& [v, slot] : p.views)
-    grads_[v] = slots_[slot].view(0, descs_[v].shape, DType::f32);
+    grads_[v] = at(slot, v, DType::f32);
+  recomputes_.clear();
+  for (const GradPlan::Recompute& r : p.recomputes) {
+    plans_[r.from]->recompute_before.push_back(recomputes_.size());
+    recomputes_.push_back({r.node, r.value, tensors_[r.value], at(r.slot, r.value, descs_[r.value].dtype)});
+  }
   for (int v = 0; v < nv; ++v)
     if (param_index_[v] >= 0) grads_[v] = store_.params()[param_index_[v]].grad;
   for (auto [o, v] : p.param_aliases) grads_[o] = grads_[v];
-  scratch_.clear();
-  if (p.scratch_bytes)
-    for (size_t k = 0; k < p.max_inputs; ++k)
-      scratch_.push_back(ctx_.empty({static_cast<int64_t>(p.scratch_bytes)}, DType::u8));
   // Zero gradients for outputs of backward nodes that do not reach the loss.
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!f.runs_backward[i]) continue;
     for (int o : nodes[i].outputs)
       if (!f.reaches[o] || !grads_[o].defined()) {
         grads_[o] = ctx_.empty(descs_[o].shape, DType::f32);
+        zero_grad_bytes_ += grads_[o].nbytes();
         ctx_.zero(grads_[o]);
       }
   }
@@ -375,10 +466,11 @@ void Executor::wire_backward(const GradFlow& f, const GradPlan& plan) {
     p.scratch_views.reserve(n.inputs.size());
     for (size_t k = 0; k < n.inputs.size(); ++k)
       if (plan.direct[i][k]) p.grad_in[k] = &grads_[n.inputs[k]];
-    for (auto [k, v] : plan.scratch_uses[i]) {
-      p.scratch_views.push_back(scratch_[k].view(0, descs_[v].shape, DType::f32));
-      p.grad_in[k] = &p.scratch_views.back();
-      p.sums.push_back({&grads_[v], &p.scratch_views.back()});
+    for (const GradPlan::ScratchUse& u : plan.scratch_uses[i]) {
+      p.scratch_views.push_back(
+          arena_.view(plan.planner.offset(u.slot), descs_[u.value].shape, DType::f32));
+      p.grad_in[u.k] = &p.scratch_views.back();
+      p.sums.push_back({&grads_[u.value], &p.scratch_views.back()});
     }
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int v = n.inputs[k];
@@ -393,7 +485,11 @@ void Executor::plan_backward() {
     throw_input_error("loss '", graph_.value(loss_).name, "' must be a scalar, has shape ",
                       shape_str(descs_[loss_].shape));
   const GradFlow flow = grad_flow();
-  const GradPlan plan = plan_grad_buffers(flow);
+  GradPlan plan;
+  plan_activations(flow, plan);
+  plan_grad_buffers(flow, plan);
+  plan.planner.place();
+  saved_bytes_ = plan.saved_bytes;
   allocate_grads(flow, plan);
   wire_backward(flow, plan);
 }
@@ -406,6 +502,8 @@ void Executor::forward(Mode mode, const StepInfo& step) {
     fwd_seconds_.resize(plans_.size(), 0.0);
     ++profiled_steps_;
   }
+  last_step_ = step;
+  for (RecomputedValue& r : recomputes_) tensors_[r.value] = r.forward_view;
   for (size_t i = 0; i < plans_.size(); ++i) {
     NodePlan* p = plans_[i].get();
     if (!p) continue;
@@ -460,6 +558,19 @@ std::string Executor::profile_report() const {
   return os.str();
 }
 
+// Profiling counts the time as the recomputed node's backward time.
+void Executor::recompute(RecomputedValue& r, void* ws) {
+  tensors_[r.value] = r.backward_view;
+  NodePlan& p = *plans_[r.node];
+  const auto t0 = std::chrono::steady_clock::now();
+  p.kernel->forward(ForwardCall{p.in, p.out, Mode::recompute, last_step_, ws});
+  if (profile_) {
+    ctx_.synchronize();
+    bwd_seconds_[r.node] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+}
+
 void Executor::backward() {
   QF_CHECK(options_.training && batch_ > 0, "backward needs a prepared training executor");
   void* ws = workspace_.defined() ? workspace_.raw() : nullptr;
@@ -467,6 +578,7 @@ void Executor::backward() {
   for (size_t i = plans_.size(); i-- > 0;) {
     NodePlan* p = plans_[i].get();
     if (!p || !p->backward) continue;
+    for (size_t k : p->recompute_before) recompute(recomputes_[k], ws);
     const auto t0 = std::chrono::steady_clock::now();
     if (!p->skip_backward)
       p->kernel->backward(BackwardCall{p->in, p->out, p->grad_out, p->grad_in, ws});

@@ -1,10 +1,15 @@
 // Executor: runs a graph's forward pass (train or eval mode) and its backward pass on one device.
 //
 // prepare(batch) resolves every shape for that batch size, creates one kernel per node and plans
-// memory: the forward activations of a training executor all stay alive for backward; gradients of
-// activations share buffers whose lifetimes do not overlap (a gradient lives from the first
-// consumer's backward to its producer's backward). An inference executor (training = false) runs
-// only the nodes its outputs need and reuses activation memory the same way.
+// memory over the step's timeline (forward nodes in order, then their backward passes in reverse):
+// an activation lives from its node's forward to its last forward reader, or, if a backward reads
+// it (OpDef::backward_reads_*, PyTorch's "saved tensors"), to the first of those backward passes
+// to run; a gradient of an activation lives from the first consumer's backward to its producer's
+// backward. All of them live in one arena, placed so that values alive at the same time never
+// share bytes (nn/arena_planner.h). An output that backward reads but its op can reproduce exactly
+// (OpDef::recompute_for_backward: a fake-quant of a value kept anyway) is recomputed just before
+// its first backward reader instead of being kept. An inference executor (training = false) runs
+// only the nodes its outputs need and places its activations in an arena the same way.
 //
 // Parameters and buffers live in the ParamStore; parameter gradients are written into its gradient
 // arena, overwritten each backward. Values used by several nodes get their gradients summed here,
@@ -29,8 +34,13 @@ namespace qf {
 
 struct ExecOptions {
   bool training = true;               // plan a backward pass from `loss`
+  // Training: keep every activation until the end of backward (the plan before saved-tensor
+  // lifetimes). Tests compare it with the default plan; benchmarks measure what it costs.
+  bool save_all_activations = false;
   std::string loss = "loss";          // the scalar value to differentiate (training)
-  std::vector<std::string> outputs;   // inference: values to compute (default: graph outputs)
+  // Inference: the values to compute (default: the graph outputs). Training: activations that stay
+  // readable after the step besides the graph outputs and the loss (the others' memory is reused).
+  std::vector<std::string> outputs;
   Communicator* comm = nullptr;       // handed to kernels that synchronise state across ranks
 };
 
@@ -70,12 +80,24 @@ class Executor {
   std::string profile_report() const;
   void reset_profile();
 
+  // What prepare() allocated on the device, by purpose, in bytes (parameters, their gradients and
+  // the optimizer's state live in the ParamStore and the optimizer).
+  struct MemoryPlan {
+    size_t slots = 0;      // the arena: activations, their gradients, gradient scratch
+    size_t workspace = 0;  // kernels' scratch memory (the largest one's)
+    size_t other = 0;      // inputs, constants, the loss seed, zero gradients
+    size_t saved = 0;      // of the slots: activations alive when the forward pass ends (training)
+    size_t total() const { return slots + workspace + other; }
+  };
+  const MemoryPlan& memory_plan() const { return memory_; }
+
   const Graph& graph() const { return graph_; }
   ParamStore& store() { return store_; }
   DeviceContext& context() { return ctx_; }
 
  private:
   struct NodePlan;
+  struct RecomputedValue;
   struct GradFlow;
   struct GradPlan;
   // The values an inference executor computes: options.outputs, else the graph's outputs.
@@ -83,10 +105,15 @@ class Executor {
   void plan_values();
   void plan_backward();
   GradFlow grad_flow() const;
-  GradPlan plan_grad_buffers(const GradFlow& flow) const;
+  void plan_activations(const GradFlow& flow, GradPlan& plan) const;
+  void plan_grad_buffers(const GradFlow& flow, GradPlan& plan) const;
+  void plan_recomputes(std::vector<int>& first_backward, const std::vector<int>& last_backward_reader,
+                       const std::vector<bool>& keep, GradPlan& plan) const;
   void allocate_grads(const GradFlow& flow, const GradPlan& plan);
   void wire_backward(const GradFlow& flow, const GradPlan& plan);
   void create_kernels();
+  void account_memory();
+  void recompute(RecomputedValue& r, void* workspace);
 
   const Graph& graph_;
   ParamStore& store_;
@@ -101,10 +128,13 @@ class Executor {
   std::vector<bool> run_forward_;    // by node
   std::vector<std::unique_ptr<NodePlan>> plans_;  // by node (null if the node does not run)
   std::vector<int> param_index_;     // value id -> index in store.params() (-1 otherwise)
-  std::vector<Tensor> slots_;        // reusable memory behind activations / gradients
-  std::vector<Tensor> scratch_;      // per input slot: extra contributions to summed gradients
+  Tensor arena_;                     // the memory behind activations and their gradients
+  std::vector<RecomputedValue> recomputes_;
+  StepInfo last_step_;               // of the last forward, for recomputing
   Tensor workspace_;
   Tensor loss_seed_;                 // holds 1.0: d loss / d loss
+  MemoryPlan memory_;
+  size_t zero_grad_bytes_ = 0, saved_bytes_ = 0;
   std::function<void(size_t)> grad_ready_;
   bool profile_ = false;
   std::vector<double> fwd_seconds_, bwd_seconds_;  // by node

@@ -24,7 +24,11 @@ class Communicator;
 class DeviceContext;
 struct Node;
 
-enum class Mode : uint8_t { train, eval };
+// recompute: reproduce the output of the last train-mode forward from the same inputs, updating no
+// state and talking to no other rank. Only kernels of ops with OpDef::recompute_for_backward are
+// called with it (the training executor recomputes their outputs for backward instead of keeping
+// them).
+enum class Mode : uint8_t { train, eval, recompute };
 
 // Per-step information for stateful or random ops.
 struct StepInfo {

@@ -40,12 +40,26 @@ struct OpDef {
   // Backward is the identity dx0 = dout0 and no other input gets a gradient (straight-through
   // fake-quant). The executor may then give dx0 and dout0 one buffer and skip the backward.
   bool grad_passthrough = false;
+  // The forward tensors some kernel's backward reads (on any device), as bit masks over input and
+  // output positions; shapes are always available. The training executor frees an activation
+  // after its last forward use unless a backward reads it, and then after the last such backward
+  // (PyTorch's saved tensors): a mask that leaves out a tensor a kernel reads corrupts gradients,
+  // so the default is everything, and an op narrows it only after every kernel was checked.
+  uint32_t backward_reads_inputs = ~0u;
+  uint32_t backward_reads_outputs = ~0u;
+  // Output 0 is a cheap function of the inputs that the kernel reproduces bit for bit
+  // (Mode::recompute), like a fake-quant of its input with the scale it just used. Where input 0
+  // stays alive anyway, the training executor does not keep such an output for its consumers'
+  // backward passes: it recomputes it into a short-lived buffer just before the first of them.
+  bool recompute_for_backward = false;
   InferFn infer = nullptr;
   MacsFn macs = nullptr;
   std::array<KernelFactory, kNumKernelKinds> kernels{};
 
   bool is_state_input(int i) const;
   bool is_nondiff_input(int i) const;
+  bool backward_reads_input(int i) const { return i >= 32 || (backward_reads_inputs >> i) & 1u; }
+  bool backward_reads_output(int i) const { return i >= 32 || (backward_reads_outputs >> i) & 1u; }
 };
 
 class OpRegistry {

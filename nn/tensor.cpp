@@ -1,6 +1,7 @@
 #include "nn/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <charconv>
 #include <cstdlib>
@@ -77,15 +78,24 @@ int64_t numel_within(const Shape& s, int64_t limit, const std::string& what) {
 }
 
 namespace {
+std::atomic<size_t> cpu_in_use{0}, cpu_peak{0};
+
 class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
     const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded);
     if (!p) throw std::bad_alloc();
+    const size_t now = cpu_in_use.fetch_add(bytes) + bytes;
+    size_t peak = cpu_peak.load();
+    while (now > peak && !cpu_peak.compare_exchange_weak(peak, now)) {
+    }
     return p;
   }
-  void deallocate(void* p, size_t) override { std::free(p); }
+  void deallocate(void* p, size_t bytes) override {
+    std::free(p);
+    cpu_in_use.fetch_sub(bytes);
+  }
   Device device() const override { return Device::cpu(); }
 };
 }  // namespace
@@ -94,6 +104,10 @@ Allocator& cpu_allocator() {
   static CpuAllocator alloc;
   return alloc;
 }
+
+AllocationStats cpu_allocation_stats() { return {cpu_in_use.load(), cpu_peak.load()}; }
+
+void reset_cpu_allocation_peak() { cpu_peak.store(cpu_in_use.load()); }
 
 Storage::Storage(size_t bytes, Allocator& alloc) : bytes_(bytes), alloc_(&alloc) {
   data_ = alloc.allocate(bytes);

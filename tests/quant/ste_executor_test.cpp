@@ -83,17 +83,6 @@ TEST(StraightThroughExecutor, SharedGradientBuffersGiveTheHandComputedGradients)
     Graph g = two_layer_qat_graph();
     CpuContext ctx(2, reference);
     ParamStore store(g, ctx, 3);
-    Executor ex(g, store, ctx);
-    ex.prepare(kN);
-    ex.set_input("image", test::random_tensor({kN, kIn}, 5, -1, 1, DType::f32));
-    Tensor labels = Tensor::empty({kN}, DType::i32);
-    for (int i = 0; i < kN; ++i) labels.data<int32_t>()[i] = i % kOut;
-    ex.set_input("label", labels);
-    std::map<size_t, int> ready;
-    ex.set_grad_ready_hook([&](size_t p) { ++ready[p]; });
-    ex.forward(Mode::train, StepInfo{0, 1});
-    ex.backward();
-
     const Node* l1 = g.find_node("l1");
     const Node* l2 = g.find_node("l2");
     ASSERT_TRUE(l1 && l2);
@@ -107,6 +96,20 @@ TEST(StraightThroughExecutor, SharedGradientBuffersGiveTheHandComputedGradients)
     };
     const int xq = l1->inputs[0], w1q = l1->inputs[1], rq = l2->inputs[0], w2q = l2->inputs[1];
     const int w1 = quantizer_input(w1q), w2 = quantizer_input(w2q), r = quantizer_input(rq);
+    ExecOptions keep;  // the test reads these activations after the step
+    for (int v : {xq, rq, w2q, l1->outputs[0], l2->outputs[0]})
+      keep.outputs.push_back(g.value(v).name);
+    Executor ex(g, store, ctx, keep);
+    ex.prepare(kN);
+    ex.set_input("image", test::random_tensor({kN, kIn}, 5, -1, 1, DType::f32));
+    Tensor labels = Tensor::empty({kN}, DType::i32);
+    for (int i = 0; i < kN; ++i) labels.data<int32_t>()[i] = i % kOut;
+    ex.set_input("label", labels);
+    std::map<size_t, int> ready;
+    ex.set_grad_ready_hook([&](size_t p) { ++ready[p]; });
+    ex.forward(Mode::train, StepInfo{0, 1});
+    ex.backward();
+
     const std::vector<double> X = host_values(ctx, ex.tensor(xq));
     const std::vector<double> R = host_values(ctx, ex.tensor(rq));
     const std::vector<double> W2 = host_values(ctx, ex.tensor(w2q));

@@ -108,6 +108,8 @@ void add_pointwise(OpRegistry& reg, const char* type, InferFn infer = same_as_in
   OpDef d;
   d.type = type;
   d.infer = infer;
+  d.backward_reads_inputs = F::kReadsX ? 1u : 0u;
+  d.backward_reads_outputs = F::kReadsY ? 1u : 0u;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<PointwiseFast<F>>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<PointwiseRef<F>>;
   reg.add(std::move(d));

@@ -10,6 +10,12 @@
 //   clip        y = min(max(x, lo), hi)            dy/dx = 1 if lo < x < hi else 0
 // Derivatives at kinks follow PyTorch (and Paddle): the boundary counts as outside. The two
 // scalar parameters are hardsigmoid's alpha and beta, or clip's lo and hi; others ignore them.
+//
+// Where the output tells the derivative as exactly as the input, df reads the output, so training
+// keeps only y for backward (x's memory is free once the forward has used it): relu's x > 0 is
+// y > 0; relu6's and clip's open interval holds x exactly when it holds y (y = x inside, a bound
+// outside); hardsigmoid's 0 < alpha*x + beta < 1 is 0 < y < 1. NaN fails every comparison either
+// way. kReadsX / kReadsY say which one df uses (OpDef::backward_reads_*).
 #pragma once
 
 #include <cmath>
@@ -19,38 +25,41 @@
 namespace qf::act {
 
 struct Relu {
+  static constexpr bool kReadsX = false, kReadsY = true;
   template <class T>
   QF_HOST_DEVICE static T f(T x, T, T) {
     return x > T(0) ? x : T(0);
   }
   template <class T>
-  QF_HOST_DEVICE static T df(T x, T, T, T) {
-    return x > T(0) ? T(1) : T(0);
+  QF_HOST_DEVICE static T df(T, T y, T, T) {
+    return y > T(0) ? T(1) : T(0);
   }
 };
 struct Relu6 {
+  static constexpr bool kReadsX = false, kReadsY = true;
   template <class T>
   QF_HOST_DEVICE static T f(T x, T, T) {
     return x < T(0) ? T(0) : (x > T(6) ? T(6) : x);
   }
   template <class T>
-  QF_HOST_DEVICE static T df(T x, T, T, T) {
-    return x > T(0) && x < T(6) ? T(1) : T(0);
+  QF_HOST_DEVICE static T df(T, T y, T, T) {
+    return y > T(0) && y < T(6) ? T(1) : T(0);
   }
 };
 struct HardSigmoid {
+  static constexpr bool kReadsX = false, kReadsY = true;
   template <class T>
   QF_HOST_DEVICE static T f(T x, T alpha, T beta) {
     const T v = alpha * x + beta;
     return v < T(0) ? T(0) : (v > T(1) ? T(1) : v);
   }
   template <class T>
-  QF_HOST_DEVICE static T df(T x, T, T alpha, T beta) {
-    const T v = alpha * x + beta;
-    return v > T(0) && v < T(1) ? alpha : T(0);
+  QF_HOST_DEVICE static T df(T, T y, T alpha, T) {
+    return y > T(0) && y < T(1) ? alpha : T(0);
   }
 };
 struct HardSwish {
+  static constexpr bool kReadsX = true, kReadsY = false;
   template <class T>
   QF_HOST_DEVICE static T f(T x, T, T) {
     const T r = x + T(3);
@@ -62,6 +71,7 @@ struct HardSwish {
   }
 };
 struct Sigmoid {
+  static constexpr bool kReadsX = false, kReadsY = true;
   template <class T>
   QF_HOST_DEVICE static T f(T x, T, T) {
     return T(1) / (T(1) + std::exp(-x));
@@ -73,13 +83,14 @@ struct Sigmoid {
 };
 
 struct Clip {
+  static constexpr bool kReadsX = false, kReadsY = true;
   template <class T>
   QF_HOST_DEVICE static T f(T x, T lo, T hi) {
     return x < lo ? lo : (x > hi ? hi : x);
   }
   template <class T>
-  QF_HOST_DEVICE static T df(T x, T, T lo, T hi) {
-    return x > lo && x < hi ? T(1) : T(0);
+  QF_HOST_DEVICE static T df(T, T y, T lo, T hi) {
+    return y > lo && y < hi ? T(1) : T(0);
   }
 };
 

@@ -209,6 +209,7 @@ void register_batch_norm(OpRegistry& reg) {
   d.max_inputs = 5;
   d.state_inputs = {3, 4};
   d.infer = infer;
+  d.backward_reads_outputs = 0;  // backward reads x, gamma and the batch statistics it kept
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_batch_norm_cpu;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<BatchNormRef>;
   reg.add(std::move(d));

@@ -166,6 +166,8 @@ void register_concat(OpRegistry& reg) {
   d.min_inputs = 1;
   d.max_inputs = 1024;
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward reads only the output gradient
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<ConcatFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<ConcatRef>;
   reg.add(std::move(d));

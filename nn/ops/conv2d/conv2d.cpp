@@ -77,6 +77,7 @@ void register_conv2d(OpRegistry& reg) {
   d.min_inputs = 2;
   d.max_inputs = 3;
   d.infer = infer;
+  d.backward_reads_outputs = 0;  // backward reads x and w (dW = dY * x, dx = dY * w)
   d.macs = macs;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_conv2d_dnnl;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<Conv2dRef>;

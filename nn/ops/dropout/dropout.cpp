@@ -114,6 +114,8 @@ void register_dropout(OpRegistry& reg) {
   OpDef d;
   d.type = "dropout";
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward recomputes the mask from the step and seed
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<DropoutFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<DropoutRef>;
   reg.add(std::move(d));

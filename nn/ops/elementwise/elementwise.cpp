@@ -116,12 +116,14 @@ class ElementwiseRef final : public Kernel {
   std::vector<int64_t> sy_, sa_, sb_;
 };
 
-void add_op(OpRegistry& reg, const char* type, KernelFactory fast, KernelFactory ref) {
+void add_op(OpRegistry& reg, const char* type, bool mul, KernelFactory fast, KernelFactory ref) {
   OpDef d;
   d.type = type;
   d.min_inputs = 2;
   d.max_inputs = 2;
   d.infer = infer;
+  d.backward_reads_inputs = mul ? ~0u : 0u;  // d(a*b)/da = b; d(a+b)/da = 1
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = fast;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = ref;
   reg.add(std::move(d));
@@ -130,8 +132,8 @@ void add_op(OpRegistry& reg, const char* type, KernelFactory fast, KernelFactory
 }  // namespace
 
 void register_elementwise(OpRegistry& reg) {
-  add_op(reg, "add", make_add_fast, make_kernel<ElementwiseRef<false>>);
-  add_op(reg, "mul", make_mul_fast, make_kernel<ElementwiseRef<true>>);
+  add_op(reg, "add", false, make_add_fast, make_kernel<ElementwiseRef<false>>);
+  add_op(reg, "mul", true, make_mul_fast, make_kernel<ElementwiseRef<true>>);
 }
 
 }  // namespace qf

@@ -108,6 +108,8 @@ void register_flatten(OpRegistry& reg) {
   OpDef d;
   d.type = "flatten";
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward reads only the output gradient
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<FlattenFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<FlattenRef>;
   reg.add(std::move(d));

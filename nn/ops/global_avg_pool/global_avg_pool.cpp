@@ -109,6 +109,8 @@ void register_global_avg_pool(OpRegistry& reg) {
   OpDef d;
   d.type = "global_avg_pool";
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward reads only the output gradient
+  d.backward_reads_outputs = 0;
   d.macs = macs;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<GlobalAvgPoolFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<GlobalAvgPoolRef>;

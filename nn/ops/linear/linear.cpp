@@ -86,6 +86,7 @@ void register_linear(OpRegistry& reg) {
   d.min_inputs = 2;
   d.max_inputs = 3;
   d.infer = infer;
+  d.backward_reads_outputs = 0;  // backward reads x and w
   d.macs = macs;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_linear_dnnl;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<LinearRef>;

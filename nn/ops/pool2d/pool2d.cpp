@@ -123,6 +123,10 @@ void add_pool(OpRegistry& reg, const char* type, KernelFactory fast, KernelFacto
   OpDef d;
   d.type = type;
   d.infer = infer<Avg>;
+  // Average pooling's backward spreads the output gradient; max pooling's finds each window's
+  // maximum again in x (reference kernel) or keeps its position (oneDNN, CUDA).
+  d.backward_reads_inputs = Avg ? 0u : 1u;
+  d.backward_reads_outputs = 0;
   d.macs = macs<Avg>;
   d.kernels[static_cast<int>(KernelKind::cpu)] = fast;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = ref;

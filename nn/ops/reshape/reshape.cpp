@@ -130,6 +130,8 @@ void register_reshape(OpRegistry& reg) {
   OpDef d;
   d.type = "reshape";
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward reads only the output gradient
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<ReshapeFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<ReshapeRef>;
   reg.add(std::move(d));

@@ -145,6 +145,8 @@ void register_slice(OpRegistry& reg) {
   OpDef d;
   d.type = "slice";
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward reads only the output gradient
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<SliceFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<SliceRef>;
   reg.add(std::move(d));

@@ -178,6 +178,7 @@ void register_softmax_cross_entropy(OpRegistry& reg) {
   d.max_inputs = 2;
   d.nondiff_inputs = {1};
   d.infer = infer;
+  d.backward_reads_outputs = 0;  // backward reads the logits and the labels
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<SoftmaxXentFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<SoftmaxXentRef>;
   reg.add(std::move(d));

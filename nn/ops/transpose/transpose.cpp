@@ -114,6 +114,8 @@ void register_transpose(OpRegistry& reg) {
   OpDef d;
   d.type = "transpose";
   d.infer = infer;
+  d.backward_reads_inputs = 0;  // backward reads only the output gradient
+  d.backward_reads_outputs = 0;
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<TransposeFast>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<TransposeRef>;
   reg.add(std::move(d));

@@ -169,14 +169,19 @@ class AbsMaxKernel final : public FakeQuantBase<P> {
     dispatch<P>(c.in[0]->dtype(), [&](auto t) {
       using T = decltype(t);
       auto scale_of = [&](T m) -> T {
+        if (c.mode == Mode::recompute) return static_cast<T>(last_scale_);
         if (c.mode == Mode::train) m = static_cast<T>(this->synced(static_cast<float>(m)));
         if (this->updates(c)) c.in[1]->data<T>()[0] = m;
+        last_scale_ = static_cast<double>(m);
         return m;
       };
       P::abs_max_qdq(c.in[0]->data<T>(), c.out[0]->data<T>(), c.in[0]->numel(), this->a_.bnt,
                      scale_of);
     });
   }
+
+ private:
+  double last_scale_ = 0;  // the scale of the last forward (all-reduced in training), for recompute
 };
 
 template <class P>
@@ -319,6 +324,9 @@ void add_op(OpRegistry& reg, const std::string& type, int inputs, KernelFactory 
   d.max_inputs = inputs;
   for (int i = 1; i < inputs; ++i) d.state_inputs.push_back(i);
   d.grad_passthrough = true;  // straight-through: the executor skips the copy where it can
+  d.backward_reads_inputs = 0;
+  d.backward_reads_outputs = 0;
+  d.recompute_for_backward = true;  // y = qdq(x; s), s kept in the state or the kernel
   d.infer = infer_fake_quant;
   d.kernels[static_cast<int>(KernelKind::cpu)] = fast;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = ref;

@@ -61,9 +61,11 @@ class FakeQuantCuda final : public Kernel {
     const int bits = static_cast<int>(a_.bits);
     switch (kind_) {
       case FqKind::abs_max:
-        abs_max(x, n_, m, st);
-        if (train) sync();
-        if (updates) QF_CUDA_CHECK(cudaMemcpyAsync(scale, m, 4, cudaMemcpyDeviceToDevice, st));
+        if (c.mode != Mode::recompute) {  // recompute: batch_max_ still holds the scale it used
+          abs_max(x, n_, m, st);
+          if (train) sync();
+          if (updates) QF_CUDA_CHECK(cudaMemcpyAsync(scale, m, 4, cudaMemcpyDeviceToDevice, st));
+        }
         return fake_quant_dequant(x, y, n_, m, bits, 1, st);
       case FqKind::channel_wise:
         // Evaluation recomputes the scales too, into the kernel's buffer (not model state).

@@ -94,6 +94,7 @@ void register_pact(OpRegistry& reg) {
   d.min_inputs = 2;
   d.max_inputs = 2;
   d.infer = infer;
+  d.backward_reads_outputs = 0;  // backward reads x and alpha (which side of the clip)
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<PactCpu>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<PactRef>;
   reg.add(std::move(d));
