@@ -1,6 +1,7 @@
 """PyTorch peer of bench/train_bench: the same model and training step (forward, cross-entropy,
 backward, SGD with momentum) in eager mode, on synthetic data, printing one JSON line:
-  {"model": ..., "batch": ..., "images_per_sec": median over timing windows, ...}
+  {"model": ..., "batch": ..., "images_per_sec": median over timing windows,
+   "peak_rss_mib": the process's peak resident memory, ...}
 Usage: /usr/bin/python3 tools/torch_train_bench.py --model mobilenet_v1 --batch 64 --size 28
        --channels 1 --classes 10 [--form small|imagenet] [--threads 2] [--steps 20] [--windows 5]
        [--qat]
@@ -9,6 +10,7 @@ builds the small-input form exactly as qforge's model.form = small does."""
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -64,7 +66,8 @@ def main():
     print(json.dumps({"model": a.model, "form": a.form, "batch": a.batch, "size": a.size,
                       "qat": a.qat,
                       "threads": a.threads, "torch": torch.__version__,
-                      "images_per_sec": statistics.median(rates), "windows": rates}))
+                      "images_per_sec": statistics.median(rates), "windows": rates,
+                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 if __name__ == "__main__":

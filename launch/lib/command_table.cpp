@@ -55,10 +55,12 @@ std::vector<CommandSpec> make_specs() {
        true},
       {"summary", cmd_summary, "per-layer shapes, parameters and multiply-adds of a model",
        "qforge summary --model NAME [--model.form small|imagenet] [--model.scale S]\n"
+       "qforge summary --model NAME --memory [--batch N]\n"
        "\n"
        "One line per layer: output shape, parameters, multiply-adds for one image; the ImageNet\n"
-       "form (3x224x224, 1000 classes) unless --model.form small.",
-       kModel},
+       "form (3x224x224, 1000 classes) unless --model.form small. --memory: what one training\n"
+       "step holds at batch N (default 64), FP32 and QAT, by purpose, from the executor's plan.",
+       kModel + Keys{"summary.*"}},
       {"qat", cmd_qat, "quant-aware training from FP32 weights, then int8 ONNX export",
        "qforge qat --config FILE.ini --init FP32_CHECKPOINT [--KEY VALUE ...]\n"
        "qforge qat --resume QAT_CHECKPOINT [--KEY VALUE ...]\n"
