@@ -18,7 +18,7 @@
 namespace qf {
 namespace {
 
-constexpr int64_t kBatch = 4;
+constexpr int64_t kBatch = 2;
 
 struct StepResult {
   Tensor loss, grads, params, buffers;  // host copies after two training steps
@@ -91,9 +91,17 @@ TEST_P(SavedActivations, TrainBitIdenticallyToKeepingEveryActivation) {
   EXPECT_LT(saved.slot_bytes, all.slot_bytes) << "keeping only saved tensors saves nothing";
 }
 
+// Every model but resnet34, which has resnet18's ops and blocks (the suite also runs under ASan).
+std::vector<std::string> models_to_check() {
+  std::vector<std::string> names;
+  for (const std::string& n : model_names())
+    if (n != "resnet34") names.push_back(n);
+  return names;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     EveryModel, SavedActivations,
-    ::testing::Combine(::testing::ValuesIn(model_names()), ::testing::Bool()),
+    ::testing::Combine(::testing::ValuesIn(models_to_check()), ::testing::Bool()),
     [](const auto& info) {
       return std::get<0>(info.param) + (std::get<1>(info.param) ? "_qat" : "_fp32");
     });
