@@ -18,7 +18,8 @@
 // Ops whose backward is the identity (OpDef::grad_passthrough, the fake-quant straight-through
 // estimator) cost nothing: where the op is its input's last consumer, the input's gradient is the
 // output's gradient buffer (or the output's gradient is written straight into the parameter's
-// gradient), and the op's backward is skipped.
+// gradient), and the op's backward is skipped. Element-wise ops whose backward may overwrite the
+// output gradient (OpDef::grad_in_place: the activations) get the same single buffer and run.
 #pragma once
 
 #include <functional>

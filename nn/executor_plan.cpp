@@ -100,9 +100,9 @@ void Executor::plan_activations(const GradFlow& f, GradPlan& p) const {
 // Gradient buffers, the backward half of the timeline: parameters write into the store;
 // activations' gradients get slots whose lifetime ends when their producer's backward has read
 // them, and saved activations give their slots back after their last backward reader. Identity
-// backward (OpDef::grad_passthrough): the input's gradient takes over the output's buffer, or the
-// output's gradient is written straight into the parameter's gradient. Later contributions to a
-// value land in scratch and are summed.
+// backward (OpDef::grad_passthrough) and element-wise in-place backward (OpDef::grad_in_place): the
+// input's gradient takes over the output's buffer, or the output's gradient is written straight
+// into the parameter's gradient. Later contributions to a value land in scratch and are summed.
 void Executor::plan_grad_buffers(const GradFlow& f, GradPlan& p) const {
   const auto& nodes = graph_.nodes();
   const OpRegistry& reg = op_registry();
@@ -124,11 +124,12 @@ void Executor::plan_grad_buffers(const GradFlow& f, GradPlan& p) const {
       const int v = n.inputs[k];
       if (v < 0 || def.is_nondiff_input(static_cast<int>(k)) || !f.gets_grad[v]) continue;
       const int o = n.outputs[0];
-      if (def.grad_passthrough && k == 0 && !assigned[v] && p.slot_of[o] >= 0 &&
-          descs_[o].shape == descs_[v].shape) {
+      if ((def.grad_passthrough || def.grad_in_place) && k == 0 && !assigned[v] &&
+          p.slot_of[o] >= 0 && descs_[o].shape == descs_[v].shape &&
+          descs_[o].dtype == descs_[v].dtype) {
         assigned[v] = true;
         p.direct[i][k] = 1;
-        p.aliased[i] = true;
+        p.aliased[i] = def.grad_passthrough;  // an in-place backward still runs
         if (param_index_[v] >= 0) {
           p.param_aliases.push_back({o, v});
         } else {  // the slot passes from o to v: not released below

@@ -40,6 +40,10 @@ struct OpDef {
   // Backward is the identity dx0 = dout0 and no other input gets a gradient (straight-through
   // fake-quant). The executor may then give dx0 and dout0 one buffer and skip the backward.
   bool grad_passthrough = false;
+  // Backward computes each element of dx0 from the same element of dout0 (and saved tensors) only,
+  // on every device, so dx0 may be written over dout0: where the op is its input's last consumer
+  // the executor gives both one buffer (no fresh buffer to fault in, one fewer alive).
+  bool grad_in_place = false;
   // The forward tensors some kernel's backward reads (on any device), as bit masks over input and
   // output positions; shapes are always available. The training executor frees an activation
   // after its last forward use unless a backward reads it, and then after the last such backward

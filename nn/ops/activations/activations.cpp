@@ -110,6 +110,7 @@ void add_pointwise(OpRegistry& reg, const char* type, InferFn infer = same_as_in
   d.infer = infer;
   d.backward_reads_inputs = F::kReadsX ? 1u : 0u;
   d.backward_reads_outputs = F::kReadsY ? 1u : 0u;
+  d.grad_in_place = true;  // dx[i] = dy[i] * df(x[i], y[i])
   d.kernels[static_cast<int>(KernelKind::cpu)] = make_kernel<PointwiseFast<F>>;
   d.kernels[static_cast<int>(KernelKind::cpu_ref)] = make_kernel<PointwiseRef<F>>;
   reg.add(std::move(d));
