@@ -130,11 +130,15 @@ TEST(StraightThroughExecutor, SharedGradientBuffersGiveTheHandComputedGradients)
     expect_grad(l1->inputs[2], want.db1);
     expect_grad(w2, want.dw2);
     expect_grad(l2->inputs[2], want.db2);
-    const std::vector<double> dr = host_values(ctx, ex.grad(r));
-    for (size_t i = 0; i < dr.size(); ++i)
-      EXPECT_NEAR(dr[i], want.drq[i], 1e-6) << "d act[" << i << "]";
-    // The activation quantizer's input and output gradients are one buffer.
+    // The activation quantizer's input and output gradients are one buffer (straight through), and
+    // ReLU's backward writes its input's gradient over it (OpDef::grad_in_place): after the step it
+    // holds d h = d rq * (h > 0).
+    const int h = l1->outputs[0];
+    const std::vector<double> dh = host_values(ctx, ex.grad(h));
+    for (size_t i = 0; i < dh.size(); ++i)
+      EXPECT_NEAR(dh[i], want.drq[i] * (H[i] > 0 ? 1.0 : 0.0), 1e-6) << "d h[" << i << "]";
     EXPECT_EQ(ex.grad(r).raw(), ex.grad(rq).raw());
+    EXPECT_EQ(ex.grad(h).raw(), ex.grad(r).raw());
     EXPECT_EQ(ready.size(), store.params().size());
     for (auto [p, count] : ready) EXPECT_EQ(count, 1) << store.params()[p].name;
   }
