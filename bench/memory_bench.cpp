@@ -17,20 +17,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/peer_process.h"
+#include "bench/synthetic_training.h"
 #include "launch/lib/builtin_ops.h"
-#include "models/registry.h"
-#include "nn/executor.h"
 #include "quant/quant_aware.h"
-#include "trainer/optimizer.h"
 
 namespace {
 
@@ -61,67 +57,26 @@ int run_child(const Row& r, const std::string& mode, bool save_all, const Option
   qf::Graph g = qf::build_model(mc);
   if (mode == "qat") qf::quant_aware(g, qf::QuantConfig{});
   qf::add_classification_loss(g, g.outputs()[0], 0.0);
-  qf::CpuContext ctx(o.threads);
-  qf::ParamStore store(g, ctx, 1);
   qf::ExecOptions eo;
   eo.save_all_activations = save_all;
-  qf::Executor ex(g, store, ctx, eo);
-  ex.prepare(r.batch);
-  qf::OptimizerConfig oc;
-  oc.weight_decay = 4e-5;
-  qf::SgdMomentum opt(store, oc);
-  std::mt19937 gen(0);
-  std::normal_distribution<float> nd;
-  qf::Tensor x = qf::Tensor::empty({r.batch, 3, mc.image_size, mc.image_size}, qf::DType::f32);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = nd(gen);
-  qf::Tensor y = qf::Tensor::empty({r.batch}, qf::DType::i32);
-  for (int i = 0; i < r.batch; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(gen() % 1000);
-  int64_t step = 0;
-  auto train_step = [&] {
-    ex.set_input("image", x);
-    ex.set_input("label", y);
-    ex.forward(qf::Mode::train, {step++, 1});
-    ex.backward();
-    opt.step(0.01);
-  };
-  train_step();  // warm-up: oneDNN builds its kernels' code on first use
-  std::vector<double> rates;
-  for (int w = 0; w < o.windows; ++w) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o.steps; ++i) train_step();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rates.push_back(r.batch * o.steps / s);
-  }
-  std::sort(rates.begin(), rates.end());
-  const qf::Executor::MemoryPlan& p = ex.memory_plan();
+  qf::bench::SyntheticTraining t(std::move(g), mc, r.batch, o.threads, eo);
+  // One warm-up step: oneDNN builds its kernels' code on first use.
+  const double rate = t.images_per_sec(1, o.windows, o.steps);
+  const qf::Executor::MemoryPlan& p = t.executor().memory_plan();
+  const qf::ParamStore& store = t.store();
   const double store_bytes = static_cast<double>(store.param_arena().nbytes()) +
-                             store.grad_arena().nbytes() + opt.velocity().nbytes();
+                             store.grad_arena().nbytes() + t.optimizer().velocity().nbytes();
   double buffers = 0;
-  for (const auto& [dtype, t] : store.buffer_arenas()) buffers += t.nbytes();
+  for (const auto& [dtype, b] : store.buffer_arenas()) buffers += b.nbytes();
   nlohmann::json j{{"peak_rss_mib", peak_rss_mib()},
                    {"alloc_peak_mib", mib(qf::cpu_allocation_stats().peak)},
-                   {"planned_mib", mib(p.total() + store_bytes + buffers + x.nbytes() + y.nbytes())},
+                   {"planned_mib", mib(p.total() + store_bytes + buffers + t.batch_bytes())},
                    {"slots_mib", mib(p.slots)},
                    {"workspace_mib", mib(p.workspace)},
                    {"params_grads_momentum_mib", mib(store_bytes)},
-                   {"images_per_sec", rates[rates.size() / 2]}};
+                   {"images_per_sec", rate}};
   std::printf("%s\n", j.dump().c_str());
   return 0;
-}
-
-// Runs `command` and returns the last JSON object it printed (null when it failed).
-nlohmann::json run_json(const std::string& command) {
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return nullptr;
-  std::string out;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  if (pclose(p) != 0 || out.find('{') == std::string::npos) return nullptr;
-  try {
-    return nlohmann::json::parse(out.substr(out.rfind('{')));
-  } catch (const nlohmann::json::exception&) {
-    return nullptr;
-  }
 }
 
 std::string self_exe() {
@@ -135,7 +90,7 @@ nlohmann::json qforge_run(const Row& r, const std::string& mode, bool save_all, 
   cmd << self_exe() << " --child " << r.model << ":" << r.batch << ":" << mode
       << (save_all ? " --save-all" : "") << " --threads " << o.threads << " --steps " << o.steps
       << " --windows " << o.windows;
-  return run_json(cmd.str());
+  return qf::bench::run_json(cmd.str());
 }
 
 nlohmann::json peer_run(const Row& r, const std::string& mode, const Options& o) {
@@ -145,7 +100,7 @@ nlohmann::json peer_run(const Row& r, const std::string& mode, const Options& o)
       << r.batch << " --size 224 --channels 3 --classes 1000 --threads " << o.threads
       << " --warmup 1 --steps " << o.steps << " --windows " << o.windows
       << (mode == "qat" ? " --qat" : "") << " 2>/dev/null";
-  return run_json(cmd.str());
+  return qf::bench::run_json(cmd.str());
 }
 
 double num(const nlohmann::json& j, const char* key) {
@@ -204,7 +159,12 @@ int main(int argc, char** argv) {
       if (a == "--rows") {
         o.rows.clear();
         for (const std::string& r : split(next(), ',')) o.rows.push_back(parse_row(r));
-      } else if (a == "--modes") o.modes = split(next(), ',');
+      } else if (a == "--modes") {
+        o.modes = split(next(), ',');
+        for (const std::string& m : o.modes)
+          if (m != "fp32" && m != "qat")
+            throw std::invalid_argument("--modes: '" + m + "' is not a mode (allowed: fp32, qat)");
+      }
       else if (a == "--threads") o.threads = std::stoi(next());
       else if (a == "--steps") o.steps = std::stoi(next());
       else if (a == "--windows") o.windows = std::stoi(next());

@@ -11,21 +11,19 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/peer_process.h"
+#include "bench/synthetic_training.h"
 #include "launch/lib/builtin_ops.h"
 #include "models/registry.h"
 #include "nn/executor.h"
-#include "trainer/optimizer.h"
 
 namespace {
 
@@ -50,52 +48,19 @@ qf::ModelConfig model_config(const Row& r) {
   return c;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 double qforge_images_per_sec(const Row& r, const Options& o) {
   const qf::ModelConfig mc = model_config(r);
   qf::Graph g = qf::build_model(mc);
   qf::add_classification_loss(g, g.outputs()[0], 0.0);
-  qf::CpuContext ctx(o.threads);
-  qf::ParamStore store(g, ctx, 1);
-  qf::Executor ex(g, store, ctx);
-  ex.prepare(r.batch);
-  qf::OptimizerConfig oc;
-  oc.weight_decay = 4e-5;
-  qf::SgdMomentum opt(store, oc);
-  std::mt19937 gen(0);
-  std::normal_distribution<float> nd;
-  qf::Tensor x = qf::Tensor::empty({r.batch, mc.in_channels, mc.image_size, mc.image_size},
-                                   qf::DType::f32);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = nd(gen);
-  qf::Tensor y = qf::Tensor::empty({r.batch}, qf::DType::i32);
-  for (int i = 0; i < r.batch; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(gen() % mc.num_classes);
-  int64_t step = 0;
-  auto train_step = [&] {
-    ex.set_input("image", x);
-    ex.set_input("label", y);
-    ex.forward(qf::Mode::train, {step++, 1});
-    ex.backward();
-    opt.step(0.01);
-  };
-  for (int i = 0; i < 3; ++i) train_step();
-  std::vector<double> rates;
-  for (int w = 0; w < o.windows; ++w) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o.steps; ++i) train_step();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rates.push_back(r.batch * o.steps / s);
-  }
+  qf::bench::SyntheticTraining t(std::move(g), mc, r.batch, o.threads);
+  const double rate = t.images_per_sec(3, o.windows, o.steps);
   if (o.profile) {
-    ex.enable_profiling(true);
-    for (int i = 0; i < o.steps; ++i) train_step();
+    t.executor().enable_profiling(true);
+    for (int i = 0; i < o.steps; ++i) t.step();
     std::printf("profile of %s %s batch %d:\n%s", r.model.c_str(), r.form.c_str(), r.batch,
-                ex.profile_report().c_str());
+                t.executor().profile_report().c_str());
   }
-  return median(rates);
+  return rate;
 }
 
 double peer_images_per_sec(const Row& r, const Options& o) {

@@ -9,6 +9,7 @@
 // a user picks a batch size from it before launching a job.
 #include <algorithm>
 #include <cstdio>
+#include <new>
 
 #include "launch/lib/command_table.h"
 #include "launch/lib/commands.h"
@@ -61,7 +62,15 @@ StepMemory plan_step(const ModelConfig& m, bool qat, int64_t batch) {
 }
 
 void print_memory(const RunConfig& c, int64_t batch) {
-  const StepMemory f = plan_step(c.model, false, batch), q = plan_step(c.model, true, batch);
+  StepMemory f, q;
+  try {
+    f = plan_step(c.model, false, batch);
+    q = plan_step(c.model, true, batch);
+  } catch (const std::bad_alloc&) {  // the plan reserves its buffers: more than the host allows
+    throw_input_error("summary.batch: ", batch, " is too large to plan here: a training step of ",
+                      c.model.name, " at that batch needs more memory than this machine can "
+                      "reserve (allowed: a smaller batch)");
+  }
   std::printf("%s, %s form, batch %lld: memory one training step holds (MiB, planned)\n",
               c.model.name.c_str(), c.model_form.c_str(), static_cast<long long>(batch));
   std::printf("%-44s %10s %10s\n", "", "FP32", "QAT");

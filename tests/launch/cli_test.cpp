@@ -69,6 +69,15 @@ TEST_F(Cli, BadValueNamesKeyValueAndAllowed) {
   expect_input_error(run("summary --model alexnet"), "model.name: 'alexnet' is not allowed");
 }
 
+TEST_F(Cli, SummaryMemoryPlansTheStepOrSaysTheBatchIsTooLarge) {
+  const Result r = run("summary --model lenet --model.form small --memory --batch 8");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("activations kept for backward"), std::string::npos) << r.out;
+  // ResNet50 at 65536 images needs terabytes: refused in one line, not an allocation failure.
+  expect_input_error(run("summary --model resnet50 --memory --batch 65536"),
+                     "summary.batch: 65536 is too large to plan here");
+}
+
 TEST_F(Cli, MissingConfigFile) {
   expect_input_error(run("train --config /nonexistent/x.ini"), "/nonexistent/x.ini");
 }
