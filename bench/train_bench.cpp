@@ -24,6 +24,7 @@
 #include "launch/lib/builtin_ops.h"
 #include "models/registry.h"
 #include "nn/executor.h"
+#include "nn/omp_wait.h"
 
 namespace {
 
@@ -94,6 +95,7 @@ std::vector<Row> parse_rows(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::use_short_omp_spin(argv);  // as qforge does (nn/omp_wait.h)
   qf::install_builtin_ops();
   Options o;
   for (int i = 1; i < argc; ++i) {

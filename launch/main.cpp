@@ -20,6 +20,7 @@
 #include "launch/lib/help.h"
 #include "launch/lib/suggest.h"
 #include "nn/error.h"
+#include "nn/omp_wait.h"
 
 namespace {
 
@@ -88,6 +89,7 @@ int help(const qf::Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::use_short_omp_spin(argv);  // may re-execute with GOMP_SPINCOUNT set (nn/omp_wait.h)
   qf::install_builtin_ops();
   if (argc < 2) {
     std::fprintf(stderr, "qforge: error: no command given (`qforge help` lists the commands)\n");

@@ -155,12 +155,22 @@ void Executor::plan_values() {
   for (int o : wanted_outputs()) keep[o] = true;
   ArenaPlanner planner;
   std::vector<int> slot_of(nv, -1);
+  const OpRegistry& reg = op_registry();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!run_forward_[i]) continue;
-    for (int o : nodes[i].outputs) slot_of[o] = planner.acquire(bytes_of(descs_[o]));
-    for (int v : nodes[i].inputs)
-      if (v >= 0 && slot_of[v] >= 0 && last_use[v] == static_cast<int>(i) && !keep[v])
-        planner.release(slot_of[v]);
+    const Node& n = nodes[i];
+    auto dies_here = [&](int v) {
+      return v >= 0 && slot_of[v] >= 0 && last_use[v] == static_cast<int>(i) && !keep[v];
+    };
+    // The output written over a dying input of the same size (OpDef::forward_in_place_input).
+    const int k = reg.get(n.op).forward_in_place_input;
+    const int over = k >= 0 && k < static_cast<int>(n.inputs.size()) ? n.inputs[k] : -1;
+    const bool in_place = n.outputs.size() == 1 && dies_here(over) &&
+                          bytes_of(descs_[over]) == bytes_of(descs_[n.outputs[0]]) &&
+                          std::count(n.inputs.begin(), n.inputs.end(), over) == 1;
+    for (int o : n.outputs) slot_of[o] = in_place ? slot_of[over] : planner.acquire(bytes_of(descs_[o]));
+    for (int v : n.inputs)
+      if (dies_here(v) && !(in_place && v == over)) planner.release(slot_of[v]);
     for (int o : nodes[i].outputs)  // outputs nobody reads
       if (last_use[o] < 0 && !keep[o]) planner.release(slot_of[o]);
   }
@@ -169,6 +179,11 @@ void Executor::plan_values() {
   for (int v = 0; v < nv; ++v)
     if (slot_of[v] >= 0)
       tensors_[v] = arena_.view(planner.offset(slot_of[v]), descs_[v].shape, descs_[v].dtype);
+}
+
+bool Executor::never_changes(ValueKind kind) const {
+  if (kind == ValueKind::constant) return true;
+  return options_.frozen_params && (kind == ValueKind::param || kind == ValueKind::buffer);
 }
 
 void Executor::create_kernels() {
@@ -191,7 +206,11 @@ void Executor::create_kernels() {
     for (int v : n.inputs) in.push_back(v >= 0 ? descs_[v] : TensorDesc{});
     for (int v : n.outputs) out.push_back(descs_[v]);
     auto plan = std::make_unique<NodePlan>();
-    plan->kernel = f(KernelSetup{n, in, out, ctx_, options_.training, options_.comm});
+    KernelSetup setup{n, in, out, ctx_, options_.training, options_.comm};
+    for (size_t k = 0; k < n.inputs.size() && k < 32; ++k)
+      if (n.inputs[k] >= 0 && never_changes(graph_.value(n.inputs[k]).kind))
+        setup.constant_inputs |= 1u << k;
+    plan->kernel = f(setup);
     for (int v : n.inputs) plan->in.push_back(v >= 0 ? &tensors_[v] : nullptr);
     for (int v : n.outputs) plan->out.push_back(&tensors_[v]);
     plans_[i] = std::move(plan);

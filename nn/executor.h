@@ -42,6 +42,9 @@ struct ExecOptions {
   // Inference: the values to compute (default: the graph outputs). Training: activations that stay
   // readable after the step besides the graph outputs and the loss (the others' memory is reused).
   std::vector<std::string> outputs;
+  // Inference: parameters and buffers stay as they are for the executor's life (a loaded model,
+  // not a model in training), so kernels may keep prepared copies (KernelSetup::constant_inputs).
+  bool frozen_params = false;
   Communicator* comm = nullptr;       // handed to kernels that synchronise state across ranks
 };
 
@@ -113,6 +116,7 @@ class Executor {
   void allocate_grads(const GradFlow& flow, const GradPlan& plan);
   void wire_backward(const GradFlow& flow, const GradPlan& plan);
   void create_kernels();
+  bool never_changes(ValueKind kind) const;  // KernelSetup::constant_inputs
   void account_memory();
   void recompute(RecomputedValue& r, void* workspace);
 

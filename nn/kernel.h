@@ -77,6 +77,10 @@ struct KernelSetup {
   // Ranks' collectives for ops whose forward must agree across ranks (quantizer scales: the batch
   // abs-max is all-reduced with MAX before it updates a scale). Null in a single process.
   Communicator* comm = nullptr;
+  // Inputs (bit i: input i) whose contents never change between forward passes: constants, and
+  // parameters and buffers under ExecOptions::frozen_params. A kernel may prepare them once
+  // (reordered weights) instead of on every call.
+  uint32_t constant_inputs = 0;
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(const KernelSetup&);

@@ -56,6 +56,9 @@ struct OpDef {
   // stays alive anyway, the training executor does not keep such an output for its consumers'
   // backward passes: it recomputes it into a short-lived buffer just before the first of them.
   bool recompute_for_backward = false;
+  // Inference: output 0 may be written over this input (same shape and type) where the node is the
+  // input's last reader; the kernel must then cope with the two being one buffer. -1: never.
+  int forward_in_place_input = -1;
   InferFn infer = nullptr;
   MacsFn macs = nullptr;
   std::array<KernelFactory, kNumKernelKinds> kernels{};

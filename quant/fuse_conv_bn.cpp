@@ -30,9 +30,15 @@ int with_data(Graph& g, const std::vector<std::vector<int>>& cons, int old, cons
   return g.add_value(std::move(v));
 }
 
+bool has_data(const Graph& g, int v) {
+  if (v < 0) return true;  // an absent conv bias
+  const Value& val = g.value(v);
+  return val.init.kind == Init::Kind::data && val.init.data.defined() && val.dtype == DType::f32;
+}
+
 }  // namespace
 
-int fuse_conv_bn(Graph& g) {
+int fuse_conv_bn(Graph& g, bool skip_without_data) {
   int folded = 0;
   for (bool again = true; again;) {
     again = false;
@@ -48,6 +54,13 @@ int fuse_conv_bn(Graph& g) {
       for (int o : g.outputs()) is_output = is_output || o == x;
       if (is_output) continue;
       const Node conv = g.nodes()[p];
+      if (skip_without_data) {
+        bool all = true;
+        for (int v : {conv.inputs[1], conv.inputs.size() > 2 ? conv.inputs[2] : -1, bn.inputs[1],
+                      bn.inputs[2], bn.inputs[3], bn.inputs[4]})
+          all = all && has_data(g, v);
+        if (!all) continue;
+      }
       const Tensor& w = data_of(g, conv.inputs[1], "conv weight");
       const Tensor& gamma = data_of(g, bn.inputs[1], "BN weight");
       const Tensor& beta = data_of(g, bn.inputs[2], "BN bias");

@@ -14,7 +14,9 @@
 
 namespace qf {
 
-// Returns the number of folded pairs. InputError when a BN's statistics are not available as data.
-int fuse_conv_bn(Graph& g);
+// Returns the number of folded pairs. InputError when a BN's statistics or the conv's weights are
+// not available as data; with skip_without_data such a pair is left unfolded instead (the inference
+// pipeline on a QDQ graph, whose weights may come from a DequantizeLinear).
+int fuse_conv_bn(Graph& g, bool skip_without_data = false);
 
 }  // namespace qf

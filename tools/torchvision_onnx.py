@@ -29,6 +29,10 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
 
 def build(name, seed):
     torch.manual_seed(seed)
+    if name == "mobilenet_v1":  # not in torchvision: the PyTorch twin of qforge's (tools/torch_models.py)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import torch_models
+        return torch_models.build("mobilenet_v1", 1000, 3, 224, 1.0, "imagenet")
     kw = {}
     if name in ("googlenet", "inception_v3"):  # no auxiliary heads in eval; torchvision's init
         kw = dict(aux_logits=False, init_weights=True)

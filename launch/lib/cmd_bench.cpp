@@ -28,12 +28,15 @@ int cmd_bench(const Args& in_args) {
   RunConfig c;
   InferenceOptions io;
   int batch = 16, iters = 30, warmup = 5;
+  bool profile = false;
   bind_run_config(schema, c);
   bind_inference_options(schema, io);
   schema.add("bench.batch_size", &batch, "images per forward pass", 1, 1 << 16);
   schema.add("bench.iters", &iters, "timed forward passes", 1, 1 << 20);
   schema.add("bench.warmup", &warmup, "untimed forward passes first", 0, 1 << 20);
+  schema.add("bench.profile", &profile, "also print the time per op type of the timed passes");
   schema.alias("batch-size", "bench.batch_size");
+  schema.alias("profile", "bench.profile");
   schema.alias("iters", "bench.iters");
   schema.alias("warmup", "bench.warmup");
   describe_command(schema, "bench");
@@ -55,6 +58,7 @@ int cmd_bench(const Args& in_args) {
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(gen);
   console.release();  // the model and device are ready: the timed part begins
   for (int i = 0; i < warmup; ++i) model.run(x, batch);
+  model.executor(batch).enable_profiling(profile);
   std::vector<double> ms;
   for (int i = 0; i < iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -73,6 +77,7 @@ int cmd_bench(const Args& in_args) {
                 m.source.c_str(), batch, batch * 1000.0 / median, median, iters, batch * 1000.0 / best,
                 rss_mb);
   console.info(line);
+  if (profile) console.info(model.executor(batch).profile_report());
   if (!c.run.metrics_out.empty())
     write_json_file(c.run.metrics_out, {{"model", m.source},
                                         {"batch", batch},

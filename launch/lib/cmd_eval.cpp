@@ -4,7 +4,8 @@
 // FILE.safetensors or FILE.onnx with --model NAME), or an ONNX model (--model FILE.onnx, FP32 or
 // QDQ int8). QDQ models run on the int8 engine (quant/int8_lowering.h: int8 convolutions and
 // matmuls, int32 accumulation) unless --int8 false. Under mpirun the ranks split the test set of
-// a checkpoint evaluation and sum counts.
+// a checkpoint evaluation and sum counts. FP32 models go through the inference pipeline
+// (launch/lib/inference.h: BatchNorm folded, activations and residual adds fused; --fuse false).
 #include <optional>
 
 #include "data/distributed_sampler.h"
@@ -44,7 +45,7 @@ int eval_onnx(const std::string& file, ConfigSchema& schema, RunConfig& c, const
   auto ctx = open_device(c.run, console);
   const auto test_data = open_dataset(c.data, "test", m.num_classes);
   check_data_fits(*test_data, m.sample_shape, file);
-  prepare_inference_graph(m.graph, io, console);
+  prepare_inference_graph(m.graph, io, *ctx, console);
   add_classification_loss(m.graph, m.graph.outputs()[0], c.train.label_smoothing);
   ParamStore store(m.graph, *ctx, 0);
   LoaderOptions lo;
@@ -96,14 +97,17 @@ int cmd_eval(const Args& in_args) {
   const auto test_data = open_dataset(c.data, "test", c.model.num_classes);
   check_dataset_fits_model(*test_data, c.model);
   Graph g = build_model(c.model);
+  if (!quantized) {  // FP32: the weights baked into the graph, then the inference pipeline
+    ParamStore loaded(g, *ctx, c.train.seed);
+    load_initial_weights(loaded, c.run.init, console, false);
+    bake_weights(g, loaded.state_dict(), "--init " + c.run.init);
+    prepare_inference_graph(g, io, *ctx, console);
+  }
   add_classification_loss(g, g.outputs()[0], c.train.label_smoothing);
   QuantAwareReport rep;
   if (quantized) rep = quant_aware(g, q.config);
-  ParamStore store(g, *ctx, c.train.seed);
-  if (quantized)
-    load_quant_weights(store, *ck, c.run.init, rep, false, console);
-  else
-    load_initial_weights(store, c.run.init, console, false);
+  ParamStore store(g, *ctx, c.train.seed);  // FP32: initialised from the baked weights
+  if (quantized) load_quant_weights(store, *ck, c.run.init, rep, false, console);
 
   LoaderOptions lo;
   lo.batch_size = c.data.eval_batch_size;

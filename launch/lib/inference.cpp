@@ -2,6 +2,7 @@
 
 #include "nn/kernels/cpu/nhwc_transpose.h"
 #include "nn/param_store.h"
+#include "quant/inference_fusion.h"
 #include "quant/int8_lowering.h"
 
 namespace qf {
@@ -9,10 +10,20 @@ namespace qf {
 void bind_inference_options(ConfigSchema& schema, InferenceOptions& o) {
   schema.add("run.int8", &o.int8,
              "run QDQ (int8) models on the int8 kernels; false runs their Q/DQ ops as written");
+  schema.add("run.fuse", &o.fuse,
+             "inference on the CPU: fold BatchNorm into convolutions and run residual adds and "
+             "activations inside them (false: every op as the model writes it)");
+  schema.add("run.winograd", &o.winograd,
+             "inference on the CPU: dense 3x3 stride-1 convolutions on Winograd (fewer "
+             "multiplications, a slightly larger rounding error; false: direct)");
   schema.alias("int8", "run.int8");
+  schema.alias("fuse", "run.fuse");
+  schema.alias("winograd", "run.winograd");
 }
 
-int prepare_inference_graph(Graph& g, const InferenceOptions& o, Console& console) {
+namespace {
+
+int lower_qdq(Graph& g, const InferenceOptions& o, Console& console) {
   bool has_qdq = false;
   for (const Node& n : g.nodes()) has_qdq = has_qdq || n.op == "dequantize_linear";
   if (!has_qdq) return 0;
@@ -27,10 +38,32 @@ int prepare_inference_graph(Graph& g, const InferenceOptions& o, Console& consol
   return r.int8_ops;
 }
 
+}  // namespace
+
+int prepare_inference_graph(Graph& g, const InferenceOptions& o, const DeviceContext& ctx,
+                            Console& console) {
+  const int int8_ops = lower_qdq(g, o, console);
+  const bool cpu = ctx.kernel_kind() == KernelKind::cpu || ctx.kernel_kind() == KernelKind::cpu_ref;
+  if (!cpu) return int8_ops;
+  if (o.fuse) {
+    const InferenceFusionReport r = fuse_for_inference(g);
+    if (r.batch_norms + r.residual_adds + r.activations > 0)
+      console.info(str_cat("fused: ", r.batch_norms, " BatchNorms, ", r.residual_adds,
+                           " residual adds and ", r.activations,
+                           " activations into convolutions (--fuse false: unfused)"));
+  }
+  if (o.winograd) {
+    const int n = choose_winograd(g);
+    if (n > 0)
+      console.info(str_cat("winograd: ", n, " 3x3 convolutions (--winograd false: direct)"));
+  }
+  return int8_ops;
+}
+
 InferenceModel::InferenceModel(Graph graph, DeviceContext& ctx, const InferenceOptions& o,
                                Console& console)
     : graph_(std::move(graph)), ctx_(ctx) {
-  prepare_inference_graph(graph_, o, console);
+  prepare_inference_graph(graph_, o, ctx_, console);
   store_ = std::make_unique<ParamStore>(graph_, ctx_, 0);
 }
 
@@ -41,6 +74,7 @@ Executor& InferenceModel::executor(int64_t batch) {
   if (!e) {
     ExecOptions eo;
     eo.training = false;
+    eo.frozen_params = true;  // a loaded model: kernels reorder their weights once
     eo.outputs = {graph_.value(graph_.outputs()[0]).name};
     e = std::make_unique<Executor>(graph_, *store_, ctx_, eo);
     e->prepare(batch);

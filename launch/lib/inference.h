@@ -1,6 +1,9 @@
-// Inference over a loaded model for the commands that only run forward (infer, bench): weights in
-// a ParamStore, one inference executor per batch size, and — for QDQ models — the int8 lowering
-// (quant/int8_lowering.h) so quantized convolutions and matmuls run on int8 kernels.
+// Inference over a loaded model for the commands that only run forward (infer, bench; eval shares
+// the graph pipeline): weights in a ParamStore, one inference executor per batch size. The
+// pipeline, in order: for QDQ models the int8 lowering (quant/int8_lowering.h) so quantized
+// convolutions and matmuls run on int8 kernels; then, on the CPU, the fusions of
+// quant/inference_fusion.h (BatchNorm folded into the convolution, residual Add and activation
+// into its oneDNN post-ops) on what runs in float.
 #pragma once
 
 #include <map>
@@ -14,14 +17,19 @@ namespace qf {
 
 struct InferenceOptions {
   bool int8 = true;  // lower QDQ patterns to the int8 kernels (false: run Q/DQ ops as written)
+  bool fuse = true;  // fold BatchNorm, residual Add and activations into convolutions (CPU)
+  bool winograd = true;  // dense 3x3 stride-1 convolutions on Winograd (CPU)
 };
 
-// Binds `run.int8` (alias --int8).
+// Binds `run.int8`, `run.fuse` and `run.winograd` (aliases --int8, --fuse, --winograd).
 void bind_inference_options(ConfigSchema& schema, InferenceOptions& o);
 
-// Applies the options to a graph about to be run for inference: the int8 lowering of QDQ models.
-// Says on the console what it did. Returns the number of quantized ops now on int8 kernels.
-int prepare_inference_graph(Graph& g, const InferenceOptions& o, Console& console);
+// Applies the options to a graph about to be run for inference on `ctx` (weights in the graph as
+// data): the int8 lowering of QDQ models, then the fusions (CPU kernels only; a GPU graph keeps
+// its BatchNorms unless folded elsewhere). Says on the console what it did. Returns the number of
+// quantized ops now on int8 kernels.
+int prepare_inference_graph(Graph& g, const InferenceOptions& o, const DeviceContext& ctx,
+                            Console& console);
 
 class InferenceModel {
  public:

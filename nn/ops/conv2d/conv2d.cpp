@@ -1,5 +1,7 @@
 #include "nn/ops/conv2d/conv2d.h"
 
+#include <vector>
+
 #include "nn/ops/op_util.h"
 
 namespace qf {
@@ -38,6 +40,10 @@ std::vector<TensorDesc> infer(const Node& node, std::span<const TensorDesc> in) 
   const ConvGeom g = conv_geom(node, in[0], in[1]);
   if (node.inputs.size() > 2 && node.inputs[2] >= 0 && in[2].shape != Shape{g.K})
     shape_error(node, str_cat("bias must have shape [", g.K, "], got ", shape_str(in[2].shape)));
+  const Shape y{g.N, g.K, g.OH, g.OW};
+  if (conv_epilogue(node).residual && in[kConvResidualInput].shape != y)
+    shape_error(node, str_cat("residual must have the output's shape ", shape_str(y), ", got ",
+                              shape_str(in[kConvResidualInput].shape)));
   return {{{g.N, g.K, g.OH, g.OW}, in[0].dtype}};
 }
 
@@ -48,12 +54,24 @@ int64_t macs(const Node& node, std::span<const TensorDesc> in, std::span<const T
 
 class Conv2dRef final : public Kernel {
  public:
-  explicit Conv2dRef(const KernelSetup& s) : g_(conv_geom(s.node, s.in[0], s.in[1])) {}
+  explicit Conv2dRef(const KernelSetup& s)
+      : g_(conv_geom(s.node, s.in[0], s.in[1])), epilogue_(conv_epilogue(s.node)) {
+    check_conv_epilogue_for_inference(s);
+  }
   void forward(const ForwardCall& c) override {
     dispatch_real(c.in[0]->dtype(), [&](auto t) {
       using T = decltype(t);
+      // The output may be the residual's buffer (forward_in_place_input): keep r before writing.
+      std::vector<T> r;
+      if (epilogue_.residual) {
+        const T* rp = ptr<T>(c.in[kConvResidualInput]);
+        r.assign(rp, rp + c.out[0]->numel());
+      }
       conv2d_forward_ref<T>(g_, ptr<T>(c.in[0]), ptr<T>(c.in[1]),
                             c.in.size() > 2 ? ptr<T>(c.in[2]) : nullptr, mut_ptr<T>(c.out[0]));
+      if (epilogue_.any())
+        apply_conv_epilogue<T>(epilogue_, epilogue_.residual ? r.data() : nullptr,
+                               mut_ptr<T>(c.out[0]), c.out[0]->numel());
     });
   }
   void backward(const BackwardCall& c) override {
@@ -67,15 +85,22 @@ class Conv2dRef final : public Kernel {
 
  private:
   ConvGeom g_;
+  ConvEpilogue epilogue_;
 };
 
 }  // namespace
+
+void check_conv_epilogue_for_inference(const KernelSetup& s) {
+  QF_CHECK(!s.training || !conv_epilogue(s.node).any(), "conv2d '", s.node.name,
+           "' carries a fused residual or activation: an inference-only form, not trainable");
+}
 
 void register_conv2d(OpRegistry& reg) {
   OpDef d;
   d.type = "conv2d";
   d.min_inputs = 2;
-  d.max_inputs = 3;
+  d.max_inputs = 4;  // x, w, b, residual (inference fusion)
+  d.forward_in_place_input = kConvResidualInput;  // y = conv + r may be written over r
   d.infer = infer;
   d.backward_reads_outputs = 0;  // backward reads x and w (dW = dY * x, dx = dY * w)
   d.macs = macs;

@@ -1,6 +1,12 @@
 // conv2d on oneDNN: channels-last activations, weights reordered into whatever blocked layout the
-// chosen implementation wants (reorder skipped when it wants the canonical one). Primitives are
-// created once per node; scratch memory comes from the executor's workspace.
+// chosen implementation wants (reorder skipped when it wants the canonical one; done once when the
+// weights never change, KernelSetup::constant_inputs, else on every forward). A fused epilogue
+// (conv2d_epilogue.h) becomes post-ops: sum (the residual, which must then already be in the
+// output: the executor writes the output over it when it can, else the kernel copies it there),
+// then eltwise. Primitives are created once per node; scratch memory comes from the executor's
+// workspace.
+#include <cstring>
+
 #include "nn/kernels/cpu/dnnl_util.h"
 #include "nn/ops/conv2d/conv2d.h"
 
@@ -13,8 +19,12 @@ using tag = memory::format_tag;
 class Conv2dDnnl final : public Kernel {
  public:
   explicit Conv2dDnnl(const KernelSetup& s) : h_(dnnl_of(s.ctx)) {
+    check_conv_epilogue_for_inference(s);
     const ConvGeom g = conv_geom(s.node, s.in[0], s.in[1]);
     has_bias_ = s.node.inputs.size() > 2 && s.node.inputs[2] >= 0;
+    constant_w_ = (s.constant_inputs >> 1) & 1u;
+    const ConvEpilogue e = conv_epilogue(s.node);
+    residual_ = e.residual;
     const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl};
     const auto pads = s.node.attrs.get_ints("pads", {0, 0, 0, 0});
     const memory::dims pad_r{pads[2], pads[3]};
@@ -32,14 +42,37 @@ class Conv2dDnnl final : public Kernel {
     const memory::desc bias = has_bias_ ? plain_desc({g.K}) : memory::desc();
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (e.any()) attr.set_post_ops(post_ops_of(e));
     const auto prop =
         s.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-    fwd_pd_ =
-        dnnl::convolution_forward::primitive_desc({prop, dnnl::algorithm::convolution_direct, src,
-                                                   wany, bias, dst, strides, dil, pad_l, pad_r},
-                                                  attr, h_.engine);
+    auto forward_pd = [&](dnnl::algorithm alg, const memory::desc& x, const memory::desc& y) {
+      return dnnl::convolution_forward::primitive_desc(
+          dnnl::convolution_forward::desc(prop, alg, x, wany, bias, y, strides, dil, pad_l, pad_r),
+          attr, h_.engine);
+    };
+    if (!s.training && s.node.attrs.get_string("algorithm", "direct") == "winograd") {
+      try {  // Winograd runs on oneDNN's blocked layout: the activations are reordered around it
+        fwd_pd_ = forward_pd(dnnl::algorithm::convolution_winograd, any_like(src), any_like(dst));
+        winograd_ = true;
+      } catch (const dnnl::error&) {  // no Winograd implementation on this CPU: direct
+      }
+    }
+    if (!winograd_) fwd_pd_ = forward_pd(dnnl::algorithm::convolution_direct, src, dst);
     fwd_ = dnnl::convolution_forward(fwd_pd_);
     ws_ = fwd_pd_.scratchpad_desc().get_size();
+    if (winograd_) {
+      src_ = src;
+      dst_ = dst;
+      to_blocked_x_ = dnnl::reorder(
+          dnnl::reorder::primitive_desc(h_.engine, src, h_.engine, fwd_pd_.src_desc()));
+      to_blocked_y_ = dnnl::reorder(
+          dnnl::reorder::primitive_desc(h_.engine, dst, h_.engine, fwd_pd_.dst_desc()));
+      from_blocked_y_ = dnnl::reorder(
+          dnnl::reorder::primitive_desc(h_.engine, fwd_pd_.dst_desc(), h_.engine, dst));
+      blocked_x_at_ = round_up(ws_);
+      blocked_y_at_ = round_up(blocked_x_at_ + fwd_pd_.src_desc().get_size());
+      ws_ = blocked_y_at_ + fwd_pd_.dst_desc().get_size();
+    }
     fwd_w_ = make_weight_buffer(fwd_pd_.weights_desc());
     if (!s.training) return;
     bwd_d_pd_ = dnnl::convolution_backward_data::primitive_desc(
@@ -62,15 +95,15 @@ class Conv2dDnnl final : public Kernel {
   void forward(const ForwardCall& c) override {
     auto& st = h_.stream;
     const memory user_w = as_memory(user_w_, h_, *c.in[1]);
-    const memory w = weights_for(fwd_w_, user_w, /*reorder=*/true);
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, as_memory(fwd_pd_.src_desc(), h_, *c.in[0])},
-        {DNNL_ARG_WEIGHTS, w},
-        {DNNL_ARG_DST, as_memory(fwd_pd_.dst_desc(), h_, *c.out[0])},
-        {DNNL_ARG_SCRATCHPAD, memory(fwd_pd_.scratchpad_desc(), h_.engine, c.workspace)}};
-    if (has_bias_) args[DNNL_ARG_BIAS] = as_memory(fwd_pd_.bias_desc(), h_, *c.in[2]);
-    fwd_.execute(st, args);
-    st.wait();
+    const memory w = weights_for(fwd_w_, user_w, /*reorder=*/!(constant_w_ && w_ready_));
+    w_ready_ = true;
+    if (winograd_) return forward_winograd(c, w);
+    if (residual_) {  // the sum post-op adds what the output holds
+      const Tensor& r = *c.in[kConvResidualInput];
+      if (r.raw() != c.out[0]->raw()) std::memcpy(c.out[0]->raw(), r.raw(), r.nbytes());
+    }
+    execute_forward(as_memory(fwd_pd_.src_desc(), h_, *c.in[0]), w,
+                    as_memory(fwd_pd_.dst_desc(), h_, *c.out[0]), c);
   }
 
   void backward(const BackwardCall& c) override {
@@ -114,6 +147,54 @@ class Conv2dDnnl final : public Kernel {
   }
 
  private:
+  static size_t round_up(size_t bytes) { return (bytes + 63) / 64 * 64; }
+  static memory::desc any_like(const memory::desc& d) {
+    return memory::desc(d.dims(), d.data_type(), tag::any);
+  }
+
+  void execute_forward(const memory& x, const memory& w, const memory& y, const ForwardCall& c) {
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, x},
+        {DNNL_ARG_WEIGHTS, w},
+        {DNNL_ARG_DST, y},
+        {DNNL_ARG_SCRATCHPAD, memory(fwd_pd_.scratchpad_desc(), h_.engine, c.workspace)}};
+    if (has_bias_) args[DNNL_ARG_BIAS] = as_memory(fwd_pd_.bias_desc(), h_, *c.in[2]);
+    fwd_.execute(h_.stream, args);
+    h_.stream.wait();
+  }
+
+  // x and y pass through blocked copies in the workspace (after the primitive's scratchpad).
+  void forward_winograd(const ForwardCall& c, const memory& w) {
+    auto& st = h_.stream;
+    char* ws = static_cast<char*>(c.workspace);
+    memory x(src_, h_.engine, c.in[0]->raw()), y(dst_, h_.engine, c.out[0]->raw());
+    memory xb(fwd_pd_.src_desc(), h_.engine, ws + blocked_x_at_);
+    memory yb(fwd_pd_.dst_desc(), h_.engine, ws + blocked_y_at_);
+    to_blocked_x_.execute(st, x, xb);
+    if (residual_) {  // the sum post-op adds what the output holds
+      memory r(dst_, h_.engine, c.in[kConvResidualInput]->raw());
+      to_blocked_y_.execute(st, r, yb);
+    }
+    execute_forward(xb, w, yb, c);
+    from_blocked_y_.execute(st, yb, y);
+    st.wait();
+  }
+
+  static dnnl::post_ops post_ops_of(const ConvEpilogue& e) {
+    using dnnl::algorithm;
+    dnnl::post_ops ops;
+    if (e.residual) ops.append_sum(1.f);
+    const float a = static_cast<float>(e.alpha), b = static_cast<float>(e.beta);
+    if (e.activation == "relu") ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    if (e.activation == "relu6") ops.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f);
+    if (e.activation == "clip") ops.append_eltwise(1.f, algorithm::eltwise_clip, a, b);
+    if (e.activation == "hardswish") ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
+    if (e.activation == "hardsigmoid") {  // clip(alpha x + beta, 0, 1)
+      ops.append_eltwise(1.f, algorithm::eltwise_linear, a, b);
+      ops.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 1.f);
+    }
+    return ops;
+  }
   memory make_weight_buffer(const memory::desc& d) {
     if (d == user_w_) return memory();  // canonical layout: use the tensor itself
     return memory(d, h_.engine);
@@ -145,6 +226,12 @@ class Conv2dDnnl final : public Kernel {
   dnnl::convolution_backward_weights bwd_w_;
   memory fwd_w_, bwd_d_w_, diff_w_, bias_sink_;
   bool bwd_d_reuses_fwd_w_ = false;
+  bool constant_w_ = false, w_ready_ = false, residual_ = false;
+  // Winograd (inference, attr algorithm): the layouts and reorders around the blocked primitive.
+  bool winograd_ = false;
+  memory::desc src_, dst_;
+  dnnl::reorder to_blocked_x_, to_blocked_y_, from_blocked_y_;
+  size_t blocked_x_at_ = 0, blocked_y_at_ = 0;
   size_t ws_ = 0;
 };
 

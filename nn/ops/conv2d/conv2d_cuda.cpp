@@ -50,6 +50,8 @@ class Conv2dCudnn final : public Kernel {
   explicit Conv2dCudnn(const KernelSetup& s)
       : ctx_(cuda_context_of(s.ctx)), g_(conv_geom(s.node, s.in[0], s.in[1])) {
     require_f32(s, {0, 1, 2});
+    QF_CHECK(!conv_epilogue(s.node).any(), "conv2d '", s.node.name,
+             "': the CUDA kernel runs no fused epilogue (the inference fusion is CPU-only)");
     has_bias_ = s.node.inputs.size() > 2 && s.node.inputs[2] >= 0;
     const auto pads = s.node.attrs.get_ints("pads", {0, 0, 0, 0});
     pb_ = pads[2];

@@ -1,0 +1,123 @@
+#include "quant/inference_fusion.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "nn/op_registry.h"
+#include "nn/ops/conv2d/conv2d_epilogue.h"
+#include "quant/fuse_conv_bn.h"
+
+namespace qf {
+namespace {
+
+bool is_graph_output(const Graph& g, int v) {
+  const auto& outs = g.outputs();
+  return std::find(outs.begin(), outs.end(), v) != outs.end();
+}
+
+// The node that alone reads conv node `i`'s output, or -1 (also when that output is a graph
+// output: it must stay computable).
+int sole_reader(const Graph& g, const std::vector<std::vector<int>>& cons, int i) {
+  const int y = g.nodes()[i].outputs[0];
+  if (is_graph_output(g, y) || cons[y].size() != 1) return -1;
+  return cons[y][0];
+}
+
+// Conv node `i` absorbs Add node `j` (which reads its output): the Add's other operand becomes
+// the conv's residual input. False when that operand is not ready before the conv runs or does not
+// have the output's shape (a broadcasting Add).
+bool absorb_add(Graph& g, const std::vector<TensorDesc>& desc, const std::vector<int>& prod, int i,
+                int j) {
+  const Node& add = g.nodes()[j];
+  const int y = g.nodes()[i].outputs[0];
+  if (add.inputs.size() != 2 || add.inputs[0] == add.inputs[1] || is_graph_output(g, add.outputs[0]))
+    return false;
+  const int r = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
+  if (r < 0 || prod[r] >= i || desc[r].shape != desc[y].shape || desc[r].dtype != DType::f32)
+    return false;
+  Node& conv = g.nodes()[i];
+  conv.inputs.resize(kConvResidualInput, -1);  // an absent bias stays absent (-1)
+  conv.inputs.push_back(r);
+  return true;
+}
+
+bool absorb_activation(Graph& g, int i, int j) {
+  const Node& a = g.nodes()[j];
+  if (!conv_can_absorb(a.op) || is_graph_output(g, a.outputs[0])) return false;
+  double alpha = 0, beta = 0;
+  if (a.op == "hardsigmoid") {  // the activation op's defaults (nn/ops/activations)
+    alpha = a.attrs.get_float("alpha", 1.0 / 6.0);
+    beta = a.attrs.get_float("beta", 0.5);
+  } else if (a.op == "clip") {
+    alpha = a.attrs.get_float("min", -std::numeric_limits<double>::infinity());
+    beta = a.attrs.get_float("max", std::numeric_limits<double>::infinity());
+  }
+  Node& conv = g.nodes()[i];
+  conv.attrs.set("activation", a.op);
+  conv.attrs.set("activation_alpha", alpha);
+  conv.attrs.set("activation_beta", beta);
+  return true;
+}
+
+// One fusion anywhere in the graph; false when none is left.
+bool fuse_one(Graph& g, InferenceFusionReport& r) {
+  const auto cons = g.consumers();
+  const auto prod = g.producers();
+  const std::vector<TensorDesc> desc = infer_graph(g, 1);  // shapes at batch 1, types
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& conv = g.nodes()[i];
+    if (conv.op != "conv2d" || desc[conv.outputs[0]].dtype != DType::f32) continue;
+    const ConvEpilogue e = conv_epilogue(conv);
+    if (!e.activation.empty()) continue;
+    const int j = sole_reader(g, cons, static_cast<int>(i));
+    if (j < 0) continue;
+    const std::string op = g.nodes()[j].op;
+    bool fused = false;
+    if (op == "add" && !e.residual) {
+      fused = absorb_add(g, desc, prod, static_cast<int>(i), j);
+      r.residual_adds += fused;
+    } else if (conv_can_absorb(op)) {
+      fused = absorb_activation(g, static_cast<int>(i), j);
+      r.activations += fused;
+    }
+    if (!fused) continue;
+    g.replace_uses(g.nodes()[j].outputs[0], g.nodes()[i].outputs[0]);
+    g.remove_nodes({j});
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+InferenceFusionReport fuse_conv_epilogues(Graph& g) {
+  InferenceFusionReport r;
+  while (fuse_one(g, r)) {
+  }
+  return r;
+}
+
+int choose_winograd(Graph& g) {
+  int marked = 0;
+  const std::vector<TensorDesc> desc = infer_graph(g, 1);
+  for (Node& n : g.nodes()) {
+    if (n.op != "conv2d" || n.inputs.size() < 2 || desc[n.outputs[0]].dtype != DType::f32) continue;
+    const Shape& w = desc[n.inputs[1]].shape;  // (K, C/groups, R, S)
+    const bool dense3x3 = w.size() == 4 && w[2] == 3 && w[3] == 3 && n.attrs.get_int("group", 1) == 1;
+    const bool unit = n.attrs.get_ints("strides", {1, 1}) == std::vector<int64_t>{1, 1} &&
+                      n.attrs.get_ints("dilations", {1, 1}) == std::vector<int64_t>{1, 1};
+    if (!dense3x3 || !unit || w[0] < 32 || w[1] < 32) continue;
+    n.attrs.set("algorithm", std::string("winograd"));
+    ++marked;
+  }
+  return marked;
+}
+
+InferenceFusionReport fuse_for_inference(Graph& g) {
+  const int folded = fuse_conv_bn(g, /*skip_without_data=*/true);
+  InferenceFusionReport r = fuse_conv_epilogues(g);
+  r.batch_norms = folded;
+  return r;
+}
+
+}  // namespace qf

@@ -1,0 +1,209 @@
+// The inference pipeline's fusions (quant/inference_fusion.h): each one rewrites the graph as
+// documented and the fused graph computes what the unfused one does within float rounding, on
+// oneDNN (post-ops) and on the reference kernels; Winograd stays within its own, wider bound.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "launch/lib/model_source.h"
+#include "models/builder.h"
+#include "nn/executor.h"
+#include "nn/param_store.h"
+#include "quant/inference_fusion.h"
+#include "tests/op_check.h"
+
+namespace qf::test {
+namespace {
+
+// A graph that carries its weights: conv weights and biases random, BN statistics away from the
+// identity so that folding changes numbers.
+Graph baked(Graph g) {
+  CpuContext ctx;
+  ParamStore store(g, ctx, 5);
+  std::map<std::string, Tensor> state = store.state_dict();
+  std::mt19937_64 gen(9);
+  for (auto& [name, t] : state) {
+    float lo = -0.5f, hi = 0.5f;
+    if (name.find("running_var") != std::string::npos) lo = 0.5f, hi = 2.f;
+    if (name.find("bn.weight") != std::string::npos) lo = 0.5f, hi = 1.5f;
+    std::uniform_real_distribution<float> d(lo, hi);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(gen);
+  }
+  bake_weights(g, state, "test graph");
+  return g;
+}
+
+Tensor images(int64_t n, int64_t c, int64_t hw) {
+  Tensor t = Tensor::empty({n, c, hw, hw}, DType::f32);
+  std::mt19937_64 gen(4);
+  std::uniform_real_distribution<float> d(-2, 2);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(gen);
+  return t;
+}
+
+Tensor run(const Graph& g, const Tensor& x, KernelKind kind) {
+  CpuContext ctx(0, kind == KernelKind::cpu_ref);
+  ParamStore store(g, ctx, 0);
+  ExecOptions eo;
+  eo.training = false;
+  eo.frozen_params = true;
+  Executor ex(g, store, ctx, eo);
+  ex.prepare(x.dim(0));
+  ex.set_input("image", x);
+  ex.forward(Mode::eval);
+  ex.forward(Mode::eval);  // twice: reordered weights kept from the first pass give the same
+  return ex.tensor(g.outputs()[0]).clone();
+}
+
+int count(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes()) n += node.op == op;
+  return n;
+}
+
+// Fuses `g` and checks the fused graph against the unfused one on both CPU kernel kinds.
+InferenceFusionReport expect_same_after_fusion(const Graph& g, int64_t channels, double tol = 1e-5) {
+  Graph f = g;
+  const InferenceFusionReport r = fuse_for_inference(f);
+  const Tensor x = images(3, channels, 9);
+  for (KernelKind kind : {KernelKind::cpu, KernelKind::cpu_ref})
+    EXPECT_LE(max_rel_diff(run(f, x, kind), run(g, x, kind)), tol)
+        << (kind == KernelKind::cpu ? "oneDNN" : "reference");
+  return r;
+}
+
+// image -> conv (bias) -> `act` -> conv (the graph output; so the fused value is not one).
+Graph conv_then(const std::string& act, Attrs attrs = {}) {
+  Graph g;
+  ModelBuilder b(g);
+  int x = b.input("image", {-1, 4, 9, 9});
+  x = b.conv2d("c1", x, 4, 8, 3, 1, 1, 1, /*bias=*/true);
+  x = b.op(act, "act", {x}, std::move(attrs));
+  x = b.conv2d("c2", x, 8, 6, 1);
+  g.mark_output(x);
+  return baked(std::move(g));
+}
+
+TEST(InferenceFusion, EachActivationRunsInsideTheConvolution) {
+  const std::vector<std::pair<std::string, Attrs>> acts = {
+      {"relu", {}},
+      {"relu6", {}},
+      {"clip", {{"min", -0.25}, {"max", 0.75}}},
+      {"hardswish", {}},
+      {"hardsigmoid", {{"alpha", 0.2}, {"beta", 0.4}}}};
+  for (const auto& [act, attrs] : acts) {
+    SCOPED_TRACE(act);
+    const Graph g = conv_then(act, attrs);
+    const InferenceFusionReport r = expect_same_after_fusion(g, 4);
+    EXPECT_EQ(r.activations, 1);
+    Graph f = g;
+    fuse_for_inference(f);
+    EXPECT_EQ(count(f, act), 0);
+    EXPECT_EQ(f.find_node("c1")->attrs.get_string("activation"), act);
+  }
+}
+
+TEST(InferenceFusion, BatchNormFoldsAndItsActivationFollows) {
+  Graph g;
+  ModelBuilder b(g);
+  int x = b.input("image", {-1, 4, 9, 9});
+  x = b.conv2d("c", x, 4, 8, 3, 2, 1);
+  x = b.batch_norm("bn", x, 8);
+  x = b.relu6("act", x);
+  x = b.conv2d("out", x, 8, 3, 1);
+  g.mark_output(x);
+  const InferenceFusionReport r = expect_same_after_fusion(baked(std::move(g)), 4);
+  EXPECT_EQ(r.batch_norms, 1);
+  EXPECT_EQ(r.activations, 1);
+}
+
+// ResNet's block ends: relu(conv3(y) + shortcut); the shortcut either the block input or, in a
+// downsampling block, a second convolution that runs after conv3 (then that one absorbs the Add).
+Graph residual_block(bool downsample, bool relu_after) {
+  Graph g;
+  ModelBuilder b(g);
+  const int x = b.input("image", {-1, 8, 9, 9});
+  int y = b.conv2d("conv1", x, 8, 8, 3, 1, 1, 1, true);
+  y = b.relu("relu1", y);
+  y = b.conv2d("conv3", y, 8, 8, 1, 1, 0, 1, true);
+  const int shortcut = downsample ? b.conv2d("down", x, 8, 8, 1, 1, 0, 1, true) : x;
+  int z = b.add("add", y, shortcut);
+  if (relu_after) z = b.relu("relu2", z);
+  z = b.conv2d("head", z, 8, 2, 1);
+  g.mark_output(z);
+  return baked(std::move(g));
+}
+
+TEST(InferenceFusion, ResidualAddIsASumPostOp) {
+  for (bool downsample : {false, true})
+    for (bool relu_after : {false, true}) {
+      SCOPED_TRACE(str_cat("downsample ", downsample, ", relu after the add ", relu_after));
+      const Graph g = residual_block(downsample, relu_after);
+      const InferenceFusionReport r = expect_same_after_fusion(g, 8);
+      EXPECT_EQ(r.residual_adds, 1);
+      EXPECT_EQ(r.activations, relu_after ? 2 : 1);
+      Graph f = g;
+      fuse_for_inference(f);
+      EXPECT_EQ(count(f, "add"), 0);
+      // The Add joins the convolution that runs last: the shortcut conv of a downsampling block.
+      const Node* owner = f.find_node(downsample ? "down" : "conv3");
+      ASSERT_EQ(owner->inputs.size(), 4u);
+      EXPECT_GE(owner->inputs[3], 0);
+    }
+}
+
+TEST(InferenceFusion, ResidualStillReadLaterIsNotOverwritten) {
+  // The shortcut x feeds the fused add and, afterwards, a second branch: the convolution may not
+  // write its output over x (the executor's in-place rule), and the result must not change.
+  Graph g;
+  ModelBuilder b(g);
+  const int x0 = b.input("image", {-1, 8, 9, 9});
+  const int x = b.relu("pre", x0);
+  int y = b.conv2d("conv", x, 8, 8, 3, 1, 1, 1, true);
+  y = b.add("add", y, x);
+  const int later = b.conv2d("later", x, 8, 8, 1);
+  const int z = b.add("join", y, later);
+  g.mark_output(b.conv2d("head", z, 8, 2, 1));
+  const InferenceFusionReport r = expect_same_after_fusion(baked(std::move(g)), 8);
+  EXPECT_EQ(r.residual_adds, 2);  // "add" into conv, then "join" into "later" (y is ready)
+}
+
+TEST(InferenceFusion, ValuesReadElsewhereOrAskedForStay) {
+  Graph g;
+  ModelBuilder b(g);
+  const int x = b.input("image", {-1, 4, 9, 9});
+  const int c = b.conv2d("conv", x, 4, 4, 3, 1, 1);
+  const int r = b.relu("relu", c);
+  const int other = b.sigmoid("other", c);  // a second reader of the conv's output
+  g.mark_output(b.add("sum", r, other));
+  Graph f = baked(std::move(g));
+  EXPECT_EQ(fuse_for_inference(f).activations, 0);
+  EXPECT_EQ(count(f, "relu"), 1);
+
+  const Graph h = conv_then("relu");
+  Graph asked = h;
+  asked.mark_output(asked.value_id("c1"));  // the pre-activation value is an output: kept
+  EXPECT_EQ(fuse_for_inference(asked).activations, 0);
+}
+
+TEST(InferenceFusion, WinogradStaysCloseToTheDirectConvolution) {
+  Graph g;
+  ModelBuilder b(g);
+  int x = b.input("image", {-1, 64, 9, 9});
+  x = b.conv2d("c3x3", x, 64, 64, 3, 1, 1, 1, true);
+  x = b.relu("act", x);
+  x = b.conv2d("strided", x, 64, 32, 3, 2, 1);  // stride 2: stays direct
+  g.mark_output(x);
+  Graph f = baked(std::move(g));
+  const Graph direct = f;
+  EXPECT_EQ(choose_winograd(f), 1);
+  EXPECT_EQ(f.find_node("c3x3")->attrs.get_string("algorithm"), "winograd");
+  EXPECT_FALSE(f.find_node("strided")->attrs.has("algorithm"));
+  // Winograd rounds differently from the direct sum (its transforms add and scale inputs first):
+  // a wider bound than the fusions', still far below what would move a classification.
+  const Tensor x_in = images(2, 64, 9);
+  EXPECT_LE(max_rel_diff(run(f, x_in, KernelKind::cpu), run(direct, x_in, KernelKind::cpu)), 1e-4);
+}
+
+}  // namespace
+}  // namespace qf::test
