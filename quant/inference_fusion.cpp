@@ -88,7 +88,68 @@ bool fuse_one(Graph& g, InferenceFusionReport& r) {
   return false;
 }
 
+// Add node `j` absorbs the per-tensor DequantizeLinear that alone feeds its input `k` (int8 or
+// uint8 data), becoming dequantize_add(q, scale, zero_point, other operand).
+bool absorb_dequantize(Graph& g, const std::vector<TensorDesc>& desc,
+                       const std::vector<std::vector<int>>& cons, const std::vector<int>& prod,
+                       int j, int k) {
+  const Node& add = g.nodes()[j];
+  const int d = add.inputs[k], r = add.inputs[1 - k];
+  if (d < 0 || r < 0 || d == r || prod[d] < 0 || cons[d].size() != 1 || is_graph_output(g, d))
+    return false;
+  const Node& dq = g.nodes()[prod[d]];
+  if (dq.op != "dequantize_linear") return false;
+  const DType qt = desc[dq.inputs[0]].dtype;
+  const bool zp = dq.inputs.size() > 2 && dq.inputs[2] >= 0;
+  if ((qt != DType::i8 && qt != DType::u8) || numel(desc[dq.inputs[1]].shape) != 1 ||
+      desc[r].dtype != DType::f32 || desc[r].shape != desc[d].shape)
+    return false;
+  const int dq_index = prod[d];
+  Node& n = g.nodes()[j];
+  n.op = "dequantize_add";
+  n.inputs = {dq.inputs[0], dq.inputs[1], zp ? dq.inputs[2] : -1, r};
+  g.remove_nodes({dq_index});
+  return true;
+}
+
+// The dequantize_add producing value `name` absorbs the ReLU that alone reads it.
+void absorb_relu_after(Graph& g, const std::string& name) {
+  const int y = g.value_id(name);
+  const auto cons = g.consumers();
+  if (is_graph_output(g, y) || cons[y].size() != 1) return;
+  const int relu = cons[y][0];
+  const int z = g.nodes()[relu].outputs[0];
+  if (g.nodes()[relu].op != "relu" || is_graph_output(g, z)) return;
+  g.nodes()[g.producers()[y]].attrs.set("activation", std::string("relu"));
+  g.replace_uses(z, y);
+  g.remove_nodes({relu});
+}
+
+// One DequantizeLinear -> Add (-> ReLU) fusion; false when none is left.
+bool fuse_one_dequantize_add(Graph& g) {
+  const auto cons = g.consumers();
+  const auto prod = g.producers();
+  const std::vector<TensorDesc> desc = infer_graph(g, 1);
+  for (size_t j = 0; j < g.nodes().size(); ++j) {
+    const Node& add = g.nodes()[j];
+    if (add.op != "add" || add.inputs.size() != 2) continue;
+    const std::string y = g.value(add.outputs[0]).name;  // ids move when the DQ node goes
+    if (absorb_dequantize(g, desc, cons, prod, static_cast<int>(j), 0) ||
+        absorb_dequantize(g, desc, cons, prod, static_cast<int>(j), 1)) {
+      absorb_relu_after(g, y);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+int fuse_dequantize_adds(Graph& g) {
+  int n = 0;
+  while (fuse_one_dequantize_add(g)) ++n;
+  return n;
+}
 
 InferenceFusionReport fuse_conv_epilogues(Graph& g) {
   InferenceFusionReport r;
@@ -117,6 +178,7 @@ InferenceFusionReport fuse_for_inference(Graph& g) {
   const int folded = fuse_conv_bn(g, /*skip_without_data=*/true);
   InferenceFusionReport r = fuse_conv_epilogues(g);
   r.batch_norms = folded;
+  r.dequantize_adds = fuse_dequantize_adds(g);
   return r;
 }
 

@@ -5,7 +5,11 @@
 //  2. fold a residual Add into the convolution whose output it adds, y = conv(x) + r, where r is
 //     computed before that convolution runs (of two convolutions feeding one Add, the later);
 //  3. fold the activation that alone reads a convolution's (or its fused Add's) output: relu,
-//     relu6, clip, hardswish, hardsigmoid.
+//     relu6, clip, hardswish, hardsigmoid;
+//  4. in an int8 graph (after quant/int8_lowering.h), fold a per-tensor DequantizeLinear that
+//     alone feeds an Add, and the ReLU that alone reads the Add, into one dequantize_add
+//     (quant/ops/qdq/dequantize_add.cpp): the residual join of a QDQ ResNet whose shortcut stays
+//     float, one pass over memory instead of three, the same float operations.
 // and, separately (choose_winograd), Winograd F(4,3)/F(2,3) for the dense 3x3 stride-1
 // convolutions: ~2.25x fewer multiplications, a larger rounding error than the direct algorithm
 // (docs/inference.md), so it is a choice of its own (--winograd).
@@ -23,7 +27,11 @@ struct InferenceFusionReport {
   int residual_adds = 0;   // folded into convolutions
   int activations = 0;     // folded into convolutions
   int winograd = 0;        // convolutions marked for Winograd
+  int dequantize_adds = 0; // DequantizeLinear -> Add (-> ReLU) chains fused
 };
+
+// Step 4 alone; returns how many chains.
+int fuse_dequantize_adds(Graph& g);
 
 // Steps 2 and 3 (float conv2d nodes only; a conv2d that already carries an epilogue is left).
 InferenceFusionReport fuse_conv_epilogues(Graph& g);
@@ -33,7 +41,7 @@ InferenceFusionReport fuse_conv_epilogues(Graph& g);
 // Returns how many.
 int choose_winograd(Graph& g);
 
-// Steps 1-3. A BatchNorm whose statistics or conv weights are not in the graph as data stays.
+// Steps 1-4. A BatchNorm whose statistics or conv weights are not in the graph as data stays.
 InferenceFusionReport fuse_for_inference(Graph& g);
 
 }  // namespace qf

@@ -3,6 +3,7 @@
 namespace qf {
 
 void register_qdq_ops(OpRegistry& reg);
+void register_dequantize_add(OpRegistry& reg);
 void register_fake_quant_ops(OpRegistry& reg);
 void register_pact(OpRegistry& reg);
 void register_bn_fold_ops(OpRegistry& reg);
@@ -13,6 +14,7 @@ void register_quant_cuda_kernels(OpRegistry& reg);
 
 void register_quant_ops(OpRegistry& reg) {
   register_qdq_ops(reg);
+  register_dequantize_add(reg);
   register_fake_quant_ops(reg);
   register_pact(reg);
   register_bn_fold_ops(reg);

@@ -15,14 +15,15 @@
 namespace qf::test {
 namespace {
 
-// A graph that carries its weights: conv weights and biases random, BN statistics away from the
-// identity so that folding changes numbers.
+// A graph that carries its weights: layer weights and biases ("layer.weight") random, BN
+// statistics away from the identity so that folding changes numbers; other values as built.
 Graph baked(Graph g) {
   CpuContext ctx;
   ParamStore store(g, ctx, 5);
   std::map<std::string, Tensor> state = store.state_dict();
   std::mt19937_64 gen(9);
   for (auto& [name, t] : state) {
+    if (name.find('.') == std::string::npos) continue;  // quantization scales and zero points
     float lo = -0.5f, hi = 0.5f;
     if (name.find("running_var") != std::string::npos) lo = 0.5f, hi = 2.f;
     if (name.find("bn.weight") != std::string::npos) lo = 0.5f, hi = 1.5f;
@@ -203,6 +204,36 @@ TEST(InferenceFusion, WinogradStaysCloseToTheDirectConvolution) {
   // a wider bound than the fusions', still far below what would move a classification.
   const Tensor x_in = images(2, 64, 9);
   EXPECT_LE(max_rel_diff(run(f, x_in, KernelKind::cpu), run(direct, x_in, KernelKind::cpu)), 1e-4);
+}
+
+TEST(InferenceFusion, Int8ResidualJoinIsOnePassAndBitForBit) {
+  // A QDQ residual join as `qforge ptq` writes it for ResNet (the shortcut stays float):
+  // relu(DequantizeLinear(QuantizeLinear(a)) + shortcut).
+  for (bool with_zero_point : {true, false}) {
+    SCOPED_TRACE(with_zero_point ? "int8 with a zero point" : "uint8");
+    Graph g;
+    ModelBuilder b(g);
+    const int x = b.input("image", {-1, 8, 9, 9});
+    const int shortcut = b.relu("pre", x);
+    const int a = b.conv2d("conv", shortcut, 8, 8, 3, 1, 1, 1, true);
+    std::vector<int> q_in{a, b.param("s", {1}, Init::from(Tensor::from({1}, {0.04f})))};
+    if (with_zero_point) {
+      Tensor zp = Tensor::empty({1}, DType::i8);
+      zp.data<int8_t>()[0] = -5;
+      q_in.push_back(b.buffer("zp", {1}, Init::from(zp), DType::i8));
+    }
+    const int q = b.op("quantize_linear", "q", q_in);
+    q_in[0] = q;
+    const int d = b.op("dequantize_linear", "dq", q_in);
+    const int y = b.relu("relu", b.add("add", d, shortcut));
+    g.mark_output(b.conv2d("head", y, 8, 2, 1));
+    const Graph unfused = baked(std::move(g));
+    Graph f = unfused;
+    EXPECT_EQ(fuse_dequantize_adds(f), 1);
+    EXPECT_EQ(count(f, "add") + count(f, "relu") + count(f, "dequantize_linear"), 1);  // "pre"
+    const Tensor x_in = images(2, 8, 9);
+    EXPECT_EQ(max_rel_diff(run(f, x_in, KernelKind::cpu), run(unfused, x_in, KernelKind::cpu)), 0.0);
+  }
 }
 
 }  // namespace

@@ -14,9 +14,11 @@
 // (de)quantization is for weights, which keep their row-major layout (axis 0: conv output
 // channels); a per-axis scale on a 4-D activation (channels-last) is rejected at shape inference.
 // Note the scale here is ONNX's step (threshold / 127), not Paddle's threshold.
-#include <cmath>
+#include <algorithm>
+#include <cstdint>
 
 #include "nn/ops/op_util.h"
+#include "quant/ops/qdq/qdq_math.h"
 
 namespace qf {
 namespace {
@@ -56,38 +58,50 @@ QuantGeom quant_geom(const Node& node, const TensorDesc& x, const TensorDesc& sc
   return g;
 }
 
+// The formulas (qdq_math.h) over n contiguous elements with one scale and zero point, written so
+// that the compiler vectorises them.
+template <class Q>
+void quantize_run(const float* __restrict x, float s, float z, Q* __restrict q, int64_t n) {
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) q[k] = quantize_value<Q>(x[k], s, z);
+}
+
+template <class Q>
+void dequantize_run(const Q* __restrict q, float s, int32_t z, float* __restrict x, int64_t n) {
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) x[k] = dequantize_value(q[k], s, z);
+}
+
+// Per tensor, threads take equal contiguous parts of the flat tensor; per axis, (outer x axis)
+// rows of `inner` elements, each with its channel's scale.
+template <class F>
+void for_runs(const QuantGeom& g, F run) {
+  const int64_t rows = g.outer * g.axis_len;
+  if (!g.per_axis) {
+    const int64_t n = g.inner, parts = n > 65536 ? 64 : 1, step = (n + parts - 1) / parts;
+#pragma omp parallel for schedule(static) if (parts > 1)
+    for (int64_t p = 0; p < parts; ++p) {
+      const int64_t begin = std::min(p * step, n);
+      run(0, begin, std::min(begin + step, n) - begin);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (rows * g.inner > 65536)
+  for (int64_t r = 0; r < rows; ++r) run(r % g.axis_len, r * g.inner, g.inner);
+}
+
 template <class Q>
 void quantize(const float* x, const float* scale, const Q* zp, Q* q, const QuantGeom& g) {
-  constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
-  const int64_t rows = g.outer * g.axis_len;
-#pragma omp parallel for schedule(static) if (rows * g.inner > 65536)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t a = g.per_axis ? r % g.axis_len : 0;
-    const float s = scale[a];
-    const float z = zp ? static_cast<float>(zp[a]) : 0.f;
-    for (int64_t i = 0; i < g.inner; ++i) {
-      const int64_t k = r * g.inner + i;
-      // nearbyint rounds half to even in the default rounding mode, as ONNX requires.
-      const float v = std::nearbyint(x[k] / s) + z;
-      q[k] = static_cast<Q>(v < lo ? lo : (v > hi ? hi : v));
-    }
-  }
+  for_runs(g, [&](int64_t a, int64_t begin, int64_t n) {
+    quantize_run(x + begin, scale[a], zp ? static_cast<float>(zp[a]) : 0.f, q + begin, n);
+  });
 }
 
 template <class Q>
 void dequantize(const Q* q, const float* scale, const Q* zp, float* x, const QuantGeom& g) {
-  const int64_t rows = g.outer * g.axis_len;
-#pragma omp parallel for schedule(static) if (rows * g.inner > 65536)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t a = g.per_axis ? r % g.axis_len : 0;
-    const float s = scale[a];
-    const int32_t z = zp ? static_cast<int32_t>(zp[a]) : 0;
-    for (int64_t i = 0; i < g.inner; ++i) {
-      const int64_t k = r * g.inner + i;
-      x[k] = static_cast<float>(static_cast<int32_t>(q[k]) - z) * s;
-    }
-  }
+  for_runs(g, [&](int64_t a, int64_t begin, int64_t n) {
+    dequantize_run(q + begin, scale[a], zp ? static_cast<int32_t>(zp[a]) : 0, x + begin, n);
+  });
 }
 
 bool has_zp(const Node& n) {
