@@ -60,19 +60,7 @@ class Conv2dDnnl final : public Kernel {
     if (!winograd_) fwd_pd_ = forward_pd(dnnl::algorithm::convolution_direct, src, dst);
     fwd_ = dnnl::convolution_forward(fwd_pd_);
     ws_ = fwd_pd_.scratchpad_desc().get_size();
-    if (winograd_) {
-      src_ = src;
-      dst_ = dst;
-      to_blocked_x_ = dnnl::reorder(
-          dnnl::reorder::primitive_desc(h_.engine, src, h_.engine, fwd_pd_.src_desc()));
-      to_blocked_y_ = dnnl::reorder(
-          dnnl::reorder::primitive_desc(h_.engine, dst, h_.engine, fwd_pd_.dst_desc()));
-      from_blocked_y_ = dnnl::reorder(
-          dnnl::reorder::primitive_desc(h_.engine, fwd_pd_.dst_desc(), h_.engine, dst));
-      blocked_x_at_ = round_up(ws_);
-      blocked_y_at_ = round_up(blocked_x_at_ + fwd_pd_.src_desc().get_size());
-      ws_ = blocked_y_at_ + fwd_pd_.dst_desc().get_size();
-    }
+    if (winograd_) prepare_winograd(src, dst);
     fwd_w_ = make_weight_buffer(fwd_pd_.weights_desc());
     if (!s.training) return;
     bwd_d_pd_ = dnnl::convolution_backward_data::primitive_desc(
@@ -161,6 +149,22 @@ class Conv2dDnnl final : public Kernel {
     if (has_bias_) args[DNNL_ARG_BIAS] = as_memory(fwd_pd_.bias_desc(), h_, *c.in[2]);
     fwd_.execute(h_.stream, args);
     h_.stream.wait();
+  }
+
+  // The reorders between the NHWC tensors and the blocked copies Winograd runs on, which live in
+  // the workspace after the primitive's scratchpad.
+  void prepare_winograd(const memory::desc& src, const memory::desc& dst) {
+    src_ = src;
+    dst_ = dst;
+    to_blocked_x_ = dnnl::reorder(
+        dnnl::reorder::primitive_desc(h_.engine, src, h_.engine, fwd_pd_.src_desc()));
+    to_blocked_y_ = dnnl::reorder(
+        dnnl::reorder::primitive_desc(h_.engine, dst, h_.engine, fwd_pd_.dst_desc()));
+    from_blocked_y_ = dnnl::reorder(
+        dnnl::reorder::primitive_desc(h_.engine, fwd_pd_.dst_desc(), h_.engine, dst));
+    blocked_x_at_ = round_up(ws_);
+    blocked_y_at_ = round_up(blocked_x_at_ + fwd_pd_.src_desc().get_size());
+    ws_ = blocked_y_at_ + fwd_pd_.dst_desc().get_size();
   }
 
   // x and y pass through blocked copies in the workspace (after the primitive's scratchpad).
