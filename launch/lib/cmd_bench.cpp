@@ -1,12 +1,14 @@
 // qforge bench: inference speed and memory of a model.
 //
 //   qforge bench --model FILE.onnx | --init CHECKPOINT [--batch-size 16] [--iters 30]
-//                [--warmup 5] [--threads N] [--int8 true|false]
+//                [--warmup 5] [--threads N] [--int8 true|false] [--fuse true|false]
+//                [--winograd true|false] [--profile true]
 //
 // Runs forward passes on one random batch (uniform [-1, 1], fixed seed) and prints one line and,
 // with --metrics-out, a JSON object: images per second from the median time per batch (and the
 // best), and the process's peak resident memory (getrusage ru_maxrss) after the runs. QDQ models run
-// on the int8 engine unless --int8 false.
+// on the int8 engine unless --int8 false; the graph goes through the inference pipeline first
+// (docs/inference.md). --profile adds the time per op type of the timed passes.
 #include <sys/resource.h>
 
 #include <algorithm>
