@@ -1,6 +1,8 @@
 // The inference pipeline's fusions (quant/inference_fusion.h): each one rewrites the graph as
 // documented and the fused graph computes what the unfused one does within float rounding, on
 // oneDNN (post-ops) and on the reference kernels; Winograd stays within its own, wider bound.
+// Weights a loaded model never changes are packed once (frozen_params): the packed classifier
+// computes what the reference does, pass after pass.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -233,6 +235,24 @@ TEST(InferenceFusion, Int8ResidualJoinIsOnePassAndBitForBit) {
     EXPECT_EQ(count(f, "add") + count(f, "relu") + count(f, "dequantize_linear"), 1);  // "pre"
     const Tensor x_in = images(2, 8, 9);
     EXPECT_EQ(max_rel_diff(run(f, x_in, KernelKind::cpu), run(unfused, x_in, KernelKind::cpu)), 0.0);
+  }
+}
+
+TEST(InferencePipeline, FrozenClassifierWeightsPackedOnceMatchTheReference) {
+  Graph g;
+  ModelBuilder b(g);
+  int x = b.input("image", {-1, 4, 9, 9});
+  x = b.conv2d("c1", x, 4, 24, 3, 1, 1, 1, /*bias=*/true);
+  x = b.flatten("flat", b.global_avg_pool("gap", x));
+  x = b.linear("fc", x, 24, 1000);
+  g.mark_output(x);
+  const Graph baked_graph = baked(std::move(g));
+  for (int64_t n : {1, 3}) {  // run() makes two passes: the second reads the packed copy
+    SCOPED_TRACE(n);
+    const Tensor img = images(n, 4, 9);
+    EXPECT_LE(max_rel_diff(run(baked_graph, img, KernelKind::cpu),
+                           run(baked_graph, img, KernelKind::cpu_ref)),
+              1e-5);
   }
 }
 

@@ -10,6 +10,9 @@
 //   (16,1024)x(1000,1024)   465.4    261.7    472.3     171.3  255.3     177.9  173.8
 //   (64,400)x(120,400)       38.3     31.3     34.0      26.8   27.2      27.2   27.6
 // so matmul for forward (up to 1.8x faster on classifier-sized weights), sgemm for backward.
+// Weights that never change (a loaded model at inference, KernelSetup::constant_inputs) are
+// reordered once into the layout the matmul prefers: a 1024 -> 1000 classifier at batch 1 takes
+// 0.032 ms that way against 0.110 ms reading the (out, in) tensor in place (2 threads, oneDNN 2.6).
 #include <algorithm>
 
 #include "nn/kernels/cpu/dnnl_util.h"
@@ -26,13 +29,16 @@ class LinearDnnl final : public Kernel {
  public:
   explicit LinearDnnl(const KernelSetup& s) : h_(dnnl_of(s.ctx)), g_(linear_geom(s.node, s.in)) {
     const memory::desc x({g_.N, g_.in}, dt::f32, tag::ab);
-    const memory::desc w({g_.in, g_.out}, dt::f32, tag::ba);  // (out, in) row-major, transposed
+    user_w_ = memory::desc({g_.in, g_.out}, dt::f32, tag::ba);  // (out, in) row-major, transposed
+    const bool constant_w = (s.constant_inputs >> 1) & 1u;
+    const memory::desc w = constant_w ? memory::desc({g_.in, g_.out}, dt::f32, tag::any) : user_w_;
     const memory::desc y({g_.N, g_.out}, dt::f32, tag::ab);
     const memory::desc b = g_.bias ? memory::desc({1, g_.out}, dt::f32, tag::ab) : memory::desc();
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     pd_ = dnnl::matmul::primitive_desc({x, w, b, y}, attr, h_.engine);
     fwd_ = dnnl::matmul(pd_);
+    if (pd_.weights_desc() != user_w_) packed_w_ = memory(pd_.weights_desc(), h_.engine);
   }
 
   size_t workspace_bytes() const override { return pd_.scratchpad_desc().get_size(); }
@@ -40,7 +46,7 @@ class LinearDnnl final : public Kernel {
   void forward(const ForwardCall& c) override {
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, as_memory(pd_.src_desc(), h_, *c.in[0])},
-        {DNNL_ARG_WEIGHTS, as_memory(pd_.weights_desc(), h_, *c.in[1])},
+        {DNNL_ARG_WEIGHTS, weights(*c.in[1])},
         {DNNL_ARG_DST, as_memory(pd_.dst_desc(), h_, *c.out[0])},
         {DNNL_ARG_SCRATCHPAD, memory(pd_.scratchpad_desc(), h_.engine, c.workspace)}};
     if (g_.bias) args[DNNL_ARG_BIAS] = as_memory(pd_.bias_desc(), h_, *c.in[2]);
@@ -74,6 +80,15 @@ class LinearDnnl final : public Kernel {
   }
 
  private:
+  // The weights as the primitive reads them: the tensor itself, or its packed copy made on the
+  // first pass (only for weights that never change).
+  memory weights(const Tensor& w) {
+    memory user = as_memory(user_w_, h_, w);
+    if (!packed_w_) return user;
+    if (!packed_) dnnl::reorder(user, packed_w_).execute(h_.stream, user, packed_w_);
+    packed_ = true;
+    return packed_w_;
+  }
   static void check(dnnl_status_t st) {
     QF_CHECK(st == dnnl_success, "dnnl_sgemm failed: ", st);
   }
@@ -82,6 +97,9 @@ class LinearDnnl final : public Kernel {
   LinearGeom g_;
   dnnl::matmul::primitive_desc pd_;
   dnnl::matmul fwd_;
+  memory::desc user_w_;
+  memory packed_w_;  // empty unless the weights never change and the matmul wants another layout
+  bool packed_ = false;
 };
 
 }  // namespace
