@@ -6,7 +6,11 @@
 //     computed before that convolution runs (of two convolutions feeding one Add, the later);
 //  3. fold the activation that alone reads a convolution's (or its fused Add's) output: relu,
 //     relu6, clip, hardswish, hardsigmoid;
-//  4. in an int8 graph (after quant/int8_lowering.h), fold a per-tensor DequantizeLinear that
+//  4. fold each expand (1x1) -> depthwise -> project (1x1) chain of convolutions whose two
+//     intermediate values nothing else reads into one inverted_residual op
+//     (nn/ops/inverted_residual/inverted_residual.h), MobileNetV2's block, which the CPU runs strip
+//     by strip so that the expanded tensor stays in the cache;
+//  5. in an int8 graph (after quant/int8_lowering.h), fold a per-tensor DequantizeLinear that
 //     alone feeds an Add, and the ReLU that alone reads the Add, into one dequantize_add
 //     (quant/ops/qdq/dequantize_add.cpp): the residual join of a QDQ ResNet whose shortcut stays
 //     float, one pass over memory instead of three, the same float operations.
@@ -27,10 +31,14 @@ struct InferenceFusionReport {
   int residual_adds = 0;   // folded into convolutions
   int activations = 0;     // folded into convolutions
   int winograd = 0;        // convolutions marked for Winograd
+  int inverted_residuals = 0;  // expand -> depthwise -> project chains fused
   int dequantize_adds = 0; // DequantizeLinear -> Add (-> ReLU) chains fused
 };
 
-// Step 4 alone; returns how many chains.
+// Step 4 alone (after steps 2 and 3: the convolutions carry their activations); returns how many.
+int fuse_inverted_residuals(Graph& g);
+
+// Step 5 alone; returns how many chains.
 int fuse_dequantize_adds(Graph& g);
 
 // Steps 2 and 3 (float conv2d nodes only; a conv2d that already carries an epilogue is left).
@@ -41,7 +49,7 @@ InferenceFusionReport fuse_conv_epilogues(Graph& g);
 // Returns how many.
 int choose_winograd(Graph& g);
 
-// Steps 1-4. A BatchNorm whose statistics or conv weights are not in the graph as data stays.
+// Steps 1-5. A BatchNorm whose statistics or conv weights are not in the graph as data stays.
 InferenceFusionReport fuse_for_inference(Graph& g);
 
 }  // namespace qf

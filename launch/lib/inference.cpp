@@ -51,6 +51,10 @@ int prepare_inference_graph(Graph& g, const InferenceOptions& o, const DeviceCon
       console.info(str_cat("fused: ", r.batch_norms, " BatchNorms, ", r.residual_adds,
                            " residual adds and ", r.activations,
                            " activations into convolutions (--fuse false: unfused)"));
+    if (r.inverted_residuals > 0)
+      console.info(str_cat("fused: ", r.inverted_residuals,
+                           " expand -> depthwise -> project blocks run strip by strip "
+                           "(--fuse false: unfused)"));
     if (r.dequantize_adds > 0)
       console.info(str_cat("fused: ", r.dequantize_adds,
                            " dequantize -> add (-> relu) chains (--fuse false: unfused)"));

@@ -14,6 +14,7 @@ void register_dropout(OpRegistry& reg);
 void register_elementwise(OpRegistry& reg);
 void register_flatten(OpRegistry& reg);
 void register_global_avg_pool(OpRegistry& reg);
+void register_inverted_residual(OpRegistry& reg);
 void register_linear(OpRegistry& reg);
 void register_pool2d(OpRegistry& reg);
 void register_reshape(OpRegistry& reg);
@@ -33,6 +34,7 @@ void register_nn_ops(OpRegistry& reg) {
   register_elementwise(reg);
   register_flatten(reg);
   register_global_avg_pool(reg);
+  register_inverted_residual(reg);
   register_linear(reg);
   register_pool2d(reg);
   register_reshape(reg);

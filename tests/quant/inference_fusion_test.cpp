@@ -11,6 +11,7 @@
 #include "models/builder.h"
 #include "nn/executor.h"
 #include "nn/param_store.h"
+#include "nn/ops/inverted_residual/inverted_residual.h"
 #include "quant/inference_fusion.h"
 #include "tests/op_check.h"
 
@@ -236,6 +237,49 @@ TEST(InferenceFusion, Int8ResidualJoinIsOnePassAndBitForBit) {
     const Tensor x_in = images(2, 8, 9);
     EXPECT_EQ(max_rel_diff(run(f, x_in, KernelKind::cpu), run(unfused, x_in, KernelKind::cpu)), 0.0);
   }
+}
+
+// MobileNetV2's block: expand 1x1 -> relu6 -> depthwise 3x3 -> relu6 -> project 1x1 (+ input).
+Graph inverted_residual_block(int64_t stride, bool depthwise_read_elsewhere) {
+  Graph g;
+  ModelBuilder b(g);
+  const int x = b.input("image", {-1, 8, 9, 9});
+  const int h = b.relu6("expand_act", b.conv2d("expand", x, 8, 48, 1, 1, 0, 1, true));
+  int d = b.conv2d("depthwise", h, 48, 48, 3, stride, 1, /*groups=*/48, true);
+  d = b.relu6("depthwise_act", d);
+  int y = b.conv2d("project", d, 48, 8, 1, 1, 0, 1, true);
+  if (stride == 1) y = b.add("add", y, x);
+  g.mark_output(b.conv2d("head", y, 8, 2, 1));
+  if (depthwise_read_elsewhere) g.mark_output(b.conv2d("other", d, 48, 2, 1));
+  return baked(std::move(g));
+}
+
+TEST(InferenceFusion, ExpandDepthwiseProjectBecomeOneBlock) {
+  for (int64_t stride : {1, 2}) {
+    SCOPED_TRACE(str_cat("stride ", stride));
+    const Graph g = inverted_residual_block(stride, false);
+    const InferenceFusionReport r = expect_same_after_fusion(g, 8);
+    EXPECT_EQ(r.inverted_residuals, 1);
+    Graph f = g;
+    fuse_for_inference(f);
+    EXPECT_EQ(count(f, "inverted_residual"), 1);
+    EXPECT_EQ(count(f, "conv2d"), 1);  // the head
+    const Node* block = f.find_node("project");
+    ASSERT_NE(block, nullptr);
+    EXPECT_EQ(block->attrs.get_string("expand.activation"), "relu6");
+    EXPECT_EQ(block->attrs.get_int("depthwise.group"), 48);
+    EXPECT_EQ(block->inputs[kIrResidual] >= 0, stride == 1);  // the Add rides along
+  }
+}
+
+TEST(InferenceFusion, DepthwiseOutputReadElsewhereKeepsTheConvolutions) {
+  const Graph g = inverted_residual_block(1, /*depthwise_read_elsewhere=*/true);
+  const InferenceFusionReport r = expect_same_after_fusion(g, 8);
+  EXPECT_EQ(r.inverted_residuals, 0);
+  EXPECT_EQ(r.activations, 2);  // both relu6 still join their convolutions
+  Graph f = g;
+  fuse_for_inference(f);
+  EXPECT_EQ(count(f, "conv2d"), 5);
 }
 
 TEST(InferencePipeline, FrozenClassifierWeightsPackedOnceMatchTheReference) {

@@ -9,8 +9,26 @@
 
 #include "nn/kernels/cpu/dnnl_util.h"
 #include "nn/ops/conv2d/conv2d.h"
+#include "nn/ops/conv2d/conv2d_dnnl.h"
 
 namespace qf {
+
+dnnl::post_ops conv_post_ops(const ConvEpilogue& e) {
+  using dnnl::algorithm;
+  dnnl::post_ops ops;
+  if (e.residual) ops.append_sum(1.f);
+  const float a = static_cast<float>(e.alpha), b = static_cast<float>(e.beta);
+  if (e.activation == "relu") ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+  if (e.activation == "relu6") ops.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f);
+  if (e.activation == "clip") ops.append_eltwise(1.f, algorithm::eltwise_clip, a, b);
+  if (e.activation == "hardswish") ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
+  if (e.activation == "hardsigmoid") {  // clip(alpha x + beta, 0, 1)
+    ops.append_eltwise(1.f, algorithm::eltwise_linear, a, b);
+    ops.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 1.f);
+  }
+  return ops;
+}
+
 namespace {
 
 using dnnl::memory;
@@ -42,7 +60,7 @@ class Conv2dDnnl final : public Kernel {
     const memory::desc bias = has_bias_ ? plain_desc({g.K}) : memory::desc();
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (e.any()) attr.set_post_ops(post_ops_of(e));
+    if (e.any()) attr.set_post_ops(conv_post_ops(e));
     const auto prop =
         s.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     auto forward_pd = [&](dnnl::algorithm alg, const memory::desc& x, const memory::desc& y) {
@@ -81,7 +99,6 @@ class Conv2dDnnl final : public Kernel {
   size_t workspace_bytes() const override { return ws_; }
 
   void forward(const ForwardCall& c) override {
-    auto& st = h_.stream;
     const memory user_w = as_memory(user_w_, h_, *c.in[1]);
     const memory w = weights_for(fwd_w_, user_w, /*reorder=*/!(constant_w_ && w_ready_));
     w_ready_ = true;
@@ -184,21 +201,6 @@ class Conv2dDnnl final : public Kernel {
     st.wait();
   }
 
-  static dnnl::post_ops post_ops_of(const ConvEpilogue& e) {
-    using dnnl::algorithm;
-    dnnl::post_ops ops;
-    if (e.residual) ops.append_sum(1.f);
-    const float a = static_cast<float>(e.alpha), b = static_cast<float>(e.beta);
-    if (e.activation == "relu") ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-    if (e.activation == "relu6") ops.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f);
-    if (e.activation == "clip") ops.append_eltwise(1.f, algorithm::eltwise_clip, a, b);
-    if (e.activation == "hardswish") ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
-    if (e.activation == "hardsigmoid") {  // clip(alpha x + beta, 0, 1)
-      ops.append_eltwise(1.f, algorithm::eltwise_linear, a, b);
-      ops.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 1.f);
-    }
-    return ops;
-  }
   memory make_weight_buffer(const memory::desc& d) {
     if (d == user_w_) return memory();  // canonical layout: use the tensor itself
     return memory(d, h_.engine);
