@@ -6,10 +6,13 @@
 LOG: what `ONEDNN_VERBOSE=1 qforge bench ...` printed (P forward passes: warmup + iters);
 PROFILE: a profile tools/ort/profile_onnx.js wrote (R timed runs after its warmup). Several of
 each (rounds, alternating the engines) are pooled: each engine's median per layer over all its
-timed passes (qforge's first pass also reorders the weights, so its warmup passes are dropped). Layers are matched by shape (batch, channels in and
-out, spatial size in and out, kernel size, groups), the k-th of a shape in one engine with the
-k-th in the other, since the engines do not run a network's branches in the same order.
+timed passes (qforge's first pass also reorders the weights, so its warmup passes are dropped).
+Layers are matched by shape (batch, channels in and out, spatial size in and out, kernel size,
+groups), the k-th of a shape in one engine with the k-th in the other, since the engines do not
+run a network's branches in the same order.
 qforge's Winograd reorders (to and from the blocked layout) count in their convolution's time.
+qforge runs with --fuse-blocks false (bench/layer_compare.sh): an inverted_residual block runs its
+convolutions on strips, each thread its own, whose primitive times do not add up to wall time.
 bench/layer_compare.sh runs both engines and this script.
 """
 import argparse

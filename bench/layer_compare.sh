@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Where one engine is faster than the other: qforge's time per convolution and classifier beside
 # ONNX Runtime's, layer by layer, on one ONNX model (bench/layer_compare.py reads both engines'
-# own per-layer timers: oneDNN's verbose log for qforge, ONNX Runtime's profiler).
+# own per-layer timers: oneDNN's verbose log for qforge, ONNX Runtime's profiler). qforge runs with
+# --fuse-blocks false: MobileNetV2's blocks as three timed convolutions each (fused, their strips run
+# on both threads at once and their times do not add up); bench/infer_bench.sh times them fused.
 #
 #   bench/layer_compare.sh MODEL.onnx [BATCH] [THREADS] [ROUNDS]
 #       defaults: batch 16, 2 threads, 3 rounds (the engines alternate each round, so that load
@@ -22,7 +24,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 for r in $(seq "$rounds"); do
   ONEDNN_VERBOSE=1 build/qforge bench --model "$model" --batch-size "$batch" --iters "$iters" \
-    --warmup "$warmup" --threads "$threads" >"$dir/qf_$r.log" 2>&1
+    --warmup "$warmup" --threads "$threads" --fuse-blocks false >"$dir/qf_$r.log" 2>&1
   node tools/ort/profile_onnx.js --batch "$batch" --runs "$iters" --warmup 3 --threads "$threads" \
     --out "$dir/ort_$r.json" "$model"
 done

@@ -252,11 +252,11 @@ int choose_winograd(Graph& g) {
   return marked;
 }
 
-InferenceFusionReport fuse_for_inference(Graph& g) {
+InferenceFusionReport fuse_for_inference(Graph& g, bool blocks) {
   const int folded = fuse_conv_bn(g, /*skip_without_data=*/true);
   InferenceFusionReport r = fuse_conv_epilogues(g);
   r.batch_norms = folded;
-  r.inverted_residuals = fuse_inverted_residuals(g);
+  if (blocks) r.inverted_residuals = fuse_inverted_residuals(g);
   r.dequantize_adds = fuse_dequantize_adds(g);
   return r;
 }

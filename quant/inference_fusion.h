@@ -49,7 +49,8 @@ InferenceFusionReport fuse_conv_epilogues(Graph& g);
 // Returns how many.
 int choose_winograd(Graph& g);
 
-// Steps 1-5. A BatchNorm whose statistics or conv weights are not in the graph as data stays.
-InferenceFusionReport fuse_for_inference(Graph& g);
+// Steps 1-5 (step 4 only with `blocks`). A BatchNorm whose statistics or conv weights are not in
+// the graph as data stays.
+InferenceFusionReport fuse_for_inference(Graph& g, bool blocks = true);
 
 }  // namespace qf

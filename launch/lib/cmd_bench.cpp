@@ -2,7 +2,7 @@
 //
 //   qforge bench --model FILE.onnx | --init CHECKPOINT [--batch-size 16] [--iters 30]
 //                [--warmup 5] [--threads N] [--int8 true|false] [--fuse true|false]
-//                [--winograd true|false] [--profile true]
+//                [--fuse-blocks true|false] [--winograd true|false] [--profile true]
 //
 // Runs forward passes on one random batch (uniform [-1, 1], fixed seed) and prints one line and,
 // with --metrics-out, a JSON object: images per second from the median time per batch (and the

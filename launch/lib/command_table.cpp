@@ -51,7 +51,7 @@ std::vector<CommandSpec> make_specs() {
        "weights for the model named by --model NAME. Prints top-1/top-5 and loss; --metrics-out\n"
        "FILE.json writes them.",
        kModel + kDataset + kEvalLoader + kDevice + kCollectives +
-           Keys{"run.init", "run.metrics_out", "run.int8", "run.fuse", "run.winograd", "train.label_smoothing", "quant.*"},
+           Keys{"run.init", "run.metrics_out", "run.int8", "run.fuse", "run.fuse_blocks", "run.winograd", "train.label_smoothing", "quant.*"},
        true},
       {"summary", cmd_summary, "per-layer shapes, parameters and multiply-adds of a model",
        "qforge summary --model NAME [--model.form small|imagenet] [--model.scale S]\n"
@@ -100,14 +100,14 @@ std::vector<CommandSpec> make_specs() {
        "\n"
        "Times forward passes on one random batch: images per second (median and best) and peak\n"
        "resident memory; --metrics-out FILE.json writes them.",
-       kModel + kDevice + Keys{"run.init", "run.metrics_out", "run.int8", "run.fuse", "run.winograd", "bench.*"}, true},
+       kModel + kDevice + Keys{"run.init", "run.metrics_out", "run.int8", "run.fuse", "run.fuse_blocks", "run.winograd", "bench.*"}, true},
       {"infer", cmd_infer, "run a model (ONNX or checkpoint) on raw float32 tensors",
        "qforge infer --model FILE.onnx --input X.f32 --output Y.f32\n"
        "qforge infer --init CHECKPOINT --input X.f32 --output Y.f32\n"
        "\n"
        "X.f32: float32 samples in (N, C, H, W) order; Y.f32: output 0 (the logits), float32,\n"
        "(N, classes), computed data.eval_batch_size samples at a time.",
-       kModel + kDevice + Keys{"run.init", "run.int8", "run.fuse", "run.winograd", "infer.*", "data.eval_batch_size"}, true},
+       kModel + kDevice + Keys{"run.init", "run.int8", "run.fuse", "run.fuse_blocks", "run.winograd", "infer.*", "data.eval_batch_size"}, true},
   };
 }
 

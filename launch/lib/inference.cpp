@@ -13,11 +13,15 @@ void bind_inference_options(ConfigSchema& schema, InferenceOptions& o) {
   schema.add("run.fuse", &o.fuse,
              "inference on the CPU: fold BatchNorm into convolutions and run residual adds and "
              "activations inside them (false: every op as the model writes it)");
+  schema.add("run.fuse_blocks", &o.fuse_blocks,
+             "inference on the CPU, with run.fuse: each expand -> depthwise -> project chain "
+             "(MobileNetV2's block) as one op run strip by strip (false: three convolutions)");
   schema.add("run.winograd", &o.winograd,
              "inference on the CPU: dense 3x3 stride-1 convolutions on Winograd (fewer "
              "multiplications, a slightly larger rounding error; false: direct)");
   schema.alias("int8", "run.int8");
   schema.alias("fuse", "run.fuse");
+  schema.alias("fuse-blocks", "run.fuse_blocks");
   schema.alias("winograd", "run.winograd");
 }
 
@@ -46,7 +50,7 @@ int prepare_inference_graph(Graph& g, const InferenceOptions& o, const DeviceCon
   const bool cpu = ctx.kernel_kind() == KernelKind::cpu || ctx.kernel_kind() == KernelKind::cpu_ref;
   if (!cpu) return int8_ops;
   if (o.fuse) {
-    const InferenceFusionReport r = fuse_for_inference(g);
+    const InferenceFusionReport r = fuse_for_inference(g, o.fuse_blocks);
     if (r.batch_norms + r.residual_adds + r.activations > 0)
       console.info(str_cat("fused: ", r.batch_norms, " BatchNorms, ", r.residual_adds,
                            " residual adds and ", r.activations,
@@ -54,7 +58,7 @@ int prepare_inference_graph(Graph& g, const InferenceOptions& o, const DeviceCon
     if (r.inverted_residuals > 0)
       console.info(str_cat("fused: ", r.inverted_residuals,
                            " expand -> depthwise -> project blocks run strip by strip "
-                           "(--fuse false: unfused)"));
+                           "(--fuse-blocks false: three convolutions each)"));
     if (r.dequantize_adds > 0)
       console.info(str_cat("fused: ", r.dequantize_adds,
                            " dequantize -> add (-> relu) chains (--fuse false: unfused)"));

@@ -18,10 +18,12 @@ namespace qf {
 struct InferenceOptions {
   bool int8 = true;  // lower QDQ patterns to the int8 kernels (false: run Q/DQ ops as written)
   bool fuse = true;  // fold BatchNorm, residual Add and activations into convolutions (CPU)
+  bool fuse_blocks = true;  // expand -> depthwise -> project chains as inverted_residual (CPU)
   bool winograd = true;  // dense 3x3 stride-1 convolutions on Winograd (CPU)
 };
 
-// Binds `run.int8`, `run.fuse` and `run.winograd` (aliases --int8, --fuse, --winograd).
+// Binds `run.int8`, `run.fuse`, `run.fuse_blocks` and `run.winograd` (aliases --int8, --fuse,
+// --fuse-blocks, --winograd).
 void bind_inference_options(ConfigSchema& schema, InferenceOptions& o);
 
 // Applies the options to a graph about to be run for inference on `ctx` (weights in the graph as
