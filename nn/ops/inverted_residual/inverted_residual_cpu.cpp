@@ -9,9 +9,9 @@
 // When the strips (batch x strips per image) spread evenly over the threads, each thread takes
 // whole strips and runs the primitives on its own (oneDNN runs a primitive on the calling thread
 // alone inside a parallel region), so nothing waits at a barrier between the three; otherwise
-// (batch 1 and a small image) each image is one strip and every primitive runs on all threads. Measured on MobileNetV2's blocks at batch
-// 16 (2 threads; bench/RESULTS.md): 24 -> 144 -> 24 at 56x56 7.5 -> 5.2 ms, 16 -> 96 -> 24 with a
-// stride-2 depthwise at 112x112 9.2 -> 5.9 ms against three separate convolutions.
+// (batch 1 and a small image) each image is one strip and every primitive runs on all threads.
+// MobileNetV2 at 224x224, batch 16, 2 threads: 35.5 ms per batch against 42.2 ms with the three
+// convolutions apart (qforge bench --fuse-blocks true|false; bench/RESULTS.md); 1 % at batch 1.
 #include <omp.h>
 
 #include <algorithm>
