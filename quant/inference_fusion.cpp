@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "nn/op_registry.h"
 #include "nn/ops/conv2d/conv2d_epilogue.h"
@@ -146,38 +147,41 @@ bool fuse_one_dequantize_add(Graph& g) {
 
 bool has_input(const Node& n, int i) { return static_cast<int>(n.inputs.size()) > i && n.inputs[i] >= 0; }
 
-// A float conv2d with weight shape w: (K, C/groups, R, S).
-const Shape* float_conv_weight(const Node& n, const std::vector<TensorDesc>& desc) {
-  if (n.op != "conv2d" || n.inputs.size() < 2 || desc[n.outputs[0]].dtype != DType::f32 ||
-      n.attrs.get_string("algorithm", "direct") != "direct")
-    return nullptr;
-  const Shape& w = desc[n.inputs[1]].shape;
-  return w.size() == 4 ? &w : nullptr;
+// The float direct conv2d that produces value v for a single reader, or -1 (also when v is a graph
+// output: it must stay computable).
+int sole_conv_producer(const Graph& g, const std::vector<std::vector<int>>& cons,
+                       const std::vector<int>& prod, const std::vector<TensorDesc>& desc, int v) {
+  if (v < 0 || is_graph_output(g, v) || cons[v].size() != 1 || prod[v] < 0) return -1;
+  const Node& n = g.nodes()[prod[v]];
+  const bool direct = n.op == "conv2d" && desc[v].dtype == DType::f32 &&
+                      n.attrs.get_string("algorithm", "direct") == "direct";
+  return direct ? prod[v] : -1;
 }
 
-bool is_pointwise(const Node& n, const std::vector<TensorDesc>& desc) {
-  const Shape* w = float_conv_weight(n, desc);
-  return w && (*w)[2] == 1 && (*w)[3] == 1 && n.attrs.get_int("group", 1) == 1 &&
-         n.attrs.get_ints("strides", {1, 1}) == std::vector<int64_t>{1, 1} &&
-         n.attrs.get_ints("pads", {0, 0, 0, 0}) == std::vector<int64_t>{0, 0, 0, 0};
-}
-
-// Depthwise over `channels`, undilated, padded less than its kernel, no residual.
-bool is_depthwise(const Node& n, const std::vector<TensorDesc>& desc, int64_t channels) {
-  const Shape* w = float_conv_weight(n, desc);
-  if (!w || has_input(n, kConvResidualInput) || (*w)[0] != channels || (*w)[1] != 1 ||
-      n.attrs.get_int("group", 1) != channels ||
-      n.attrs.get_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
-    return false;
-  const auto p = n.attrs.get_ints("pads", {0, 0, 0, 0});
-  return p.size() == 4 && p[0] < (*w)[2] && p[2] < (*w)[2] && p[1] < (*w)[3] && p[3] < (*w)[3];
-}
-
-// The node producing value v when conv2d is its only reader and it is not a graph output.
-int sole_producer(const Graph& g, const std::vector<std::vector<int>>& cons,
-                  const std::vector<int>& prod, int v) {
-  if (v < 0 || is_graph_output(g, v) || cons[v].size() != 1) return -1;
-  return prod[v];
+// The inverted_residual node for convolutions e -> d -> p, or none where they do not make one:
+// inverted_residual_of (nn/ops/inverted_residual) is the one judge of the shapes.
+std::optional<Node> inverted_residual_node(const Node& e, const Node& d, const Node& p,
+                                           const std::vector<TensorDesc>& desc) {
+  if (has_input(e, kConvResidualInput) || has_input(d, kConvResidualInput)) return std::nullopt;
+  auto bias = [](const Node& n) { return has_input(n, 2) ? n.inputs[2] : -1; };
+  Node block;
+  block.op = "inverted_residual";
+  block.name = p.name;
+  block.outputs = p.outputs;
+  block.inputs = {e.inputs[0], e.inputs[1], bias(e), d.inputs[1], bias(d), p.inputs[1], bias(p),
+                  has_input(p, kConvResidualInput) ? p.inputs[kConvResidualInput] : -1};
+  const Node* stages[3] = {&e, &d, &p};
+  for (int k = 0; k < 3; ++k)
+    for (const auto& [key, v] : stages[k]->attrs.items())
+      block.attrs.set(std::string(kIrStagePrefixes[k]) + key, v);
+  std::vector<TensorDesc> in;
+  for (int v : block.inputs) in.push_back(v >= 0 ? desc[v] : TensorDesc{});
+  try {
+    inverted_residual_of(block, in);
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+  return block;
 }
 
 // One expand -> depthwise -> project chain made an inverted_residual; false when none is left.
@@ -187,28 +191,13 @@ bool fuse_one_inverted_residual(Graph& g) {
   const std::vector<TensorDesc> desc = infer_graph(g, 1);
   for (size_t pi = 0; pi < g.nodes().size(); ++pi) {
     const Node& p = g.nodes()[pi];
-    if (!is_pointwise(p, desc)) continue;
-    const int di = sole_producer(g, cons, prod, p.inputs[0]);
-    if (di < 0) continue;
-    const Node& d = g.nodes()[di];
-    const int ei = sole_producer(g, cons, prod, d.inputs[0]);
+    if (p.op != "conv2d" || p.inputs.empty()) continue;
+    const int di = sole_conv_producer(g, cons, prod, desc, p.inputs[0]);
+    const int ei = di < 0 ? -1 : sole_conv_producer(g, cons, prod, desc, g.nodes()[di].inputs[0]);
     if (ei < 0) continue;
-    const Node& e = g.nodes()[ei];
-    if (!is_pointwise(e, desc) || has_input(e, kConvResidualInput) ||
-        !is_depthwise(d, desc, desc[e.inputs[1]].shape[0]))
-      continue;
-    Node block;
-    block.op = "inverted_residual";
-    block.name = p.name;
-    block.outputs = p.outputs;
-    auto bias = [](const Node& n) { return has_input(n, 2) ? n.inputs[2] : -1; };
-    block.inputs = {e.inputs[0], e.inputs[1], bias(e), d.inputs[1], bias(d), p.inputs[1], bias(p),
-                    has_input(p, kConvResidualInput) ? p.inputs[kConvResidualInput] : -1};
-    const Node* stages[3] = {&e, &d, &p};
-    for (int k = 0; k < 3; ++k)
-      for (const auto& [key, v] : stages[k]->attrs.items())
-        block.attrs.set(std::string(kIrStagePrefixes[k]) + key, v);
-    g.nodes()[pi] = std::move(block);
+    std::optional<Node> block = inverted_residual_node(g.nodes()[ei], g.nodes()[di], p, desc);
+    if (!block) continue;
+    g.nodes()[pi] = std::move(*block);
     g.remove_nodes({ei, di});
     return true;
   }
